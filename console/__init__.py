@@ -1,0 +1,34 @@
+"""The customer-centre console: create_app builds a configured Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, views, CLI; nothing else happens at import time."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CONSOLE_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    from .config import load_config
+
+    app.config.update(load_config(app.instance_path, overrides))
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import cli, web
+    from .views import configure_views
+
+    web.configure_database(app)
+    web.configure_i18n(app)
+    web.configure_auth(app)
+    web.configure_requests(app)
+    configure_views(app)
+    cli.configure_cli(app)
+    return app

@@ -1,0 +1,99 @@
+"""flask commands: staff management, demo and city-scale data, the rq worker."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+from .models import Role
+from .services import DomainError
+
+staff_cli = AppGroup("staff", help="職員アカウントの管理 (staff accounts).")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default=None, help="Display name (defaults to the e-mail's local part).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_staff_command(email, roles, name, password):
+    """Create a staff account: flask --app console staff create EMAIL --role ROLE [--password …]."""
+    from .services.staff import create_staff
+
+    try:
+        staff = create_staff(None, email, name or email.split("@")[0], roles, password)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"created staff #{staff.id} {staff.email} ({', '.join(sorted(roles))})")
+
+
+@staff_cli.command("unlock")
+@click.argument("email")
+def unlock_staff_command(email):
+    """Unlock a staff account locked by wrong passwords (for when no admin can sign in)."""
+    from .services.staff import find_staff, unlock_staff
+
+    staff = find_staff(email)
+    if staff is None:
+        raise click.ClickException(f"no staff member {email}")
+    try:
+        unlock_staff(None, staff, reason="command line")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"unlocked {staff.email}")
+
+
+@click.command("seed")
+@click.option("--size", type=click.Choice(["demo", "city"]), default="demo", show_default=True)
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True, help="Random seed: same seed, same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds contracts.")
+def seed_command(size, seed_value, if_empty):
+    """Load demo data (a few hundred contracts) or city-scale data (1.5 M contracts, PostgreSQL)."""
+    from sqlalchemy import select
+
+    from .models import Contract
+    from .seed import load
+
+    if if_empty and db.session.scalar(select(Contract.id).limit(1)) is not None:
+        click.echo("seed: the database already holds data; nothing loaded")
+        return
+    load(size, seed_value, echo=click.echo)
+
+
+@click.command("demo-logins")
+def demo_logins_command():
+    """Print the demo sign-ins (one per role) that `seed --size demo` creates."""
+    from .seed.demo import DEMO_STAFF
+
+    click.echo("デモ用ログイン (http://127.0.0.1:5000/login):")
+    for email, _name, roles, password in DEMO_STAFF:
+        click.echo(f"  {', '.join(roles):<32} {email:<36} {password}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst):
+    """Run an rq worker with the scheduler on CONSOLE_REDIS_URL (same as `rq worker --with-scheduler`)."""
+    from flask import current_app
+    from rq import Worker
+
+    from .jobs.queue import get_queue
+
+    queue = get_queue()
+    if queue is None:
+        raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
+    Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
+    current_app.logger.info("worker stopped")
+
+
+def configure_cli(app: Flask) -> None:
+    """Attach the commands to the app."""
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_logins_command)
+    app.cli.add_command(worker_command)

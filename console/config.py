@@ -1,0 +1,82 @@
+"""Settings from the environment (prefix CONSOLE_), with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PREFIX = "CONSOLE_"
+
+# Shift length: an operator's session ends after this much inactivity (DESIGN: shared desk PCs).
+DEFAULT_IDLE_MINUTES = 9 * 60
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment describes an unsafe or incomplete configuration."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from CONSOLE_* variables, then apply overrides."""
+    overrides = dict(overrides or {})
+    env = overrides.pop("ENV", None) or _env("ENV", "development")
+    production = env == "production"
+    instance = Path(instance_path)
+
+    secret = _env("SECRET_KEY")
+    if secret is None and "SECRET_KEY" not in overrides:
+        if production:
+            raise ConfigError("CONSOLE_SECRET_KEY must be set when CONSOLE_ENV=production")
+        secret = "dev-only-secret-not-for-production"
+
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'console.db'}"
+    idle = int(_env("IDLE_MINUTES", str(DEFAULT_IDLE_MINUTES)))
+    secure_cookies = _bool("SECURE_COOKIES", production)
+
+    config = {
+        "CONSOLE_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _env("REDIS_URL"),
+        "RQ_QUEUE": _env("RQ_QUEUE", "console"),
+        "MAIL_SERVER": _env("MAIL_SERVER"),
+        "MAIL_PORT": int(_env("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_SENDER": _env("MAIL_SENDER", "大阪市水道局 マイページ <no-reply@mypage.example.jp>"),
+        "PORTAL_PASSWORD_RESET_URL": _env("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset"),
+        "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
+        "STAFF_LOCK_THRESHOLD": int(_env("STAFF_LOCK_THRESHOLD", "5")),
+        "IDLE_TIMEOUT": timedelta(minutes=idle),
+        # No remember-me cookie is ever issued; these flags guard it anyway.
+        "REMEMBER_COOKIE_DURATION": timedelta(minutes=idle),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "console_session",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
+        "WTF_CSRF_TIME_LIMIT": idle * 60,
+        "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "FLASK_ADMIN_SWATCH": "default",
+        "JSON_AS_ASCII": False,
+    }
+    config.update(overrides)
+    return config

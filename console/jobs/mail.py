@@ -1,0 +1,64 @@
+"""Jobs that send the mails recorded as Notification + Delivery rows."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from .. import mail
+from ..extensions import db
+from ..models import Delivery, DeliveryStatus, Notification, utcnow
+from .queue import with_app_context
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@with_app_context
+def send_notification(notification_id: int) -> int:
+    """Send every pending delivery of one notification over one connection.
+
+    Safe to run twice: each delivery row is claimed under a row lock (SKIP LOCKED on PostgreSQL)
+    and marked sent in its own commit, so a second run finds nothing pending. A worker killed
+    between the SMTP hand-over and that commit may send one mail again; never one less.
+    """
+    notification = db.session.get(Notification, notification_id)
+    if notification is None:
+        return 0
+    sent = 0
+    with mail.transport() as transport:
+        while True:
+            delivery = db.session.scalar(
+                select(Delivery)
+                .where(Delivery.notification_id == notification_id, Delivery.status == DeliveryStatus.PENDING)
+                .order_by(Delivery.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if delivery is None:
+                break
+            delivery.attempts += 1
+            message = mail.build_message(
+                delivery.address,
+                notification.subject,
+                notification.body,
+                message_id=f"<notification-{notification.id}-delivery-{delivery.id}@mypage.example.jp>",
+            )
+            try:
+                transport.send(message)
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+                delivery.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                if delivery.attempts >= MAX_ATTEMPTS:
+                    delivery.status = DeliveryStatus.FAILED
+                db.session.commit()
+                log.warning("delivery %s failed (attempt %s)", delivery.id, delivery.attempts)
+                if delivery.status != DeliveryStatus.FAILED:
+                    break
+                continue
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = utcnow()
+            db.session.commit()
+            sent += 1
+    return sent

@@ -1,0 +1,46 @@
+"""All models, imported here so that Alembic and the app see the whole schema."""
+
+from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus, RegistrationStep
+from .application import ApplicationStatus, StartApplication, StopApplication
+from .audit import AuditEvent
+from .base import Channel, utcnow
+from .billing import Bill, NoticeChannel, PaymentMethodChange, PaymentStatus
+from .contract import (
+    ChangeStatus,
+    Contract,
+    Handover,
+    HandoverItem,
+    HandoverStatus,
+    HolderHistory,
+    HolderKind,
+    NameChange,
+    PaymentMethod,
+)
+from .disaster import (
+    IncidentStatus,
+    NoticeKind,
+    NoticeMode,
+    OutageArea,
+    OutageNotice,
+    OutageNoticeVersion,
+    Phenomenon,
+    SupplyPoint,
+    SupplyPointStatus,
+    SupplyPointType,
+    SupplyStatus,
+    VersionType,
+)
+from .notice import PrintBatch, ReissueItem, ReissueRequest, ReissueStatus, SendTo
+from .notification import Delivery, DeliveryStatus, Notification, NotificationKind
+from .staff import Role, Staff, StaffRole
+
+__all__ = [
+    "AccountLink", "ApplicationStatus", "AuditEvent", "Bill", "ChangeStatus", "Channel", "Contract",
+    "Delivery", "DeliveryStatus", "Handover", "HandoverItem", "HandoverStatus", "HolderHistory",
+    "HolderKind", "IncidentStatus", "LinkSource", "NameChange", "NoticeChannel", "NoticeKind", "NoticeMode",
+    "Notification", "NotificationKind", "OutageArea", "OutageNotice", "OutageNoticeVersion",
+    "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
+    "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
+    "ReissueStatus", "Role", "SendTo", "Staff", "StaffRole", "StartApplication", "StopApplication",
+    "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType", "utcnow",
+]

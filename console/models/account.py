@@ -1,0 +1,180 @@
+"""Portal (マイページ) accounts and their links to customer numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from .. import normalise
+from ..extensions import db
+from .base import UTCDateTime, str_enum, utcnow
+
+
+class RegistrationStep(StrEnum):
+    """The last registration step the customer completed (R1, Q6), in order."""
+
+    EMAIL_VERIFIED = "email_verified"
+    USER_INFO = "user_info"
+    CONTRACT_INFO = "contract_info"
+    SMS_VERIFIED = "sms_verified"
+
+
+REGISTRATION_STEPS = list(RegistrationStep)
+REGISTRATION_STEP_LABELS = {
+    RegistrationStep.EMAIL_VERIFIED: "メールアドレス認証済",
+    RegistrationStep.USER_INFO: "利用者情報入力済",
+    RegistrationStep.CONTRACT_INFO: "契約情報入力済",
+    RegistrationStep.SMS_VERIFIED: "SMS認証済（登録完了）",
+}
+
+
+class RegistrationStatus(StrEnum):
+    """Where the account stands: still registering, provisional (仮登録), full (本登録) or void."""
+
+    IN_PROGRESS = "in_progress"
+    PROVISIONAL = "provisional"
+    FULL = "full"
+    VOID = "void"  # a provisional registration whose start application was rejected (R17)
+
+
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.IN_PROGRESS: "登録手続中",
+    RegistrationStatus.PROVISIONAL: "仮登録",
+    RegistrationStatus.FULL: "本登録",
+    RegistrationStatus.VOID: "仮登録取消",
+}
+
+
+class PortalAccount(db.Model):
+    """A マイページ user: one e-mail address, any number of customer numbers (R4)."""
+
+    __tablename__ = "portal_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
+    name_kana: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(200))
+    name_kana_key: Mapped[str | None] = mapped_column(String(200))
+    sms_phone: Mapped[str | None] = mapped_column(String(30))
+    sms_phone_digits: Mapped[str | None] = mapped_column(String(15))
+    registration_step: Mapped[RegistrationStep] = mapped_column(str_enum(RegistrationStep))
+    registration_status: Mapped[RegistrationStatus] = mapped_column(
+        str_enum(RegistrationStatus)
+    )
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Opt-in to global notifications (全体通知); opting out also stops disaster notices (Q46).
+    global_notifications: Mapped[bool] = mapped_column(default=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    links: Mapped[list[AccountLink]] = relationship(back_populates="account", order_by="AccountLink.linked_at")
+
+    __table_args__ = (
+        # R4: one live account per e-mail address; a withdrawn or void one frees it (Q34, R17).
+        Index(
+            "uq_portal_account_email_key_live",
+            "email_key",
+            unique=True,
+            postgresql_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
+        ),
+        Index("ix_portal_account_sms_phone_digits", "sms_phone_digits"),
+        Index("ix_portal_account_name_key", "name_key"),
+        Index("ix_portal_account_name_kana_key", "name_kana_key"),
+        Index(
+            "ix_portal_account_locked_at",
+            "locked_at",
+            postgresql_where=text("locked_at IS NOT NULL"),
+            sqlite_where=text("locked_at IS NOT NULL"),
+        ),
+    )
+
+    @validates("email")
+    def _set_email_key(self, _key, value):
+        self.email_key = normalise.email_key(value)
+        return value
+
+    @validates("sms_phone")
+    def _set_phone_digits(self, _key, value):
+        self.sms_phone_digits = normalise.phone_digits(value) or None
+        return value
+
+    @validates("name")
+    def _set_name_key(self, _key, value):
+        self.name_key = normalise.name_key(value) or None
+        return value
+
+    @validates("name_kana")
+    def _set_name_kana_key(self, _key, value):
+        self.name_kana_key = normalise.name_key(value) or None
+        return value
+
+    @property
+    def is_locked(self) -> bool:
+        """Locked by too many wrong passwords on the portal (Q18)."""
+        return self.locked_at is not None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """Withdrawn (退会) accounts no longer show anything to the customer (R8)."""
+        return self.withdrawn_at is not None
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.name or ''}".strip()
+
+
+class LinkSource(StrEnum):
+    """How a customer number came to be linked to an account (R14: the console must say which)."""
+
+    PORTAL = "portal"  # the customer added it on the portal
+    PORTAL_RESTART = "portal_restart"  # linked automatically after a stop + start on the portal (Q31)
+    STAFF = "staff"  # added by staff on the customer's behalf
+    START_APPLICATION = "start_application"  # created by accepting a start application (R17)
+
+
+class AccountLink(db.Model):
+    """A customer number held by an account, from linked_at until ended_at."""
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("portal_account.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    is_main: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    account: Mapped[PortalAccount] = relationship(back_populates="links")
+    contract: Mapped["Contract"] = relationship()  # noqa: F821
+
+    __table_args__ = (
+        # R5: a customer number is held by at most one account at a time.
+        Index(
+            "uq_account_link_contract_active",
+            "contract_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+        # R4: one main customer number per account.
+        Index(
+            "uq_account_link_main_active",
+            "account_id",
+            unique=True,
+            postgresql_where=text("is_main AND ended_at IS NULL"),
+            sqlite_where=text("is_main AND ended_at IS NULL"),
+        ),
+    )

@@ -1,0 +1,73 @@
+"""Column types and helpers shared by every model module."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, DateTime, Enum, Integer
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC and always returns aware UTC datetimes, on both engines."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        # SQLite has no timezone type: keep naive UTC there.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
+    """A VARCHAR column holding the enum's values, guarded by a CHECK constraint on both engines.
+
+    The CHECK is named after the enum; a second column of the same enum in one table needs its own name.
+    """
+    return Enum(
+        enum_cls,
+        name=name or enum_cls.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in enum_cls) + 8,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Channel(StrEnum):
+    """Where a request came from: the portal itself or a call to the customer centre."""
+
+    PORTAL = "portal"
+    PHONE = "phone"
+
+
+CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Alembic autogenerate hook: write UTCDateTime as a plain timezone-aware DateTime."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

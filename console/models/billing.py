@@ -1,0 +1,94 @@
+"""Meter readings and bills, and requests to change how they are paid."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import BigId, Channel, UTCDateTime, str_enum, utcnow
+from .contract import PaymentMethod
+
+
+class PaymentStatus(StrEnum):
+    """Whether a bill has been paid (shown as paid about 10 business days after payment, R11)."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+
+
+PAYMENT_STATUS_LABELS = {PaymentStatus.UNPAID: "未払", PaymentStatus.PAID: "支払済"}
+
+
+class NoticeChannel(StrEnum):
+    """How the usage notice for a reading was delivered (R9)."""
+
+    PAPER = "paper"
+    PORTAL = "portal"
+
+
+NOTICE_CHANNEL_LABELS = {NoticeChannel.PAPER: "紙", NoticeChannel.PORTAL: "マイページ"}
+
+
+class Bill(db.Model):
+    """One meter-reading period of one contract: usage, charges, due date and payment."""
+
+    __tablename__ = "bill"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    # First day of the billing month (令和6年1月分 → 2024-01-01).
+    period: Mapped[date] = mapped_column(Date)
+    reading_date: Mapped[date] = mapped_column(Date)
+    usage_m3: Mapped[int] = mapped_column(Integer)
+    water_charge: Mapped[int] = mapped_column(Integer)
+    sewer_charge: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    # Facts as they were when the bill was issued; the contract may have changed since.
+    payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
+    notice_channel: Mapped[NoticeChannel] = mapped_column(str_enum(NoticeChannel))
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus), default=PaymentStatus.UNPAID
+    )
+    # The day the customer paid; the status turns to paid about 10 business days later (R11).
+    paid_on: Mapped[date | None] = mapped_column(Date)
+
+    contract: Mapped["Contract"] = relationship()  # noqa: F821
+
+    __table_args__ = (UniqueConstraint("contract_id", "period", name="uq_bill_contract_period"),)
+
+    @property
+    def total(self) -> int:
+        """Water plus sewer charge, in yen."""
+        return self.water_charge + self.sewer_charge
+
+
+class PaymentChangeStatus(StrEnum):
+    """A payment-method change is pending until staff apply or refuse it."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    REFUSED = "refused"
+
+
+class PaymentMethodChange(db.Model):
+    """A request to switch between payment notice and e-payment (R16, Q41)."""
+
+    __tablename__ = "payment_method_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
+    from_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
+    to_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "paymentmethod_to"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    status: Mapped[PaymentChangeStatus] = mapped_column(
+        str_enum(PaymentChangeStatus), default=PaymentChangeStatus.PENDING
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)

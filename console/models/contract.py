@@ -1,0 +1,225 @@
+"""Water contracts, their holder history, name changes and management-company handovers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, event, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from .. import normalise
+from ..extensions import db
+from .base import UTCDateTime, str_enum, utcnow
+
+
+class HolderKind(StrEnum):
+    """A contract holder is a person or a company (Q30)."""
+
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class PaymentMethod(StrEnum):
+    """How a contract's bills are paid (Q2, Q39–Q43)."""
+
+    BANK_TRANSFER = "bank_transfer"  # 口座振替
+    PAYMENT_NOTICE = "payment_notice"  # 納入通知書
+    E_PAYMENT = "e_payment"  # マイページ上での電子決済 (PayPay)
+
+
+HOLDER_KIND_LABELS = {HolderKind.PERSON: "個人", HolderKind.COMPANY: "法人"}
+PAYMENT_METHOD_LABELS = {
+    PaymentMethod.BANK_TRANSFER: "口座振替",
+    PaymentMethod.PAYMENT_NOTICE: "納入通知書",
+    PaymentMethod.E_PAYMENT: "電子決済（マイページ）",
+}
+
+
+def usage_address_text(ward_name: str, town: str, address_line: str, building: str | None, room: str | None) -> str:
+    """The usage location as one line, as printed on notices."""
+    parts = [ward_name, town, address_line]
+    if building:
+        parts.append(" " + building)
+    if room:
+        parts.append(" " + room)
+    return "".join(parts)
+
+
+class Contract(db.Model):
+    """A water contract (水道契約): one customer number, one holder, one usage location."""
+
+    __tablename__ = "contract"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(10), unique=True)
+    settlement_number: Mapped[str] = mapped_column(String(10), unique=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_kana: Mapped[str] = mapped_column(String(200))
+    holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
+    holder_name_key: Mapped[str] = mapped_column(String(200))
+    holder_kana_key: Mapped[str] = mapped_column(String(200))
+    ward_code: Mapped[str] = mapped_column(String(5))
+    town: Mapped[str] = mapped_column(String(60))
+    address_line: Mapped[str] = mapped_column(String(100))
+    building: Mapped[str | None] = mapped_column(String(100))
+    room: Mapped[str | None] = mapped_column(String(20))
+    usage_address_key: Mapped[str] = mapped_column(String(300))
+    contract_phone: Mapped[str | None] = mapped_column(String(30))
+    contract_phone_digits: Mapped[str | None] = mapped_column(String(15))
+    # None means notices go to the usage location.
+    mailing_address: Mapped[str | None] = mapped_column(String(300))
+    payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
+    bank_last4: Mapped[str | None] = mapped_column(String(4))
+    meter_reading_day: Mapped[int] = mapped_column(SmallInteger)
+    start_date: Mapped[date] = mapped_column(Date)
+    stop_date: Mapped[date | None] = mapped_column(Date)
+    # Set when this contract restarts an earlier one at the same place (R14).
+    previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    holders: Mapped[list[HolderHistory]] = relationship(
+        back_populates="contract", order_by="HolderHistory.effective_from", cascade="all, delete-orphan"
+    )
+    previous_contract: Mapped[Contract | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        Index("ix_contract_contract_phone_digits", "contract_phone_digits"),
+        Index("ix_contract_holder_name_key", "holder_name_key"),
+        Index("ix_contract_holder_kana_key", "holder_kana_key"),
+        Index("ix_contract_ward_town", "ward_code", "town"),
+    )
+
+    @validates("holder_name")
+    def _set_holder_name_key(self, _key, value):
+        self.holder_name_key = normalise.name_key(value)
+        return value
+
+    @validates("holder_kana")
+    def _set_holder_kana_key(self, _key, value):
+        self.holder_kana_key = normalise.name_key(value)
+        return value
+
+    @validates("contract_phone")
+    def _set_phone_digits(self, _key, value):
+        self.contract_phone_digits = normalise.phone_digits(value) or None
+        return value
+
+    @property
+    def usage_location(self) -> str:
+        """The usage location (使用場所) as one line."""
+        from ..wards import ward_name
+
+        return usage_address_text(ward_name(self.ward_code), self.town, self.address_line, self.building, self.room)
+
+    def __str__(self) -> str:
+        return f"{self.customer_number} {self.holder_name}"
+
+
+@event.listens_for(Contract, "before_insert")
+@event.listens_for(Contract, "before_update")
+def _set_usage_address_key(_mapper, _connection, contract: Contract) -> None:
+    # The key depends on several columns, so it is computed once they are all set.
+    contract.usage_address_key = normalise.address_key(contract.usage_location)
+
+
+class HolderHistory(db.Model):
+    """One holder of a contract over a period; nothing here is overwritten (R12)."""
+
+    __tablename__ = "contract_holder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_kana: Mapped[str] = mapped_column(String(200))
+    holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contract: Mapped[Contract] = relationship(back_populates="holders")
+
+    __table_args__ = (UniqueConstraint("contract_id", "effective_from", name="uq_contract_holder_from"),)
+
+
+class ChangeStatus(StrEnum):
+    """Maker-checker states of a name change (R12)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class NameChange(db.Model):
+    """A request to change a contract's holder, made by one staff member, approved by another."""
+
+    __tablename__ = "name_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    new_holder_name: Mapped[str] = mapped_column(String(200))
+    new_holder_kana: Mapped[str] = mapped_column(String(200))
+    new_holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
+    effective_date: Mapped[date] = mapped_column(Date)
+    identity_check: Mapped[str] = mapped_column(String(100))
+    documents_checked: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
+
+    contract: Mapped[Contract] = relationship()
+
+
+class HandoverStatus(StrEnum):
+    """A handover case is open until every customer number has reached the new company."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Handover(db.Model):
+    """A building (or many customer numbers) moving from one management company to another (R13)."""
+
+    __tablename__ = "handover"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_company_name: Mapped[str] = mapped_column(String(200))
+    old_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
+    new_company_name: Mapped[str] = mapped_column(String(200))
+    new_company_kana: Mapped[str] = mapped_column(String(200))
+    new_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
+    target_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[HandoverStatus] = mapped_column(
+        str_enum(HandoverStatus), default=HandoverStatus.OPEN
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")
+
+
+class HandoverItem(db.Model):
+    """One customer number in a handover; its step follows from which timestamps are set."""
+
+    __tablename__ = "handover_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    handover: Mapped[Handover] = relationship(back_populates="items")
+    contract: Mapped[Contract] = relationship()
+
+    __table_args__ = (UniqueConstraint("handover_id", "contract_id", name="uq_handover_item_contract"),)

@@ -1,0 +1,192 @@
+"""Outage notices (断水等のお知らせ) with versions and areas, and emergency water supply points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, str_enum, utcnow
+
+
+class NoticeKind(StrEnum):
+    """Emergency (disaster, accident) or planned work."""
+
+    EMERGENCY = "emergency"
+    PLANNED = "planned"
+
+
+class Phenomenon(StrEnum):
+    """What the customer experiences."""
+
+    OUTAGE = "outage"  # 断水
+    TURBIDITY = "turbidity"  # 濁水
+    LOW_PRESSURE = "low_pressure"  # 減圧
+
+
+PHENOMENON_LABELS = {Phenomenon.OUTAGE: "断水", Phenomenon.TURBIDITY: "濁水", Phenomenon.LOW_PRESSURE: "減圧"}
+
+
+class NoticeMode(StrEnum):
+    """Exercise and test versions never mail customers (DESIGN, Disaster data)."""
+
+    ACTUAL = "actual"
+    EXERCISE = "exercise"
+    TEST = "test"
+
+
+NOTICE_MODE_LABELS = {NoticeMode.ACTUAL: "実発令", NoticeMode.EXERCISE: "訓練", NoticeMode.TEST: "試験"}
+
+
+class IncidentStatus(StrEnum):
+    """draft → published (and updated) → resolved or cancelled."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+class VersionType(StrEnum):
+    """What a published version says about the ones before it (CAP msgType)."""
+
+    ALERT = "alert"
+    UPDATE = "update"
+    RESOLVE = "resolve"
+    CANCEL = "cancel"
+
+
+class OutageNotice(db.Model):
+    """One incident: the sequence of its versions is what the public and customers see."""
+
+    __tablename__ = "outage_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[IncidentStatus] = mapped_column(
+        str_enum(IncidentStatus), default=IncidentStatus.DRAFT
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+
+    versions: Mapped[list[OutageNoticeVersion]] = relationship(
+        back_populates="notice", order_by="OutageNoticeVersion.version_no"
+    )
+
+
+class OutageNoticeVersion(db.Model):
+    """One version of an incident; published versions are never changed or deleted."""
+
+    __tablename__ = "outage_notice_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("outage_notice.id"), index=True)
+    version_no: Mapped[int]
+    version_type: Mapped[VersionType] = mapped_column(str_enum(VersionType))
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind))
+    phenomenon: Mapped[Phenomenon] = mapped_column(str_enum(Phenomenon))
+    mode: Mapped[NoticeMode] = mapped_column(str_enum(NoticeMode))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    guidance: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_restoration_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    notice: Mapped[OutageNotice] = relationship(back_populates="versions")
+    areas: Mapped[list[OutageArea]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", order_by="OutageArea.ward_code"
+    )
+
+    __table_args__ = (UniqueConstraint("notice_id", "version_no", name="uq_outage_notice_version_no"),)
+
+
+class OutageArea(db.Model):
+    """An affected ward, or one town of it; town None means the whole ward."""
+
+    __tablename__ = "outage_area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("outage_notice_version.id", ondelete="CASCADE"), index=True)
+    ward_code: Mapped[str] = mapped_column(String(5))
+    town: Mapped[str | None] = mapped_column(String(60))
+
+    version: Mapped[OutageNoticeVersion] = relationship(back_populates="areas")
+
+
+class SupplyPointType(StrEnum):
+    """Kinds of emergency water supply point."""
+
+    PERMANENT = "permanent"  # 常設
+    TEMPORARY_TANK = "temporary_tank"  # 仮設水槽
+    TEMPORARY_TAP = "temporary_tap"  # 仮設給水栓
+    WATER_TRUCK = "water_truck"  # 給水車
+
+
+SUPPLY_POINT_TYPE_LABELS = {
+    SupplyPointType.PERMANENT: "常設",
+    SupplyPointType.TEMPORARY_TANK: "仮設水槽",
+    SupplyPointType.TEMPORARY_TAP: "仮設給水栓",
+    SupplyPointType.WATER_TRUCK: "給水車",
+}
+
+
+class SupplyStatus(StrEnum):
+    """Public status of a supply point (R20)."""
+
+    CLOSED = "closed"
+    PREPARING = "preparing"
+    OPEN = "open"
+    SUSPENDED = "suspended"
+
+
+SUPPLY_STATUS_LABELS = {
+    SupplyStatus.CLOSED: "閉鎖",
+    SupplyStatus.PREPARING: "開設準備中",
+    SupplyStatus.OPEN: "開設中",
+    SupplyStatus.SUSPENDED: "一時休止",
+}
+
+
+class SupplyPoint(db.Model):
+    """An emergency water supply point (応急給水拠点) with a stable public code."""
+
+    __tablename__ = "supply_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kana: Mapped[str] = mapped_column(String(200))
+    point_type: Mapped[SupplyPointType] = mapped_column(str_enum(SupplyPointType))
+    ward_code: Mapped[str] = mapped_column(String(5), index=True)
+    address: Mapped[str] = mapped_column(String(300))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    statuses: Mapped[list[SupplyPointStatus]] = relationship(
+        back_populates="supply_point", order_by="SupplyPointStatus.changed_at"
+    )
+
+
+class SupplyPointStatus(db.Model):
+    """Append-only status history of a supply point; the latest entry is current."""
+
+    __tablename__ = "supply_point_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supply_point_id: Mapped[int] = mapped_column(ForeignKey("supply_point.id"))
+    status: Mapped[SupplyStatus] = mapped_column(str_enum(SupplyStatus))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    supply_point: Mapped[SupplyPoint] = relationship(back_populates="statuses")
+
+    __table_args__ = (Index("ix_supply_point_status_point_changed", "supply_point_id", "changed_at"),)

@@ -1,0 +1,91 @@
+"""Reissue of usage notices (お知らせ票の再発行) for 2023-12 and earlier (R15), and print batches."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, str_enum, utcnow
+
+
+class ReissueStatus(StrEnum):
+    """requested → in print batch → mailed, or cancelled with a reason."""
+
+    REQUESTED = "requested"
+    IN_BATCH = "in_batch"
+    MAILED = "mailed"
+    CANCELLED = "cancelled"
+
+
+REISSUE_STATUS_LABELS = {
+    ReissueStatus.REQUESTED: "受付",
+    ReissueStatus.IN_BATCH: "印刷中",
+    ReissueStatus.MAILED: "発送済",
+    ReissueStatus.CANCELLED: "取消",
+}
+
+
+class SendTo(StrEnum):
+    """Where the reissued notice is mailed."""
+
+    MAILING_ADDRESS = "mailing_address"
+    OTHER = "other"
+
+
+class PrintBatch(db.Model):
+    """A set of reissue requests printed together for the mailing room."""
+
+    __tablename__ = "print_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Deterministic key (e.g. the cut-off date): a batch built twice is the same batch.
+    batch_key: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReissueRequest(db.Model):
+    """A caller's request to reissue usage notices of one contract."""
+
+    __tablename__ = "reissue_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    send_to: Mapped[SendTo] = mapped_column(str_enum(SendTo))
+    other_address: Mapped[str | None] = mapped_column(String(300))
+    other_address_reason: Mapped[str | None] = mapped_column(Text)
+    caller_relation: Mapped[str] = mapped_column(String(40))
+    status: Mapped[ReissueStatus] = mapped_column(
+        str_enum(ReissueStatus), default=ReissueStatus.REQUESTED
+    )
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[ReissueItem]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ReissueItem.period"
+    )
+    contract: Mapped["Contract"] = relationship()  # noqa: F821
+    batch: Mapped[PrintBatch | None] = relationship()
+
+
+class ReissueItem(db.Model):
+    """One billing month asked for in a reissue request."""
+
+    __tablename__ = "reissue_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("reissue_request.id", ondelete="CASCADE"), index=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"), index=True)
+    period: Mapped[date] = mapped_column(Date)
+
+    request: Mapped[ReissueRequest] = relationship(back_populates="items")
+
+    __table_args__ = (UniqueConstraint("request_id", "period", name="uq_reissue_item_month"),)

@@ -1,0 +1,74 @@
+"""Mails to customers and their per-recipient deliveries (recorded so each is sent once)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import BigId, UTCDateTime, str_enum, utcnow
+
+
+class NotificationKind(StrEnum):
+    """What a mail is about."""
+
+    START_ACCEPTED = "start_accepted"  # 使用開始申込完了（本登録完了）のお知らせ
+    START_REJECTED = "start_rejected"  # 使用開始申込失敗
+    PASSWORD_RESET = "password_reset"
+    LINK_RELEASED = "link_released"  # old management company's number unlinked (R13)
+    OUTAGE = "outage"  # disaster notice (R19)
+
+
+class Notification(db.Model):
+    """One message (subject and body) to one or many recipients."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind))
+    # Deterministic per cause (e.g. "start-accepted:42"): the same cause never makes a second mail.
+    dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    customer_number: Mapped[str | None] = mapped_column(String(10), index=True)
+    outage_version_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice_version.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")
+
+
+class DeliveryStatus(StrEnum):
+    """pending until the SMTP server accepted it (sent) or refused it for good (failed)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(db.Model):
+    """One recipient of one notification."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"), index=True)
+    address: Mapped[str] = mapped_column(String(254))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    notification: Mapped[Notification] = relationship(back_populates="deliveries")
+
+    __table_args__ = (
+        UniqueConstraint("notification_id", "address", name="uq_delivery_notification_address"),
+        Index("ix_delivery_notification_status", "notification_id", "status"),
+    )

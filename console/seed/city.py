@@ -1,0 +1,265 @@
+"""City-scale data (PostgreSQL): 1.5 M contracts, 600 k portal accounts, 24 months of bills each.
+
+Contracts and accounts are generated in Python (the lookup keys must be exactly what normalise.py
+computes) and streamed with COPY; bills (≈ 36 M rows) are generated inside PostgreSQL. Secondary
+indexes and unique/foreign-key constraints of the big tables are read from the catalogue, dropped
+for the load and rebuilt afterwards from those same definitions, then everything is ANALYZEd.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from ..extensions import db
+from ..formats import TOKYO
+from ..models import utcnow
+from ..services.calendar import add_months, month_start
+from . import generate
+
+CONTRACTS = 1_500_000
+ACCOUNTS = 600_000
+BILL_MONTHS = 24
+COMPANY_ACCOUNTS = 40
+COMPANY_NUMBERS = 250
+BIG_TABLES = ["contract", "contract_holder", "portal_account", "account_link", "bill"]
+# Slices loaded in parallel (one per core here); fixed so that the same seed gives the same data.
+CHUNKS = 2
+
+CONTRACT_COLUMNS = [
+    "id", "customer_number", "settlement_number", "holder_name", "holder_kana", "holder_kind", "holder_name_key",
+    "holder_kana_key", "ward_code", "town", "address_line", "building", "room", "usage_address_key",
+    "contract_phone", "contract_phone_digits", "mailing_address", "payment_method", "bank_last4",
+    "meter_reading_day", "start_date", "stop_date", "created_at",
+]
+ACCOUNT_COLUMNS = [
+    "id", "email", "email_key", "name", "name_kana", "name_key", "name_kana_key", "sms_phone", "sms_phone_digits",
+    "registration_step", "registration_status", "registered_at", "failed_login_count", "locked_at",
+    "global_notifications", "withdrawn_at", "created_at",
+]
+LINK_COLUMNS = ["account_id", "contract_id", "is_main", "source", "linked_at"]
+
+
+class CityLoadError(RuntimeError):
+    """The city load cannot run here (not PostgreSQL, or the database is not empty)."""
+
+
+def load(seed: int, echo: Callable[[str], None] = print, *, scale: float = 1.0) -> dict:
+    """Load city-scale data (scale < 1 for tests) into an empty, migrated PostgreSQL database."""
+    url = make_url(str(db.engine.url))
+    if url.get_backend_name() != "postgresql":
+        raise CityLoadError("city-scale data needs PostgreSQL (set CONSOLE_DATABASE_URL to a PostgreSQL database)")
+    n_contracts, n_accounts = int(CONTRACTS * scale), int(ACCOUNTS * scale)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with psycopg.connect(conninfo) as conn:
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM contract)").fetchone()[0]:
+            raise CityLoadError("the database already holds contracts: load city-scale data into a fresh database")
+        rng = random.Random(seed)
+        today = utcnow().astimezone(TOKYO).date()
+        with _phase("drop indexes and constraints", timings, echo):
+            definitions = _drop_secondary(conn)
+        with _phase(f"contracts ({n_contracts:,})", timings, echo):
+            chunks = [(conninfo, seed, k, n_contracts, today) for k in range(CHUNKS)]
+            with multiprocessing.get_context("fork").Pool(CHUNKS) as pool:
+                pool.map(_load_contract_chunk, chunks)
+            conn.execute(
+                "INSERT INTO contract_holder (contract_id, holder_name, holder_kana, holder_kind, effective_from, "
+                "recorded_at) SELECT id, holder_name, holder_kana, holder_kind, start_date, created_at FROM contract"
+            )
+            conn.commit()
+        with _phase(f"portal accounts ({n_accounts:,}) and links", timings, echo):
+            links = []
+            _copy(conn, "portal_account", ACCOUNT_COLUMNS, _account_rows(rng, n_accounts, n_contracts, today, links))
+            _copy(conn, "account_link", LINK_COLUMNS, iter(links))
+            conn.commit()
+        with _phase(f"bills ({BILL_MONTHS} months per contract)", timings, echo):
+            bounds = [(k * n_contracts // CHUNKS, (k + 1) * n_contracts // CHUNKS) for k in range(CHUNKS)]
+            _parallel(conninfo, [lambda c, b=b: _bills(c, seed, today, *b) for b in bounds])
+        with _phase("rebuild indexes and constraints", timings, echo):
+            _recreate(conninfo, definitions)
+            for table in BIG_TABLES:
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 1))"
+                )
+            conn.commit()
+        with _phase("analyze", timings, echo):
+            conn.autocommit = True
+            for table in BIG_TABLES:
+                conn.execute(f"ANALYZE {table}")
+        sizes = _sizes(conn)
+    timings["total"] = time.perf_counter() - started
+    echo(f"city data loaded in {timings['total']:.1f} s")
+    for table, (rows, size) in sizes.items():
+        echo(f"  {table:<16} {rows:>12,} rows {size / 2**20:>10,.1f} MiB (with indexes)")
+    return {"timings": timings, "sizes": sizes}
+
+
+class _phase:
+    """Times one phase and prints it."""
+
+    def __init__(self, name, timings, echo):
+        self.name, self.timings, self.echo = name, timings, echo
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        self.echo(f"- {self.name} …")
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = time.perf_counter() - self.start
+        if exc[0] is None:
+            self.echo(f"  {self.name}: {self.timings[self.name]:.1f} s")
+
+
+def _drop_secondary(conn) -> list[str]:
+    """Drop unique/foreign-key constraints and secondary indexes of the big tables; return their DDL."""
+    tables = tuple(BIG_TABLES)
+    constraints = conn.execute(
+        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype "
+        "FROM pg_constraint c WHERE c.conrelid::regclass::text = ANY(%s) AND c.contype IN ('u', 'f') "
+        "ORDER BY c.contype DESC",  # unique before foreign keys on re-creation
+        (list(tables),),
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
+        "AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+        (list(tables),),
+    ).fetchall()
+    for table, name, _definition, contype in sorted(constraints, key=lambda c: c[3] != "f"):
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for _table, name, _definition in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    conn.commit()
+    recreate = [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, kind in constraints if kind == "u"]
+    recreate += [d for _t, _n, d in indexes]
+    recreate += [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, kind in constraints if kind == "f"]
+    return recreate
+
+
+def _recreate(conninfo: str, definitions: list[str]) -> None:
+    """Unique constraints and indexes in parallel, bill's last-longest first; foreign keys after."""
+    foreign = [d for d in definitions if "FOREIGN KEY" in d]
+    others = sorted((d for d in definitions if "FOREIGN KEY" not in d), key=lambda d: " bill " not in d)
+
+    def task(statement):
+        def run(conn):
+            conn.execute("SET maintenance_work_mem = '1GB'")
+            conn.execute(statement)
+        return run
+
+    _parallel(conninfo, [task(d) for d in others])
+    _parallel(conninfo, [task(d) for d in foreign])
+
+
+def _copy(conn, table: str, columns: list[str], rows: Iterator[tuple]) -> None:
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _load_contract_chunk(args) -> None:
+    """One worker process: generate and COPY one slice of the contracts (deterministic per slice)."""
+    conninfo, seed, chunk, count, today = args
+    per_chunk = -(-count // CHUNKS)
+    first, last = chunk * per_chunk + 1, min(count, (chunk + 1) * per_chunk)
+    rng = random.Random(f"{seed}:{chunk}")
+    with psycopg.connect(conninfo) as conn:
+        _copy(conn, "contract", CONTRACT_COLUMNS, _contract_rows(rng, first, last, today))
+        conn.commit()
+
+
+def _contract_rows(rng: random.Random, first: int, last: int, today: date) -> Iterator[tuple]:
+    created = datetime.combine(today, datetime.min.time(), tzinfo=TOKYO)
+    for index in range(first, last + 1):
+        values = generate.contract_values(rng, index, today, kind="company" if index % 97 == 0 else "person")
+        if index % 41 == 0:
+            values["stop_date"] = today - timedelta(days=rng.randint(1, 700))
+        values["id"], values["created_at"] = index, created
+        yield tuple(values[c] for c in CONTRACT_COLUMNS)
+
+
+def _account_rows(rng, count: int, n_contracts: int, today: date, links: list) -> Iterator[tuple]:
+    """Accounts with their links: most hold one number, some two or three, a few companies hundreds."""
+    next_contract = 1
+    for account_id in range(1, count + 1):
+        if account_id <= COMPANY_ACCOUNTS:
+            held = max(1, min(COMPANY_NUMBERS, n_contracts // 100))
+            name, kana = generate.company(rng)
+        else:
+            held = rng.choices([1, 2, 3], weights=[88, 10, 2])[0]
+            name, kana = generate.person(rng)
+        held = min(held, n_contracts - next_contract + 1)
+        created = datetime.combine(today - timedelta(days=rng.randint(1, 900)), datetime.min.time(), tzinfo=TOKYO)
+        phone = generate.mobile(rng)
+        email = f"c{account_id:07d}@example.jp"
+        locked = created + timedelta(days=1) if account_id % 500 == 0 else None
+        registered = held > 0
+        for k in range(held):
+            links.append((account_id, next_contract + k, k == 0, "portal", created))
+        next_contract += held
+        yield (
+            account_id, email, email, name, kana, generate.normalise.name_key(name), generate.normalise.name_key(kana),
+            phone, generate.normalise.phone_digits(phone) or None,
+            "sms_verified" if registered else "contract_info", "full" if registered else "in_progress",
+            created if registered else None, 5 if locked else 0, locked, account_id % 10 != 0, None, created,
+        )
+
+
+def _parallel(conninfo: str, tasks: list[Callable]) -> None:
+    """Run each task on its own connection, CHUNKS at a time, committing each."""
+
+    def run(task):
+        with psycopg.connect(conninfo) as conn:
+            task(conn)
+            conn.commit()
+
+    with ThreadPoolExecutor(CHUNKS) as pool:
+        list(pool.map(run, tasks))
+
+
+def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
+    """Bills of contracts with low < id <= high."""
+    last = month_start(today)
+    first = add_months(last, -(BILL_MONTHS - 1))
+    water, sewer = generate.CHARGES_SQL
+    conn.execute(
+        f"""
+        INSERT INTO bill (contract_id, period, reading_date, usage_m3, water_charge, sewer_charge, due_date,
+                          payment_method, notice_channel, payment_status, paid_on)
+        SELECT id, period, reading, u, {water}, {sewer}, reading + 30, payment_method, channel,
+               CASE WHEN period < %(recent)s OR (h %% 3) > 0 THEN 'paid' ELSE 'unpaid' END,
+               CASE WHEN period < %(recent)s OR (h %% 3) > 0 THEN reading + (10 + h %% 15)::int END
+        FROM (
+            SELECT c.id, c.payment_method, c.stop_date, (%(first)s::date + make_interval(months => g))::date AS period,
+                   ((%(first)s::date + make_interval(months => g))::date + (c.meter_reading_day - 1)) AS reading,
+                   CASE WHEN l.contract_id IS NULL THEN 'paper' ELSE 'portal' END AS channel,
+                   abs(c.id * 2654435761 + g * 40503 + %(seed)s) AS h,
+                   5 + abs(c.id * 2654435761 + g * 40503 + %(seed)s) %% 36
+                     + CASE WHEN c.holder_kind = 'company' THEN 60 ELSE 0 END AS u
+            FROM contract c
+            LEFT JOIN account_link l ON l.contract_id = c.id AND l.ended_at IS NULL
+            CROSS JOIN generate_series(0, %(months)s - 1) AS g
+            WHERE c.id > %(low)s AND c.id <= %(high)s
+        ) AS b
+        WHERE stop_date IS NULL OR period <= stop_date
+        """,
+        {"first": first, "recent": add_months(last, -1), "seed": seed, "months": BILL_MONTHS, "low": low, "high": high},
+    )
+
+
+def _sizes(conn) -> dict[str, tuple[int, int]]:
+    sizes = {}
+    for table in BIG_TABLES:
+        rows, size = conn.execute(
+            f"SELECT (SELECT count(*) FROM {table}), pg_total_relation_size('{table}')"
+        ).fetchone()
+        sizes[table] = (rows, size)
+    return sizes

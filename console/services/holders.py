@@ -1,0 +1,188 @@
+"""Name changes of the contract holder with a second pair of eyes (R12, Q29, Q30).
+
+An operator records the request; a different staff member with the supervisor role approves or
+returns it. Deciding is one conditional UPDATE, so two people deciding at once get one outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, update
+
+from .. import normalise
+from ..extensions import db
+from ..models import (
+    Bill,
+    ChangeStatus,
+    Contract,
+    HolderHistory,
+    HolderKind,
+    NameChange,
+    PaymentStatus,
+    Role,
+    Staff,
+    utcnow,
+)
+from . import DomainError
+from .audit import record
+
+
+@dataclass
+class CarryOver:
+    """What passes to the new holder, so the operator can say so on the phone."""
+
+    unpaid_count: int
+    unpaid_total: int
+    payment_method: str
+    mailing_address: str | None
+
+
+def carry_over(contract: Contract) -> CarryOver:
+    """Unpaid bills, payment method and mailing address that the new holder takes over."""
+    count, total = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Bill.water_charge + Bill.sewer_charge), 0)).where(
+            Bill.contract_id == contract.id, Bill.payment_status == PaymentStatus.UNPAID
+        )
+    ).one()
+    return CarryOver(count, int(total), contract.payment_method, contract.mailing_address)
+
+
+def _current_holder(contract: Contract) -> HolderHistory | None:
+    return db.session.scalar(
+        select(HolderHistory)
+        .where(HolderHistory.contract_id == contract.id, HolderHistory.effective_to.is_(None))
+        .order_by(HolderHistory.effective_from.desc())
+        .limit(1)
+    )
+
+
+def request_name_change(
+    actor: Staff,
+    contract: Contract,
+    *,
+    new_holder_name: str,
+    new_holder_kana: str,
+    new_holder_kind: str,
+    effective_date: date,
+    identity_check: str,
+    documents_checked: str | None = None,
+    note: str | None = None,
+    handover_id: int | None = None,
+) -> NameChange:
+    """Record a name change for approval; nothing about the holder changes yet."""
+    name = normalise.nfkc(new_holder_name)
+    kana = normalise.katakana(new_holder_kana)
+    if not name:
+        raise DomainError("新しい契約者名を入力してください。", field="new_holder_name")
+    if not kana:
+        raise DomainError("新しい契約者名（カナ）を入力してください。", field="new_holder_kana")
+    try:
+        kind = HolderKind(new_holder_kind)
+    except ValueError:
+        raise DomainError("個人・法人の区分を選んでください。", field="new_holder_kind") from None
+    if not normalise.nfkc(identity_check):
+        raise DomainError("本人確認・書類確認の方法を入力してください。", field="identity_check")
+    if effective_date is None:
+        raise DomainError("名義変更日を入力してください。", field="effective_date")
+    if contract.stop_date is not None and effective_date > contract.stop_date:
+        raise DomainError("使用中止日より後の日付では名義変更できません。", field="effective_date")
+    current = _current_holder(contract)
+    if current is not None and effective_date <= current.effective_from:
+        raise DomainError(
+            f"名義変更日は現在の契約者の開始日（{current.effective_from:%Y-%m-%d}）より後にしてください。",
+            field="effective_date",
+        )
+    pending = db.session.scalar(
+        select(NameChange.id).where(NameChange.contract_id == contract.id, NameChange.status == ChangeStatus.PENDING)
+    )
+    if pending is not None:
+        raise DomainError("この契約には承認待ちの名義変更があります。先にそちらを承認または差戻ししてください。")
+    if normalise.name_key(name) == contract.holder_name_key and kind == contract.holder_kind:
+        raise DomainError("新しい契約者名が現在の契約者名と同じです。")
+    change = NameChange(
+        contract_id=contract.id,
+        new_holder_name=name,
+        new_holder_kana=kana,
+        new_holder_kind=kind,
+        effective_date=effective_date,
+        identity_check=normalise.nfkc(identity_check),
+        documents_checked=normalise.nfkc(documents_checked) or None,
+        note=normalise.nfkc(note) or None,
+        requested_by_id=actor.id,
+        handover_id=handover_id,
+    )
+    db.session.add(change)
+    db.session.flush()
+    record(
+        actor, "name_change.request", target=change, customer_number=contract.customer_number,
+        detail={"from": contract.holder_name, "to": name, "effective_date": effective_date.isoformat()},
+    )
+    return change
+
+
+def _decide(actor: Staff, change_id: int, status: ChangeStatus, note: str | None) -> NameChange:
+    if not actor.has_role(Role.SUPERVISOR):
+        raise DomainError("名義変更の承認・差戻しはスーパーバイザーが行います。")
+    change = db.session.get(NameChange, change_id)
+    if change is None:
+        raise DomainError("該当する名義変更がありません。")
+    if change.requested_by_id == actor.id:
+        raise DomainError("自分が受け付けた名義変更は、自分で承認・差戻しできません。別の担当者に依頼してください。")
+    # One statement decides: a second decision (another tab, another person) updates nothing.
+    result = db.session.execute(
+        update(NameChange)
+        .where(
+            NameChange.id == change_id,
+            NameChange.status == ChangeStatus.PENDING,
+            NameChange.requested_by_id != actor.id,
+        )
+        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), decision_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError("この名義変更はすでに処理されています。画面を更新して確認してください。")
+    db.session.refresh(change)
+    return change
+
+
+def approve_name_change(actor: Staff, change_id: int, note: str | None = None) -> NameChange:
+    """Approve: the holder history gets a new entry from the effective date; nothing old is overwritten."""
+    change = _decide(actor, change_id, ChangeStatus.APPROVED, normalise.nfkc(note) or None)
+    contract = db.session.get(Contract, change.contract_id, with_for_update=True)
+    current = _current_holder(contract)
+    if current is not None:
+        if change.effective_date <= current.effective_from:
+            raise DomainError("名義変更日が現在の契約者の開始日以前になっています。差戻ししてください。")
+        current.effective_to = change.effective_date - timedelta(days=1)
+    db.session.add(
+        HolderHistory(
+            contract_id=contract.id,
+            holder_name=change.new_holder_name,
+            holder_kana=change.new_holder_kana,
+            holder_kind=change.new_holder_kind,
+            effective_from=change.effective_date,
+            name_change_id=change.id,
+        )
+    )
+    previous = contract.holder_name
+    contract.holder_name = change.new_holder_name
+    contract.holder_kana = change.new_holder_kana
+    contract.holder_kind = change.new_holder_kind
+    db.session.flush()
+    record(
+        actor, "name_change.approve", target=change, customer_number=contract.customer_number, reason=change.decision_note,
+        detail={"from": previous, "to": change.new_holder_name, "requested_by": change.requested_by_id},
+    )
+    return change
+
+
+def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
+    """Send back to the operator with a reason; the holder stays as it is."""
+    note = normalise.nfkc(note)
+    if not note:
+        raise DomainError("差戻しの理由を入力してください。", field="note")
+    change = _decide(actor, change_id, ChangeStatus.RETURNED, note)
+    record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
+    return change

@@ -1,0 +1,222 @@
+"""Finding a customer from whatever the operator typed (issue 3): phone, e-mail, customer or
+settlement number, name in kanji or kana, usage address. Every query is normalised first and
+answered from indexed columns; each sub-query is capped, so no query scans a table."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import normalise
+from ..extensions import db
+from ..models import AccountLink, Contract, PortalAccount, Staff
+from .audit import record
+
+CAP = 50
+MIN_LENGTH = 2
+# Trigram indexes serve patterns of three or more characters; shorter ones get exact/prefix only.
+MIN_PARTIAL = 3
+# Fewest digits for a partial phone match (issue 3: 3+ characters).
+MIN_PHONE_DIGITS = 3
+
+FIELD_LABELS = {
+    "customer_number": "お客さま番号",
+    "settlement_number": "調定番号",
+    "contract_phone": "契約時の電話番号",
+    "sms_phone": "SMS認証用携帯電話番号",
+    "email": "メールアドレス",
+    "holder_name": "契約者名",
+    "holder_kana": "契約者名（カナ）",
+    "account_name": "利用者名",
+    "account_kana": "利用者名（カナ）",
+    "usage_address": "使用場所",
+}
+HOW_LABELS = {"exact": "完全一致", "prefix": "前方一致", "partial": "部分一致"}
+HOW_RANK = {"exact": 0, "prefix": 1, "partial": 2}
+
+_PHONE_PUNCTUATION = re.compile(r"[\d()+.]")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which field matched the query, and how."""
+
+    field: str
+    how: str
+
+    @property
+    def label(self) -> str:
+        """「契約時の電話番号（完全一致）」."""
+        return f"{FIELD_LABELS[self.field]}（{HOW_LABELS[self.how]}）"
+
+
+@dataclass
+class Hit:
+    """One account or contract found, with every way it matched."""
+
+    kind: str  # "account" or "contract"
+    id: int
+    matches: list[Match] = field(default_factory=list)
+    row: object | None = None
+
+    @property
+    def rank(self) -> int:
+        """Best match first: exact, then prefix, then partial."""
+        return min(HOW_RANK[m.how] for m in self.matches)
+
+
+@dataclass
+class LookupResult:
+    """What the lookup page shows."""
+
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    too_many: bool = False
+    message: str | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _how(value: str, key: str) -> str:
+    if value == key:
+        return "exact"
+    return "prefix" if value.startswith(key) else "partial"
+
+
+class _Collector:
+    """Gathers hits from several capped sub-queries."""
+
+    def __init__(self):
+        self.hits: dict[tuple[str, int], Hit] = {}
+        self.overflow = False
+
+    def add(self, kind: str, row_id: int, match: Match) -> None:
+        hit = self.hits.setdefault((kind, row_id), Hit(kind, row_id))
+        if match not in hit.matches:
+            hit.matches.append(match)
+
+    def run(self, kind: str, model, column, field_name: str, key: str, *, exact_only=False, partial=True) -> None:
+        """Exact, prefix or partial matches of key in one indexed column."""
+        if exact_only:
+            condition = column == key
+        elif partial and len(key) >= MIN_PARTIAL:
+            condition = column.like(f"%{_escape_like(key)}%", escape="\\")
+        else:
+            condition = column.like(f"{_escape_like(key)}%", escape="\\")
+        rows = db.session.execute(select(model.id, column).where(condition).limit(CAP + 1)).all()
+        if len(rows) > CAP:
+            self.overflow = True
+        for row_id, value in rows:
+            self.add(kind, row_id, Match(field_name, _how(value, key)))
+
+
+def _is_phone_like(text: str) -> bool:
+    return bool(normalise.phone_digits(text)) and not _PHONE_PUNCTUATION.sub("", normalise.compact(text))
+
+
+def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
+    """Find accounts and contracts for what the operator typed; audited (the query can be personal data)."""
+    query = normalise.nfkc(raw)
+    result = LookupResult(query=query)
+    if len(normalise.compact(query)) < MIN_LENGTH:
+        result.message = "2文字以上入力してください（電話番号・メールアドレス・お客さま番号・調定番号・氏名・住所）。"
+        return result
+    found = _Collector()
+    if phone_only or _is_phone_like(query):
+        _search_phone(found, normalise.phone_digits(query))
+        if not phone_only:
+            _search_numbers(found, query)
+    elif "@" in query:
+        key = normalise.email_key(query)
+        found.run("account", PortalAccount, PortalAccount.email_key, "email", key, partial=len(key) >= MIN_PARTIAL)
+    else:
+        _search_numbers(found, query)
+        _search_names(found, query)
+    result.hits = sorted(found.hits.values(), key=lambda h: (h.rank, h.kind != "account", h.id))
+    if len(result.hits) > CAP or found.overflow:
+        result.too_many = True
+        result.hits = result.hits[:CAP]
+        result.message = f"該当が{CAP}件を超えました。番号や氏名を追加して、条件を絞り込んでください。"
+    elif not result.hits:
+        result.message = "該当するお客さまは見つかりませんでした。入力内容をご確認ください。"
+    _load_rows(result.hits)
+    record(
+        actor,
+        "lookup.search",
+        detail={"query": query, "phone_only": phone_only, "hits": len(result.hits), "too_many": result.too_many},
+    )
+    return result
+
+
+def _search_phone(found: _Collector, digits: str) -> None:
+    if len(digits) < MIN_PHONE_DIGITS:
+        return
+    # A full number is looked up exactly; a fragment (the last digits, an area code) partially.
+    exact = len(digits) >= 10
+    found.run("contract", Contract, Contract.contract_phone_digits, "contract_phone", digits, exact_only=exact)
+    found.run("account", PortalAccount, PortalAccount.sms_phone_digits, "sms_phone", digits, exact_only=exact)
+
+
+def _search_numbers(found: _Collector, query: str) -> None:
+    customer_number = normalise.customer_number(query)
+    settlement_number = normalise.settlement_number(query)
+    compact = normalise.compact(query)
+    if customer_number:
+        found.run("contract", Contract, Contract.customer_number, "customer_number", customer_number, exact_only=True)
+    elif re.fullmatch(r"[A-Z]\d{2,8}", compact):
+        found.run("contract", Contract, Contract.customer_number, "customer_number", compact, partial=False)
+    if settlement_number:
+        found.run(
+            "contract", Contract, Contract.settlement_number, "settlement_number", settlement_number, exact_only=True
+        )
+    elif re.fullmatch(r"\d{2}[A-Z]\d{0,6}", compact):
+        found.run("contract", Contract, Contract.settlement_number, "settlement_number", compact, partial=False)
+
+
+def _search_names(found: _Collector, query: str) -> None:
+    name = normalise.name_key(query)
+    if len(name) >= MIN_LENGTH:
+        found.run("contract", Contract, Contract.holder_name_key, "holder_name", name)
+        found.run("contract", Contract, Contract.holder_kana_key, "holder_kana", name)
+        found.run("account", PortalAccount, PortalAccount.name_key, "account_name", name)
+        found.run("account", PortalAccount, PortalAccount.name_kana_key, "account_kana", name)
+    address = normalise.address_key(query)
+    if len(address) >= MIN_PARTIAL:
+        found.run("contract", Contract, Contract.usage_address_key, "usage_address", address)
+
+
+def _load_rows(hits: list[Hit]) -> None:
+    """Attach the rows to show, in a fixed number of queries."""
+    contract_ids = [h.id for h in hits if h.kind == "contract"]
+    account_ids = [h.id for h in hits if h.kind == "account"]
+    contracts = {c.id: c for c in db.session.scalars(select(Contract).where(Contract.id.in_(contract_ids)))}
+    accounts = {a.id: a for a in db.session.scalars(select(PortalAccount).where(PortalAccount.id.in_(account_ids)))}
+    for hit in hits:
+        hit.row = contracts.get(hit.id) if hit.kind == "contract" else accounts.get(hit.id)
+
+
+def active_links_for_contracts(contract_ids: list[int]) -> dict[int, AccountLink]:
+    """The active account link of each contract (R5: at most one)."""
+    if not contract_ids:
+        return {}
+    rows = db.session.scalars(
+        select(AccountLink).where(AccountLink.contract_id.in_(contract_ids), AccountLink.ended_at.is_(None))
+    )
+    return {link.contract_id: link for link in rows}
+
+
+def main_links_for_accounts(account_ids: list[int]) -> dict[int, AccountLink]:
+    """The main customer-number link of each account (R4)."""
+    if not account_ids:
+        return {}
+    rows = db.session.scalars(
+        select(AccountLink).where(
+            AccountLink.account_id.in_(account_ids), AccountLink.is_main.is_(True), AccountLink.ended_at.is_(None)
+        ).options(selectinload(AccountLink.contract))
+    )
+    return {link.account_id: link for link in rows}

@@ -1,0 +1,46 @@
+"""Flask-Admin views, the sign-in pages and the health check, registered on an app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from ..extensions import db
+from ..models import AuditEvent, PortalAccount, Staff
+from . import auth, health
+from .audit import AuditEventView
+from .accounts import LockedAccountView
+from .changes import HandoverView, NameChangeView
+from .customer import CustomerPageView, LookupView, RegistrationCheckView
+from .home import HomeView
+from .labels import label_helpers
+from .staff import StaffView
+
+ADMIN_CATEGORY = "管理"
+
+
+def configure_views(app: Flask) -> Admin:
+    """Register every page. Flask-Admin binds views to one app, so each app gets its own Admin."""
+    app.context_processor(label_helpers)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
+    admin = Admin(
+        app,
+        name="水道お客さまセンター",
+        url="/",
+        index_view=HomeView(name="ホーム", url="/", endpoint="admin"),
+        theme=Bootstrap4Theme(base_template="console/master.html", fluid=True),
+        translations_path=app.config["ADMIN_TRANSLATIONS_DIR"],
+    )
+    admin.add_view(LookupView(name="お客さま検索", endpoint="lookup", url="/lookup"))
+    admin.add_view(CustomerPageView(name="お客さま情報", endpoint="customer", url="/customer"))
+    admin.add_view(RegistrationCheckView(name="登録トラブル確認", endpoint="registration_check", url="/registration-check"))
+    admin.add_view(
+        LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts", url="/locked-accounts")
+    )
+    admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category="契約の変更"))
+    admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))
+    admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
+    admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
+    return admin

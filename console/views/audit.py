@@ -1,0 +1,54 @@
+"""The audit trail, for supervisors: filter by period, staff member, action or customer number."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from ..formats import jdatetime
+from ..models import AuditEvent, Role
+from .base import ConsoleModelView
+
+# Japanese names of audited actions; an action missing here shows its code.
+ACTION_LABELS = {
+    "staff.create": "職員登録",
+    "staff.update": "職員情報変更",
+    "staff.set_password": "職員パスワード設定",
+    "staff.login": "ログイン",
+    "staff.logout": "ログアウト",
+    "staff.login_failed": "ログイン失敗",
+    "staff.login_refused_locked": "ログイン拒否（ロック中）",
+    "staff.login_refused_inactive": "ログイン拒否（無効）",
+    "staff.locked": "職員アカウントロック",
+    "staff.unlock": "職員ロック解除",
+}
+
+
+def _action_text(_view, _context, model, _name):
+    label = ACTION_LABELS.get(model.action)
+    if label is None:
+        return model.action
+    return Markup(f"{escape(label)} <small class='text-muted'>{escape(model.action)}</small>")
+
+
+class AuditEventView(ConsoleModelView):
+    """監査ログ: read-only; the database itself refuses changes (trigger)."""
+
+    required_roles = frozenset({Role.SUPERVISOR})
+    column_list = ["at", "staff_email", "action", "target_type", "target_id", "customer_number", "reason"]
+    column_details_list = column_list + ["detail", "request_id", "client_addr"]
+    column_labels = {
+        "at": "日時",
+        "staff_email": "職員",
+        "action": "操作",
+        "target_type": "対象種別",
+        "target_id": "対象ID",
+        "customer_number": "お客さま番号",
+        "reason": "理由",
+        "detail": "詳細",
+        "request_id": "リクエストID",
+        "client_addr": "端末アドレス",
+    }
+    column_filters = ["at", "staff_email", "action", "customer_number", "target_type"]
+    column_default_sort = ("at", True)
+    column_formatters = {"at": lambda _v, _c, model, _n: jdatetime(model.at), "action": _action_text}
+    can_export = False

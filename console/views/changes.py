@@ -1,0 +1,207 @@
+"""Name changes (maker-checker) and management-company handovers (issue 4)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..jobs.mail import send_notification
+from ..jobs.queue import JobsUnavailable, enqueue
+from ..models import (
+    ChangeStatus,
+    Contract,
+    Handover,
+    HandoverStatus,
+    NameChange,
+    PortalAccount,
+    Role,
+)
+from ..models.contract import HOLDER_KIND_LABELS
+from ..services import DomainError
+from ..services import handovers as handover_service
+from ..services import holders as holder_service
+from .base import CUSTOMER_ROLES, ConsoleView
+from .customer import today
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def send_pending_mails(notification_ids: list[int]) -> None:
+    """Enqueue the mails a committed change recorded; tell the staff member if they wait for Redis."""
+    for notification_id in notification_ids:
+        try:
+            enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
+        except JobsUnavailable as exc:
+            flash(f"{exc} メールは記録済みで、復旧後に送信します。", "warning")
+            return
+
+
+class NameChangeView(ConsoleView):
+    """名義変更: operators record, supervisors (never the same person) approve or return."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        status = request.args.get("status", ChangeStatus.PENDING.value)
+        query = select(NameChange).order_by(NameChange.requested_at)
+        if status in {s.value for s in ChangeStatus}:
+            query = query.where(NameChange.status == status)
+        changes = db.session.scalars(query.limit(500)).all()
+        return self.render("changes/name_change_list.html", changes=changes, status=status)
+
+    @expose("/new/<int:contract_id>", methods=["GET", "POST"])
+    def new(self, contract_id: int):
+        contract = db.get_or_404(Contract, contract_id)
+        form = request.form
+        if request.method == "POST":
+            try:
+                change = holder_service.request_name_change(
+                    current_user, contract,
+                    new_holder_name=form.get("new_holder_name", ""),
+                    new_holder_kana=form.get("new_holder_kana", ""),
+                    new_holder_kind=form.get("new_holder_kind", ""),
+                    effective_date=_date(form.get("effective_date")),
+                    identity_check=form.get("identity_check", ""),
+                    documents_checked=form.get("documents_checked"),
+                    note=form.get("note"),
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash("名義変更を受け付けました。スーパーバイザーの承認後に反映されます。", "success")
+                return redirect(url_for(".detail", change_id=change.id))
+        return self.render(
+            "changes/name_change_new.html", contract=contract, form=form, today=today(),
+            carry=holder_service.carry_over(contract), kinds=HOLDER_KIND_LABELS,
+        )
+
+    @expose("/<int:change_id>")
+    def detail(self, change_id: int):
+        change = db.get_or_404(NameChange, change_id)
+        return self.render("changes/name_change_detail.html", change=change,
+                           carry=holder_service.carry_over(change.contract), kinds=HOLDER_KIND_LABELS,
+                           may_decide=current_user.has_role(Role.SUPERVISOR) and change.requested_by_id != current_user.id)
+
+    @expose("/<int:change_id>/decide", methods=["POST"])
+    def decide(self, change_id: int):
+        try:
+            if request.form.get("decision") == "approve":
+                holder_service.approve_name_change(current_user, change_id, request.form.get("note"))
+                message = "名義変更を承認しました。契約者の履歴に反映しました。"
+            else:
+                holder_service.return_name_change(current_user, change_id, request.form.get("note", ""))
+                message = "名義変更を差し戻しました。"
+            change = db.session.get(NameChange, change_id)
+            if change.handover_id:
+                handover_service.refresh_status(db.session.get(Handover, change.handover_id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for(".detail", change_id=change_id))
+
+
+class HandoverView(ConsoleView):
+    """管理会社の変更: open cases oldest first, each with its step, age and what blocks it."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        company = (request.args.get("company") or "").strip()
+        step = request.args.get("step", "")
+        query = select(Handover).where(Handover.status == HandoverStatus.OPEN).order_by(Handover.created_at)
+        if company:
+            pattern = f"%{company}%"
+            query = query.where(Handover.old_company_name.like(pattern) | Handover.new_company_name.like(pattern))
+        rows = []
+        for handover in db.session.scalars(query.limit(200)):
+            states = handover_service.item_states(handover)
+            case_step = handover_service.case_step(states)
+            if step.isdigit() and int(step) != case_step:
+                continue
+            rows.append((handover, states, case_step))
+        return self.render("changes/handover_list.html", rows=rows, company=company, step=step,
+                           step_labels=handover_service.STEP_LABELS, today=today())
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        form = request.form
+        if request.method == "POST":
+            try:
+                handover = handover_service.open_handover(
+                    current_user,
+                    old_company_name=form.get("old_company_name", ""),
+                    new_company_name=form.get("new_company_name", ""),
+                    new_company_kana=form.get("new_company_kana", ""),
+                    customer_numbers=form.get("customer_numbers", ""),
+                    target_date=_date(form.get("target_date")),
+                    identity_check=form.get("identity_check", ""),
+                    old_account_id=int(form["old_account_id"]) if form.get("old_account_id", "").isdigit() else None,
+                    note=form.get("note"),
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash("管理会社の変更を受け付けました。各お客さま番号の名義変更が承認待ちになりました。", "success")
+                return redirect(url_for(".detail", handover_id=handover.id))
+        return self.render("changes/handover_new.html", form=form)
+
+    @expose("/<int:handover_id>")
+    def detail(self, handover_id: int):
+        handover = db.get_or_404(Handover, handover_id)
+        states = handover_service.item_states(handover)
+        return self.render("changes/handover_detail.html", handover=handover, states=states,
+                           case_step=handover_service.case_step(states), step_labels=handover_service.STEP_LABELS)
+
+    @expose("/<int:handover_id>/release", methods=["POST"])
+    def release(self, handover_id: int):
+        handover = db.get_or_404(Handover, handover_id)
+        try:
+            count, mails = handover_service.release_old_links(current_user, handover, request.form.get("reason", ""))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", handover_id=handover_id))
+        db.session.commit()
+        flash(f"{count}件のお客さま番号を旧管理会社の登録から解除し、お知らせメールを送りました。", "success")
+        send_pending_mails(mails)
+        return redirect(url_for(".detail", handover_id=handover_id))
+
+    @expose("/<int:handover_id>/link", methods=["POST"])
+    def link(self, handover_id: int):
+        handover = db.get_or_404(Handover, handover_id)
+        account_id = request.form.get("account_id", "")
+        account = db.session.get(PortalAccount, int(account_id)) if account_id.isdigit() else None
+        if account is None:
+            flash("新管理会社のマイページ利用者番号を入力してください。", "error")
+            return redirect(url_for(".detail", handover_id=handover_id))
+        try:
+            linked, warning = handover_service.link_new_account(current_user, handover, account)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{linked}件のお客さま番号を新管理会社の利用者 #{account.id} に登録しました。", "success")
+            if warning:
+                flash(warning, "warning")
+        return redirect(url_for(".detail", handover_id=handover_id))
+

@@ -1,0 +1,275 @@
+"""Lookup, the customer view, reveal and identity confirmation (issue 3) for operators and supervisors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+from ..extensions import db
+from ..formats import TOKYO
+from ..models import AccountLink, Contract, PortalAccount, utcnow
+from ..jobs.mail import send_notification
+from ..jobs.queue import JobsUnavailable, enqueue
+from ..services import DomainError
+from ..services import accounts as accounts_service
+from ..services import links as links_service
+from ..services import customer as customer_service
+from ..services import lookup as lookup_service
+from .base import CUSTOMER_ROLES, ConsoleView
+
+
+def today() -> date:
+    """Today in Japan."""
+    return utcnow().astimezone(TOKYO).date()
+
+
+class LookupView(ConsoleView):
+    """お客さま検索: one box for phone, e-mail, customer/settlement number, name or address."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        phone = request.args.get("phone")
+        query = request.args.get("q", "")
+        if phone is not None:
+            result = lookup_service.search(current_user, phone, phone_only=True)
+            db.session.commit()
+            target = _single_target(result)
+            if target is not None:
+                return redirect(target)
+            query = phone
+        elif query.strip():
+            result = lookup_service.search(current_user, query)
+            db.session.commit()
+        else:
+            result = None
+        return self.render(
+            "customer/lookup.html",
+            query=query,
+            result=result,
+            field_labels=lookup_service.FIELD_LABELS,
+            active_links=lookup_service.active_links_for_contracts(
+                [h.id for h in result.hits if h.kind == "contract"] if result else []
+            ),
+            main_links=lookup_service.main_links_for_accounts(
+                [h.id for h in result.hits if h.kind == "account"] if result else []
+            ),
+            masked_location=customer_service.masked_usage_location,
+            mask_phone=customer_service.mask_phone,
+            mask_email=customer_service.mask_email,
+        )
+
+
+def _single_target(result) -> str | None:
+    """Screen pop: the one account (or account-less contract) a caller's number identifies."""
+    accounts = {h.id for h in result.hits if h.kind == "account"}
+    contracts = [h.id for h in result.hits if h.kind == "contract"]
+    links = lookup_service.active_links_for_contracts(contracts)
+    orphans = [c for c in contracts if c not in links]
+    accounts |= {links[c].account_id for c in contracts if c in links}
+    if len(accounts) == 1 and not orphans:
+        return url_for("customer.account", account_id=accounts.pop())
+    if not accounts and len(orphans) == 1:
+        return url_for("customer.contract", contract_id=orphans[0])
+    return None
+
+
+class CustomerPageView(ConsoleView):
+    """お客さま情報: one page per account and per contract."""
+
+    required_roles = CUSTOMER_ROLES
+
+    def is_visible(self):
+        return False
+
+    def _render(self, view, *, revealed=None, account_page: bool):
+        def reveal_url(contract):
+            if account_page:
+                return url_for(".reveal_account", account_id=view.account.id)
+            return url_for(".reveal_contract", contract_id=contract.id)
+
+        return self.render(
+            "customer/view.html",
+            view=view,
+            revealed=revealed or {},
+            reveal_url=reveal_url,
+            today=today(),
+            identity_methods=customer_service.IDENTITY_METHODS,
+            revealable=customer_service.REVEALABLE,
+            mask_phone=customer_service.mask_phone,
+            mask_email=customer_service.mask_email,
+            mask_all=customer_service.mask_all,
+            masked_location=customer_service.masked_usage_location,
+        )
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("lookup.index"))
+
+    @expose("/account/<int:account_id>")
+    def account(self, account_id: int):
+        try:
+            view = customer_service.view_account(current_user, account_id, today=today())
+        except DomainError:
+            abort(404)
+        db.session.commit()
+        return self._render(view, account_page=True)
+
+    @expose("/contract/<int:contract_id>")
+    def contract(self, contract_id: int):
+        try:
+            view = customer_service.view_contract(current_user, contract_id, today=today())
+        except DomainError:
+            abort(404)
+        db.session.commit()
+        return self._render(view, account_page=False)
+
+    @expose("/account/<int:account_id>/identity", methods=["POST"])
+    def identity(self, account_id: int):
+        account = db.get_or_404(PortalAccount, account_id)
+        try:
+            customer_service.confirm_identity(current_user, account, request.form.get("method", ""),
+                                              request.form.get("note"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("本人確認を記録しました。", "success")
+        return redirect(url_for(".account", account_id=account_id))
+
+    @expose("/account/<int:account_id>/reveal", methods=["POST"])
+    def reveal_account(self, account_id: int):
+        account = db.get_or_404(PortalAccount, account_id)
+        contract = None
+        if request.form.get("contract_id", "").isdigit():
+            contract = db.session.get(Contract, int(request.form["contract_id"]))
+            if contract is None or not customer_service.account_holds(account, contract):
+                abort(404)
+        return self._reveal(account, contract, lambda: customer_service.view_account(
+            current_user, account_id, today=today()), url_for(".account", account_id=account_id), True)
+
+    @expose("/contract/<int:contract_id>/reveal", methods=["POST"])
+    def reveal_contract(self, contract_id: int):
+        contract = db.get_or_404(Contract, contract_id)
+        return self._reveal(None, contract, lambda: customer_service.view_contract(
+            current_user, contract_id, today=today()), url_for(".contract", contract_id=contract_id), False)
+
+    @expose("/account/<int:account_id>/unlock", methods=["POST"])
+    def unlock(self, account_id: int):
+        account = db.get_or_404(PortalAccount, account_id)
+        try:
+            accounts_service.unlock_account(current_user, account, request.form.get("reason", ""))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("ロックを解除しました。", "success")
+        return redirect(url_for(".account", account_id=account_id))
+
+    @expose("/account/<int:account_id>/password-reset", methods=["POST"])
+    def password_reset(self, account_id: int):
+        account = db.get_or_404(PortalAccount, account_id)
+        try:
+            notification = accounts_service.request_password_reset(
+                current_user, account, request.form.get("reason", "")
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".account", account_id=account_id))
+        db.session.commit()
+        try:
+            state = enqueue(send_notification, notification.id, job_id=f"notification-{notification.id}")
+        except JobsUnavailable as exc:
+            flash(f"{exc} 送信は記録済みで、復旧後に送信します。", "warning")
+        else:
+            flash("パスワード再設定メールを送信しました。" if state == "done" else "パスワード再設定メールの送信を受け付けました。",
+                  "success")
+        return redirect(url_for(".account", account_id=account_id))
+
+    @expose("/account/<int:account_id>/links/add", methods=["POST"])
+    def add_link(self, account_id: int):
+        account = db.get_or_404(PortalAccount, account_id)
+        form = request.form
+        try:
+            _link, warning = links_service.add_on_behalf(
+                current_user, account, customer_number=form.get("customer_number", ""),
+                settlement_number=form.get("settlement_number", ""), phone=form.get("phone", ""),
+                usage_location=form.get("usage_location", ""), bank_last4=form.get("bank_last4", ""),
+                reason=form.get("reason", ""),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("お客さま番号を登録しました。", "success")
+            if warning:
+                flash(warning, "warning")
+        return redirect(url_for(".account", account_id=account_id))
+
+    @expose("/account/<int:account_id>/links/<int:link_id>/<action>", methods=["POST"])
+    def change_link(self, account_id: int, link_id: int, action: str):
+        link = db.get_or_404(AccountLink, link_id)
+        if link.account_id != account_id or action not in ("remove", "main"):
+            abort(404)
+        try:
+            if action == "remove":
+                links_service.unlink(current_user, link, request.form.get("reason", ""))
+                message = "お客さま番号の登録を解除しました。"
+            else:
+                links_service.set_main(current_user, link.account, link.contract)
+                message = "メインのお客さま番号を変更しました。"
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for(".account", account_id=account_id))
+
+    def _reveal(self, account, contract, load_view, back_url, account_page):
+        field_name = request.form.get("field", "")
+        try:
+            value = customer_service.reveal(
+                current_user, field_name=field_name, reason=request.form.get("reason", ""),
+                account=account, contract=contract,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(back_url)
+        view = load_view()
+        db.session.commit()
+        key = f"{field_name}:{contract.id}" if contract is not None else field_name
+        return self._render(view, revealed={key: value}, account_page=account_page)
+
+
+class RegistrationCheckView(ConsoleView):
+    """登録トラブル確認 (R2): which of the values the customer typed match, without showing stored values."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        result = None
+        form = {name: request.form.get(name, "") for name in accounts_service.CHECK_FIELDS}
+        if request.method == "POST":
+            if not form["customer_number"].strip():
+                flash("お客さま番号を入力してください。", "error")
+            else:
+                result = accounts_service.check_registration(current_user, **form)
+                db.session.commit()
+        return self.render(
+            "customer/registration_check.html",
+            form=form,
+            result=result,
+            fields=accounts_service.CHECK_FIELDS,
+            outcome_labels=accounts_service.OUTCOME_LABELS,
+        )

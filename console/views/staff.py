@@ -1,0 +1,132 @@
+"""Staff accounts, managed by admins: create, change roles, deactivate, unlock."""
+
+from __future__ import annotations
+
+from flask import flash
+from flask_admin.actions import action
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+
+from ..extensions import db
+from ..models import Role, Staff
+from ..models.staff import ROLE_LABELS
+from ..services import DomainError
+from ..services import staff as staff_service
+from ..formats import jdatetime
+from .base import ConsoleModelView, SecureFlaskForm
+
+ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
+
+
+class _RolesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class StaffCreateForm(SecureFlaskForm):
+    """New staff member."""
+
+    email = StringField("メールアドレス", validators=[DataRequired("メールアドレスを入力してください。")])
+    name = StringField("氏名", validators=[DataRequired("氏名を入力してください。")])
+    roles = _RolesField("権限", choices=ROLE_CHOICES)
+    password = PasswordField("初期パスワード（12文字以上）", validators=[DataRequired("パスワードを入力してください。")])
+
+
+class StaffEditForm(SecureFlaskForm):
+    """Name, roles and whether the account may sign in."""
+
+    name = StringField("氏名", validators=[DataRequired("氏名を入力してください。")])
+    roles = _RolesField("権限", choices=ROLE_CHOICES)
+    active = BooleanField("有効")
+
+
+def _roles_text(_view, _context, model, _name):
+    return "、".join(ROLE_LABELS[r] for r in sorted(model.role_names))
+
+
+def _datetime_text(attr):
+    return lambda _view, _context, model, _name: jdatetime(getattr(model, attr))
+
+
+class StaffView(ConsoleModelView):
+    """職員アカウント: admins only; every change goes through services.staff and is audited."""
+
+    required_roles = frozenset({Role.ADMIN})
+    can_create = True
+    can_edit = True
+    column_list = ["email", "name", "roles", "active", "failed_logins", "locked_at", "last_login_at"]
+    column_details_list = column_list + ["created_at"]
+    column_labels = {
+        "email": "メールアドレス",
+        "name": "氏名",
+        "roles": "権限",
+        "active": "有効",
+        "failed_logins": "パスワード誤り回数",
+        "locked_at": "ロック日時",
+        "last_login_at": "最終ログイン",
+        "created_at": "作成日時",
+    }
+    column_formatters = {
+        "roles": _roles_text,
+        "locked_at": _datetime_text("locked_at"),
+        "last_login_at": _datetime_text("last_login_at"),
+        "created_at": _datetime_text("created_at"),
+    }
+    column_filters = ["active", "email", "name"]
+    column_default_sort = "email"
+    action_roles = {"unlock": frozenset({Role.ADMIN})}
+
+    def get_create_form(self):
+        return StaffCreateForm
+
+    def get_edit_form(self):
+        return StaffEditForm
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and not form.is_submitted():
+            form.roles.data = [r.value for r in sorted(obj.role_names)]
+        return form
+
+    def create_model(self, form):
+        try:
+            staff = staff_service.create_staff(
+                current_user, form.email.data, form.name.data, form.roles.data, form.password.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return False
+        db.session.commit()
+        return staff
+
+    def update_model(self, form, model):
+        try:
+            staff_service.update_staff(
+                current_user, model, name=form.name.data, roles=form.roles.data, active=form.active.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return False
+        db.session.commit()
+        return True
+
+    @action("unlock", "ロック解除", "選択した職員のロックを解除しますか？")
+    def action_unlock(self, ids):
+        staff_rows = db.session.scalars(select(Staff).where(Staff.id.in_([int(i) for i in ids]))).all()
+        done, refused = 0, []
+        for staff in staff_rows:
+            try:
+                staff_service.unlock_staff(current_user, staff)
+                done += 1
+            except DomainError as exc:
+                refused.append(exc.message)
+        db.session.commit()
+        if done:
+            flash(f"{done}件のロックを解除しました。", "success")
+        for message in refused:
+            flash(message, "warning")

@@ -1,0 +1,214 @@
+"""Fixtures: a migrated database per run (PostgreSQL or SQLite), a rolled-back transaction per test,
+a client that signs in through the real form, real Redis and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from console import create_app
+from console.extensions import db as _db
+from tests import factories
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _service_missing(message: str):
+    # A missing service is a failure, never a skip: a skipped suite must not read as passing.
+    pytest.exit(f"test service unavailable: {message}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh, empty database for this run: a new PostgreSQL database, or a SQLite file."""
+    raw = os.environ.get("CONSOLE_TEST_DATABASE_URL", "sqlite")
+    if raw == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'console-test.db'}"
+        return
+    maintenance = make_url(raw)
+    name = f"console_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        _service_missing(f"PostgreSQL at {maintenance.render_as_string(hide_password=True)}: {exc}")
+    yield maintenance.set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The Redis test database (flushed before use)."""
+    url = os.environ.get("CONSOLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    from redis import Redis
+
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=2)
+        client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        _service_missing(f"Redis at {url}: {exc}")
+    return url
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, so it gets its own app context, g and db.session,
+    as in production, even though the test body holds an app context of its own."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The app under test, migrated with Alembic once per run (so the migrations are tested too)."""
+    outbox = tmp_path_factory.mktemp("outbox")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": None,
+            "MAIL_SERVER": None,
+            "OUTBOX_DIR": str(outbox),
+            "SERVER_NAME": None,
+        }
+    )
+    application.test_client_class = IsolatedClient
+    from flask_migrate import upgrade
+
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture()
+def database(app):
+    """A database session whose work is rolled back after the test, commits included."""
+    with app.app_context():
+        engines = _db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            engines[None] = engine
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app, database):
+    """A test client sharing the test's transaction."""
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token from a form on the given page."""
+    page = client.get(path)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    if match is None:
+        match = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def sign_in(client, email: str, password: str):
+    """Sign in through the real form, CSRF token included."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture()
+def login_as(client, database):
+    """login_as("operator") → the signed-in Staff; the client carries the session."""
+
+    def _login(*roles: str):
+        staff = factories.staff(*roles)
+        _db.session.commit()
+        response = sign_in(client, staff.email, factories.PASSWORD)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return staff
+
+    return _login
+
+
+class SmtpSink:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1; the app sends to it for the duration of the test."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    previous = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    try:
+        yield sink
+    finally:
+        app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = previous
+        controller.stop()
+
+
+@pytest.fixture()
+def rq_queue(app, redis_url):
+    """Jobs go to real Redis for the test; run them with run_jobs(rq_queue)."""
+    from redis import Redis
+
+    Redis.from_url(redis_url).flushdb()
+    app.config["REDIS_URL"] = redis_url
+    from console.jobs.queue import get_queue
+
+    with app.app_context():
+        queue = get_queue()
+    try:
+        yield queue
+    finally:
+        app.config["REDIS_URL"] = None
+
+
+def run_jobs(queue) -> None:
+    """Run every queued job in this process (rq's non-forking worker), until the queue is empty."""
+    from rq import SimpleWorker
+
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def outbox_files(app) -> list[Path]:
+    """The .eml files written to the outbox so far."""
+    return sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))

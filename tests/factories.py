@@ -1,0 +1,101 @@
+"""Small factories that keep tests short (after CTFd's gen_* helpers). Each adds and flushes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from werkzeug.security import generate_password_hash
+
+from console.extensions import db
+from console.models import (
+    AccountLink,
+    Contract,
+    HolderHistory,
+    HolderKind,
+    LinkSource,
+    PaymentMethod,
+    PortalAccount,
+    RegistrationStatus,
+    RegistrationStep,
+    Role,
+    Staff,
+    StaffRole,
+)
+
+PASSWORD = "correct-horse-battery-staple"
+_HASH = generate_password_hash(PASSWORD)
+_seq = itertools.count(1)
+
+
+def staff(*roles: str, email: str | None = None, name: str = "テスト職員") -> Staff:
+    """A staff member holding the given roles (operator when none given), password PASSWORD."""
+    n = next(_seq)
+    member = Staff(email=email or f"staff{n}@example.jp", name=f"{name}{n}", password_hash=_HASH)
+    member.roles = [StaffRole(role=Role(r)) for r in (roles or ("operator",))]
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def contract(**overrides) -> Contract:
+    """A person's contract in 北区 with a holder history entry."""
+    n = next(_seq)
+    values = dict(
+        customer_number=f"K{n:09d}",
+        settlement_number=f"24B{n:07d}",
+        holder_name="山田 太郎",
+        holder_kana="ヤマダ タロウ",
+        holder_kind=HolderKind.PERSON,
+        ward_code="27127",
+        town="梅田一丁目",
+        address_line=f"{n}-1",
+        building=None,
+        room=None,
+        contract_phone="06-6458-1132",
+        payment_method=PaymentMethod.BANK_TRANSFER,
+        bank_last4="1234",
+        meter_reading_day=10,
+        start_date=date(2020, 4, 1),
+    )
+    values.update(overrides)
+    row = Contract(**values)
+    row.holders = [
+        HolderHistory(
+            holder_name=row.holder_name,
+            holder_kana=row.holder_kana,
+            holder_kind=row.holder_kind,
+            effective_from=row.start_date,
+        )
+    ]
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def account(**overrides) -> PortalAccount:
+    """A fully registered portal account."""
+    n = next(_seq)
+    values = dict(
+        email=f"customer{n}@example.jp",
+        name="山田 太郎",
+        name_kana="ヤマダ タロウ",
+        sms_phone="090-1234-5678",
+        registration_step=RegistrationStep.SMS_VERIFIED,
+        registration_status=RegistrationStatus.FULL,
+    )
+    values.update(overrides)
+    row = PortalAccount(**values)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def link(account_row: PortalAccount, contract_row: Contract, *, main: bool = False, **overrides) -> AccountLink:
+    """Link a customer number to an account."""
+    values = dict(account_id=account_row.id, contract_id=contract_row.id, is_main=main, source=LinkSource.PORTAL)
+    values.update(overrides)
+    row = AccountLink(**values)
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -1,0 +1,258 @@
+"""The customer view (issue 3): everything on one page, masked by default, reveal and identity audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from console.extensions import db
+from console.models import (
+    AuditEvent,
+    Bill,
+    NoticeChannel,
+    PaymentMethod,
+    PaymentStatus,
+    RegistrationStatus,
+    RegistrationStep,
+)
+from console.services import customer
+from console.services.calendar import (
+    add_business_days,
+    expected_paid_date,
+    is_business_day,
+    paper_notices_resume,
+    portal_shows,
+)
+from tests import factories
+from tests.conftest import csrf_token
+
+
+def _bill(contract, period: date, **overrides) -> Bill:
+    values = dict(
+        contract_id=contract.id, period=period, reading_date=period.replace(day=10), usage_m3=20, water_charge=2000,
+        sewer_charge=1500, due_date=period.replace(day=28), payment_method=PaymentMethod.BANK_TRANSFER,
+        notice_channel=NoticeChannel.PAPER, payment_status=PaymentStatus.PAID,
+    )
+    values.update(overrides)
+    bill = Bill(**values)
+    db.session.add(bill)
+    return bill
+
+
+@pytest.fixture()
+def customer_with_history(database):
+    contract = factories.contract(contract_phone="06-6458-1132", bank_last4="4321")
+    account = factories.account(email="hanako@example.jp", sms_phone="090-8765-4321")
+    factories.link(account, contract, main=True)
+    for year, month in [(2019, 4), (2023, 12), (2024, 1), (2025, 6), (2026, 10)]:
+        _bill(contract, date(year, month, 1))
+    _bill(contract, date(2026, 11, 1), payment_status=PaymentStatus.UNPAID, paid_on=date(2026, 11, 20))
+    db.session.commit()
+    return contract, account
+
+
+def test_page_shows_everything_masked(client, login_as, customer_with_history):
+    contract, account = customer_with_history
+    login_as("operator")
+    html = client.get(f"/customer/account/{account.id}").get_data(as_text=True)
+    assert contract.customer_number in html and contract.settlement_number in html
+    assert "hanako@example.jp" not in html and "h＊＊＊@example.jp" in html
+    assert "090-8765-4321" not in html and "4321" in html
+    assert "6458" not in html and "梅田一丁目" in html
+    # Bills newest first, including the years before 2024; only 2024-01 on (2 years) marked as on the portal.
+    periods = re.findall(r"(令和\d+年\d+月|平成\d+年\d+月)</td>", html)
+    assert periods == ["令和8年11月", "令和8年10月", "令和7年6月", "令和6年1月", "令和5年12月", "平成31年4月"]
+    assert "マイページ利用中のため、紙のお知らせ票は発行されません。" in html
+    # R11: paid on 2026-11-20 (Fri); 10 business days later, skipping 11/23 (勤労感謝の日).
+    assert "2026年12月7日ごろ支払済に反映" in html
+
+
+def test_opening_the_view_is_audited(client, login_as, customer_with_history):
+    contract, account = customer_with_history
+    operator = login_as("operator")
+    client.get(f"/customer/account/{account.id}")
+    client.get(f"/customer/contract/{contract.id}")
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "customer.view", AuditEvent.staff_id == operator.id)
+    ).all()
+    assert [(e.target_type, e.customer_number) for e in events] == [
+        ("portal_account", contract.customer_number), ("contract", contract.customer_number)
+    ]
+
+
+def test_reveal_needs_a_reason_and_is_audited(client, login_as, customer_with_history):
+    contract, account = customer_with_history
+    operator = login_as("operator")
+    url = f"/customer/account/{account.id}/reveal"
+    token = csrf_token(client, f"/customer/account/{account.id}")
+    refused = client.post(url, data={"field": "contract_phone", "contract_id": contract.id, "reason": "", "csrf_token": token})
+    assert refused.status_code == 302
+    response = client.post(
+        url, data={"field": "contract_phone", "contract_id": contract.id, "reason": "折り返し連絡のため", "csrf_token": token}
+    )
+    assert response.status_code == 200 and "06-6458-1132" in response.get_data(as_text=True)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.reveal")).all()
+    assert [(e.staff_id, e.reason, e.detail["field"], e.customer_number) for e in events] == [
+        (operator.id, "折り返し連絡のため", "contract_phone", contract.customer_number)
+    ]
+
+
+def test_email_is_revealed_only_after_identity_confirmation(client, login_as, customer_with_history):
+    _, account = customer_with_history
+    login_as("operator")
+    page = f"/customer/account/{account.id}"
+    token = csrf_token(client, page)
+    data = {"field": "email", "reason": "メールアドレス失念（Q16）", "csrf_token": token}
+    refused = client.post(f"{page}/reveal", data=data, follow_redirects=True)
+    assert "本人確認を行い記録してください" in refused.get_data(as_text=True)
+    assert "hanako@example.jp" not in refused.get_data(as_text=True)
+    client.post(f"{page}/identity", data={"method": "contract_details", "note": "番号・氏名・住所一致", "csrf_token": token})
+    shown = client.post(f"{page}/reveal", data=data)
+    assert "hanako@example.jp" in shown.get_data(as_text=True)
+    identity = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.identity_confirmed")).one()
+    assert identity.detail == {"method": "contract_details"} and "番号・氏名・住所一致" in identity.reason
+
+
+def test_identity_confirmation_expires_and_is_per_operator(database, customer_with_history):
+    _, account = customer_with_history
+    first, second = factories.staff("operator"), factories.staff("operator")
+    confirmation = customer.confirm_identity(first, account, "registered_phone")
+    assert customer.recent_identity_confirmation(first, account) is not None
+    assert customer.recent_identity_confirmation(second, account) is None
+    with pytest.raises(customer.DomainError):
+        customer.reveal(second, field_name="email", reason="確認", account=account)
+    assert confirmation.at > datetime.now(UTC) - customer.IDENTITY_VALID_FOR
+
+
+def test_reveal_of_another_accounts_contract_is_refused(client, login_as, customer_with_history):
+    _, account = customer_with_history
+    stranger = factories.contract()
+    db.session.commit()
+    login_as("operator")
+    token = csrf_token(client, f"/customer/account/{account.id}")
+    response = client.post(
+        f"/customer/account/{account.id}/reveal",
+        data={"field": "contract_phone", "contract_id": stranger.id, "reason": "確認", "csrf_token": token},
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "step, status, text",
+    [
+        (RegistrationStep.EMAIL_VERIFIED, RegistrationStatus.IN_PROGRESS, "メールアドレスの登録からやり直して"),
+        (RegistrationStep.USER_INFO, RegistrationStatus.IN_PROGRESS, "メールアドレスの登録からやり直して"),
+        (RegistrationStep.CONTRACT_INFO, RegistrationStatus.IN_PROGRESS, "SMSで届いた認証コードを入力"),
+        (RegistrationStep.SMS_VERIFIED, RegistrationStatus.PROVISIONAL, "仮登録です"),
+        (RegistrationStep.SMS_VERIFIED, RegistrationStatus.VOID, "仮登録は取り消されました"),
+    ],
+)
+def test_registration_next_step(client, login_as, step, status, text):
+    account = factories.account(registration_step=step, registration_status=status)
+    db.session.commit()
+    login_as("operator")
+    html = client.get(f"/customer/account/{account.id}").get_data(as_text=True)
+    assert text in html
+
+
+def test_full_registration_has_no_next_step(database):
+    assert customer.registration_next_step(factories.account()) is None
+
+
+def test_withdrawn_account_shows_when_paper_notices_resume(client, login_as):
+    contract = factories.contract(meter_reading_day=15)
+    account = factories.account(withdrawn_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
+    factories.link(account, contract, main=True, ended_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
+    db.session.commit()
+    login_as("operator")
+    html = client.get(f"/customer/account/{account.id}").get_data(as_text=True)
+    assert "2026年11月分から紙のお知らせ票を再開します" in html
+
+
+def test_more_than_twenty_numbers_warns(client, login_as):
+    account = factories.account()
+    for i in range(21):
+        factories.link(account, factories.contract(), main=i == 0)
+    db.session.commit()
+    login_as("operator")
+    assert "20件を超えています" in client.get(f"/customer/account/{account.id}").get_data(as_text=True)
+
+
+def test_query_count_does_not_grow_with_contracts(app, database):
+    """The view runs a fixed number of queries whether an account holds 2 or 20 customer numbers."""
+    operator = factories.staff("operator")
+
+    def count_queries(n_contracts: int) -> int:
+        account = factories.account()
+        for i in range(n_contracts):
+            contract = factories.contract()
+            factories.link(account, contract, main=i == 0)
+            for month in range(1, 4):
+                _bill(contract, date(2025, month, 1))
+        db.session.flush()
+        db.session.expire_all()
+        statements = []
+        engine = db.engines[None].engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            customer.view_account(operator, account.id, today=date(2026, 11, 24))
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    assert count_queries(2) == count_queries(20)
+
+
+def test_calendar_rules():
+    assert not is_business_day(date(2026, 11, 23))  # 勤労感謝の日
+    assert not is_business_day(date(2026, 12, 29)) and not is_business_day(date(2027, 1, 3))
+    assert is_business_day(date(2027, 1, 4))
+    assert add_business_days(date(2026, 12, 25), 1) == date(2026, 12, 28)
+    assert add_business_days(date(2026, 12, 28), 1) == date(2027, 1, 4)
+    assert expected_paid_date(date(2026, 11, 20)) == date(2026, 12, 7)
+    assert portal_shows(date(2024, 1, 1), date(2025, 6, 1))
+    assert not portal_shows(date(2023, 12, 1), date(2025, 6, 1))
+    assert not portal_shows(date(2024, 11, 1), date(2026, 11, 24)) and portal_shows(date(2024, 12, 1), date(2026, 11, 24))
+
+
+@pytest.mark.parametrize(
+    "withdrawn_on, reading_day, resume",
+    [
+        (date(2026, 11, 14), 15, date(2026, 11, 1)),  # the day before the reading: this month
+        (date(2026, 11, 15), 15, date(2026, 12, 1)),  # on the reading day: next month
+        (date(2026, 11, 16), 15, date(2026, 12, 1)),
+        (date(2026, 12, 31), 1, date(2027, 1, 1)),
+        (date(2026, 12, 1), 2, date(2026, 12, 1)),
+    ],
+)
+def test_paper_notices_resume_boundaries(withdrawn_on, reading_day, resume):
+    assert paper_notices_resume(withdrawn_on, reading_day) == resume
+
+
+def test_coordinator_cannot_open_customer_pages(client, login_as, customer_with_history):
+    contract, account = customer_with_history
+    login_as("disaster_coordinator")
+    assert client.get(f"/customer/account/{account.id}").status_code == 403
+    assert client.get(f"/customer/contract/{contract.id}").status_code == 403
+    assert client.get("/locked-accounts/").status_code == 403
+    assert client.get("/registration-check/").status_code == 403
+
+
+def test_unknown_account_is_404(client, login_as):
+    login_as("operator")
+    assert client.get("/customer/account/999999").status_code == 404
+    assert client.get("/customer/contract/999999").status_code == 404
+
+
+def test_time_zone_of_withdrawal(database):
+    # Withdrawn at 2026-11-14 16:00 UTC = 11/15 01:00 in Tokyo: on the reading day (15th) → next month.
+    contract = factories.contract(meter_reading_day=15)
+    account = factories.account(withdrawn_at=datetime(2026, 11, 14, 16, 0, tzinfo=UTC))
+    link = factories.link(account, contract, main=True, ended_at=datetime(2026, 11, 14, 16, 0, tzinfo=UTC))
+    text = customer._paper_notice_text(contract, None, link)
+    assert "2026年12月分から" in text
+    assert timedelta(0) < datetime.now(UTC) - account.created_at < timedelta(hours=1)

@@ -1,0 +1,194 @@
+"""Lookup (issue 3): every messy input form, every matching field, ranking, the cap, the screen pop."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from console.extensions import db
+from console.models import AuditEvent
+from console.services import lookup
+from tests import factories
+
+
+@pytest.fixture()
+def operator(database):
+    return factories.staff("operator")
+
+
+@pytest.fixture()
+def yamada(database):
+    """A person with a landline contract, linked to a portal account with a mobile number."""
+    contract = factories.contract(
+        customer_number="K012345678", settlement_number="24B0012345", holder_name="山田 太郎",
+        holder_kana="ヤマダ タロウ", contract_phone="06-6458-1132", town="梅田一丁目", address_line="2-3",
+    )
+    account = factories.account(
+        email="Yamada.Taro@Example.JP", name="山田 太郎", name_kana="ヤマダ タロウ", sms_phone="090-1234-5678"
+    )
+    factories.link(account, contract, main=True)
+    return contract, account
+
+
+def _found(result, kind, row_id):
+    return next((h for h in result.hits if h.kind == kind and h.id == row_id), None)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["０９０－１２３４－５６７８", "090 1234 5678", "+81 90-1234-5678", "09012345678", "090‐1234‐5678", "(090)1234-5678"],
+)
+def test_sms_phone_in_any_form(operator, yamada, typed):
+    _, account = yamada
+    hit = _found(lookup.search(operator, typed), "account", account.id)
+    assert hit and hit.matches[0].field == "sms_phone" and hit.matches[0].how == "exact"
+
+
+@pytest.mark.parametrize("typed", ["06-6458-1132", "０６（６４５８）１１３２", "+81 6 6458 1132"])
+def test_contract_phone_in_any_form(operator, yamada, typed):
+    contract, _ = yamada
+    hit = _found(lookup.search(operator, typed), "contract", contract.id)
+    assert hit and hit.matches == [lookup.Match("contract_phone", "exact")]
+
+
+def test_partial_phone(operator, yamada):
+    contract, account = yamada
+    result = lookup.search(operator, "5678")
+    assert _found(result, "account", account.id).matches == [lookup.Match("sms_phone", "partial")]
+    result = lookup.search(operator, "066458")
+    assert _found(result, "contract", contract.id).matches == [lookup.Match("contract_phone", "prefix")]
+
+
+@pytest.mark.parametrize("typed", ["yamada.taro@example.jp", "YAMADA.TARO@EXAMPLE.JP", "ｙａｍａｄａ．ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ"])
+def test_email(operator, yamada, typed):
+    _, account = yamada
+    assert _found(lookup.search(operator, typed), "account", account.id).matches == [lookup.Match("email", "exact")]
+
+
+def test_email_prefix(operator, yamada):
+    _, account = yamada
+    assert _found(lookup.search(operator, "yamada.taro@"), "account", account.id).matches[0].how == "prefix"
+
+
+@pytest.mark.parametrize("typed", ["K012345678", "k012345678", "ｋ０１２３４５６７８", "K012-345-678", "k 0123 45678"])
+def test_customer_number(operator, yamada, typed):
+    contract, _ = yamada
+    hit = _found(lookup.search(operator, typed), "contract", contract.id)
+    assert hit.matches == [lookup.Match("customer_number", "exact")]
+
+
+def test_customer_number_prefix(operator, yamada):
+    contract, _ = yamada
+    hit = _found(lookup.search(operator, "k01234"), "contract", contract.id)
+    assert hit.matches == [lookup.Match("customer_number", "prefix")]
+
+
+@pytest.mark.parametrize("typed", ["24B0012345", "24b0012345", "２４Ｂ００１２３４５"])
+def test_settlement_number(operator, yamada, typed):
+    contract, _ = yamada
+    hit = _found(lookup.search(operator, typed), "contract", contract.id)
+    assert hit.matches == [lookup.Match("settlement_number", "exact")]
+
+
+@pytest.mark.parametrize(
+    "typed, fields",
+    [
+        ("ヤマダ タロウ", {"holder_kana", "account_kana"}),
+        ("やまだ　たろう", {"holder_kana", "account_kana"}),
+        ("ﾔﾏﾀﾞ ﾀﾛｳ", {"holder_kana", "account_kana"}),
+        ("山田太郎", {"holder_name", "account_name"}),
+        ("山田　太郎", {"holder_name", "account_name"}),
+    ],
+)
+def test_names_in_kanji_and_kana(operator, yamada, typed, fields):
+    contract, account = yamada
+    result = lookup.search(operator, typed)
+    contract_hit, account_hit = _found(result, "contract", contract.id), _found(result, "account", account.id)
+    assert {m.field for m in contract_hit.matches + account_hit.matches} == fields
+    assert all(m.how == "exact" for m in contract_hit.matches + account_hit.matches)
+
+
+@pytest.mark.parametrize("typed, how", [("やまだ", "prefix"), ("ﾔﾏﾀﾞ", "prefix"), ("タロウ", "partial")])
+def test_partial_names(operator, yamada, typed, how):
+    contract, _ = yamada
+    assert _found(lookup.search(operator, typed), "contract", contract.id).matches[0].how == how
+
+
+@pytest.mark.parametrize("typed", ["梅田一丁目2番3号", "北区梅田1-2-3", "大阪市北区梅田１丁目２－３"])
+def test_address(operator, yamada, typed):
+    contract, _ = yamada
+    hit = _found(lookup.search(operator, typed), "contract", contract.id)
+    assert lookup.Match("usage_address", "partial") in hit.matches or lookup.Match("usage_address", "exact") in hit.matches
+
+
+def test_exact_matches_rank_first(operator, yamada):
+    exact_contract, _ = yamada
+    other = factories.contract(holder_name="山田 太郎次", holder_kana="ヤマダ タロウジ")
+    result = lookup.search(operator, "山田太郎")
+    ids = [(h.kind, h.id) for h in result.hits]
+    assert ids.index(("contract", exact_contract.id)) < ids.index(("contract", other.id))
+
+
+@pytest.mark.parametrize("typed", ["", " ", "a", "０", "-"])
+def test_empty_or_one_character_query_gets_a_message(operator, typed):
+    result = lookup.search(operator, typed)
+    assert result.hits == [] and "2文字以上" in result.message
+
+
+def test_cap_says_narrow_the_search(operator):
+    for _ in range(lookup.CAP + 5):
+        factories.contract(holder_name="佐藤 花子", holder_kana="サトウ ハナコ")
+    result = lookup.search(operator, "サトウ")
+    assert result.too_many and len(result.hits) == lookup.CAP
+    assert "絞り込んで" in result.message
+
+
+def test_no_hit_message(operator, yamada):
+    result = lookup.search(operator, "存在しない名前")
+    assert result.hits == [] and "見つかりませんでした" in result.message
+
+
+def test_search_is_audited(operator, yamada):
+    lookup.search(operator, "090-1234-5678")
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "lookup.search")).all()[-1]
+    assert event.staff_id == operator.id and event.detail["query"] == "090-1234-5678" and event.detail["hits"] == 1
+
+
+def test_lookup_page_shows_masked_results(client, login_as, yamada):
+    login_as("operator")
+    html = client.get("/lookup/", query_string={"q": "ヤマダ"}).get_data(as_text=True)
+    assert "K012345678" in html and "山田 太郎" in html
+    assert "Yamada.Taro@Example.JP" not in html and "1132" in html and "6458" not in html
+    assert "前方一致" in html
+
+
+def test_screen_pop_one_account_opens_it(client, login_as, yamada):
+    _, account = yamada
+    login_as("operator")
+    response = client.get("/lookup/", query_string={"phone": "+81-90-1234-5678"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/customer/account/{account.id}"
+    # The contract phone of the same customer leads to the same account.
+    response = client.get("/lookup/", query_string={"phone": "0664581132"})
+    assert response.headers["Location"] == f"/customer/account/{account.id}"
+
+
+def test_screen_pop_contract_without_account_opens_the_contract(client, login_as):
+    contract = factories.contract(contract_phone="072-111-2222")
+    login_as("operator")
+    response = client.get("/lookup/", query_string={"phone": "0721112222"})
+    assert response.headers["Location"] == f"/customer/contract/{contract.id}"
+
+
+def test_screen_pop_none_or_many_shows_the_list(client, login_as):
+    factories.account(sms_phone="080-9999-0000")
+    factories.account(sms_phone="080-9999-0000", email="other@example.jp")
+    login_as("operator")
+    many = client.get("/lookup/", query_string={"phone": "080-9999-0000"})
+    assert many.status_code == 200 and many.get_data(as_text=True).count("開く") == 2
+    none = client.get("/lookup/", query_string={"phone": "080-0000-0001"})
+    assert none.status_code == 200 and "見つかりませんでした" in none.get_data(as_text=True)
+
+
+def test_disaster_coordinator_cannot_look_up(client, login_as):
+    login_as("disaster_coordinator")
+    assert client.get("/lookup/", query_string={"q": "ヤマダ"}).status_code == 403
