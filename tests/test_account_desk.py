@@ -143,7 +143,7 @@ def test_password_reset_mail_reaches_a_real_smtp_server(client, login_as, locked
     token = csrf_token(client, page)
     response = client.post(f"{page}/password-reset", data={"reason": "パスワード失念", "csrf_token": token},
                            follow_redirects=True)
-    assert "パスワード再設定メールを送信しました" in response.get_data(as_text=True)
+    assert "パスワード再設定メールの送信を受け付けました" in response.get_data(as_text=True)
     (message,) = smtp_server.messages
     assert message["To"] == "locked@example.jp"
     assert message["Subject"] == "【大阪市水道局】マイページ パスワード再設定のご案内"

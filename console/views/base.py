@@ -10,6 +10,8 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from ..jobs.mail import send_notification
+from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import Role
 from ..services import DomainError
 from .filters import ConsoleFilterConverter
@@ -90,3 +92,17 @@ class ConsoleModelView(RoleRequired, ModelView):
             flash(exc.message, "error")
             return True
         return super().handle_view_exception(exc)
+
+
+def send_pending_mails(notification_ids: list[int]) -> bool:
+    """Enqueue the mails a committed change recorded; tell the staff member if they wait for Redis.
+
+    Returns True when every mail was sent or queued, False when they wait for the job queue.
+    """
+    for notification_id in notification_ids:
+        try:
+            enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
+        except JobsUnavailable as exc:
+            flash(f"{exc} メールは記録済みで、復旧後に送信します。", "warning")
+            return False
+    return True

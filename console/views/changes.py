@@ -10,8 +10,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..jobs.mail import send_notification
-from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import (
     ChangeStatus,
     Contract,
@@ -25,7 +23,7 @@ from ..models.contract import HOLDER_KIND_LABELS
 from ..services import DomainError
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView
+from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
 from .customer import today
 
 
@@ -34,16 +32,6 @@ def _date(value: str | None) -> date | None:
         return date.fromisoformat((value or "").strip())
     except ValueError:
         return None
-
-
-def send_pending_mails(notification_ids: list[int]) -> None:
-    """Enqueue the mails a committed change recorded; tell the staff member if they wait for Redis."""
-    for notification_id in notification_ids:
-        try:
-            enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
-        except JobsUnavailable as exc:
-            flash(f"{exc} メールは記録済みで、復旧後に送信します。", "warning")
-            return
 
 
 class NameChangeView(ConsoleView):

@@ -11,14 +11,12 @@ from flask_login import current_user
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import AccountLink, Contract, PortalAccount, utcnow
-from ..jobs.mail import send_notification
-from ..jobs.queue import JobsUnavailable, enqueue
 from ..services import DomainError
 from ..services import accounts as accounts_service
 from ..services import links as links_service
 from ..services import customer as customer_service
 from ..services import lookup as lookup_service
-from .base import CUSTOMER_ROLES, ConsoleView
+from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
 
 
 def today() -> date:
@@ -184,13 +182,8 @@ class CustomerPageView(ConsoleView):
             flash(exc.message, "error")
             return redirect(url_for(".account", account_id=account_id))
         db.session.commit()
-        try:
-            state = enqueue(send_notification, notification.id, job_id=f"notification-{notification.id}")
-        except JobsUnavailable as exc:
-            flash(f"{exc} 送信は記録済みで、復旧後に送信します。", "warning")
-        else:
-            flash("パスワード再設定メールを送信しました。" if state == "done" else "パスワード再設定メールの送信を受け付けました。",
-                  "success")
+        if send_pending_mails([notification.id]):
+            flash("パスワード再設定メールの送信を受け付けました。", "success")
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/links/add", methods=["POST"])
