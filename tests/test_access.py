@@ -63,7 +63,21 @@ def _sample_ids():
         staff, old_company_name="旧管理", new_company_name="新管理", new_company_kana="シンカンリ",
         customer_numbers=factories.contract().customer_number, target_date=date(2026, 12, 1), identity_check="書類",
     )
+    start = factories.start_application()
+    stop = factories.stop_application(factories.contract())
+    factories.stop_application(factories.contract(), move_group="move-sample")
+    factories.start_application(move_group="move-sample")
+    from console.models import Channel, PaymentMethodChange
+
+    payment_change = PaymentMethodChange(contract_id=contract.id, from_method="payment_notice", to_method="e_payment",
+                                         channel=Channel.PORTAL)
+    db.session.add(payment_change)
+    db.session.flush()
     return {
+        "application_id": start.id,
+        "stop_id": stop.id,
+        "move_group": "move-sample",
+        "payment_change_id": payment_change.id,
         "link_id": link.id,
         "action": "main",
         "change_id": change.id,

@@ -178,8 +178,8 @@ def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
     """Two supervisors decide the same request at the same moment on two real connections."""
     engine = create_engine(database_url)
     with Session(engine) as setup:
-        operator = factories_in(setup, "operator")
-        first, second = factories_in(setup, "supervisor"), factories_in(setup, "supervisor")
+        operator = factories.committed_staff(setup, "operator")
+        first, second = factories.committed_staff(setup, "supervisor"), factories.committed_staff(setup, "supervisor")
         contract_id = setup.execute(text(
             "INSERT INTO contract (customer_number, settlement_number, holder_name, holder_kana, holder_kind, "
             "holder_name_key, holder_kana_key, ward_code, town, address_line, usage_address_key, payment_method, "
@@ -233,18 +233,6 @@ def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
     assert (status, histories) in {("approved", 1), ("returned", 0)}
     assert (status == "approved") == (outcomes["approve"] == "ok")
     engine.dispose()
-
-
-def factories_in(session, role) -> int:
-    """A committed staff row on a separate connection (outside the test's rolled-back transaction)."""
-    import uuid
-
-    staff_id = session.execute(text(
-        "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at) "
-        "VALUES (:e, 'x', 'x', true, 0, 'tok', now()) RETURNING id"), {"e": f"{uuid.uuid4().hex}@example.jp"}
-    ).scalar_one()
-    session.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, :r)"), {"s": staff_id, "r": role})
-    return staff_id
 
 
 # ------------------------------------------------------------------ handovers (R13, R5)

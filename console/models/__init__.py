@@ -4,7 +4,7 @@ from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus,
 from .application import ApplicationStatus, StartApplication, StopApplication
 from .audit import AuditEvent
 from .base import Channel, utcnow
-from .billing import Bill, NoticeChannel, PaymentMethodChange, PaymentStatus
+from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contract import (
     ChangeStatus,
     Contract,
@@ -37,7 +37,7 @@ from .staff import Role, Staff, StaffRole
 __all__ = [
     "AccountLink", "ApplicationStatus", "AuditEvent", "Bill", "ChangeStatus", "Channel", "Contract",
     "Delivery", "DeliveryStatus", "Handover", "HandoverItem", "HandoverStatus", "HolderHistory",
-    "HolderKind", "IncidentStatus", "LinkSource", "NameChange", "NoticeChannel", "NoticeKind", "NoticeMode",
+    "HolderKind", "IncidentStatus", "LinkSource", "NameChange", "NoticeChannel", "PaymentChangeStatus", "NoticeKind", "NoticeMode",
     "Notification", "NotificationKind", "OutageArea", "OutageNotice", "OutageNoticeVersion",
     "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",

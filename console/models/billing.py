@@ -92,3 +92,5 @@ class PaymentMethodChange(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+
+    contract: Mapped["Contract"] = relationship()  # noqa: F821

@@ -74,6 +74,8 @@ class Contract(db.Model):
     meter_reading_day: Mapped[int] = mapped_column(SmallInteger)
     start_date: Mapped[date] = mapped_column(Date)
     stop_date: Mapped[date | None] = mapped_column(Date)
+    # The day the tap was opened (開栓); until then an accepted start has not begun.
+    opened_on: Mapped[date | None] = mapped_column(Date)
     # Set when this contract restarts an earlier one at the same place (R14).
     previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -88,6 +90,7 @@ class Contract(db.Model):
         Index("ix_contract_holder_name_key", "holder_name_key"),
         Index("ix_contract_holder_kana_key", "holder_kana_key"),
         Index("ix_contract_ward_town", "ward_code", "town"),
+        Index("ix_contract_place", "ward_code", "town", "address_line"),
     )
 
     @validates("holder_name")

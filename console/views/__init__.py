@@ -11,6 +11,7 @@ from ..models import AuditEvent, PortalAccount, Staff
 from . import auth, health
 from .audit import AuditEventView
 from .accounts import LockedAccountView
+from .applications import ApplicationView
 from .changes import HandoverView, NameChangeView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .home import HomeView
@@ -39,6 +40,7 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(
         LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts", url="/locked-accounts")
     )
+    admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
     admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category="契約の変更"))
     admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))

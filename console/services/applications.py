@@ -1,0 +1,679 @@
+"""Start and stop applications (R12, R14, R17, R18) and payment-method changes (R16).
+
+Each decision is one conditional UPDATE on the application's status, so two staff deciding the same
+application at the same moment get one success and one refusal (R18), whatever the way in.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import normalise
+from ..extensions import db
+from ..models import (
+    ApplicationStatus,
+    Bill,
+    Channel,
+    Contract,
+    Delivery,
+    HolderHistory,
+    LinkSource,
+    Notification,
+    NotificationKind,
+    PaymentChangeStatus,
+    PaymentMethod,
+    PaymentMethodChange,
+    PaymentStatus,
+    RegistrationStatus,
+    Staff,
+    StartApplication,
+    StopApplication,
+    utcnow,
+)
+from ..formats import jdate
+from ..wards import ward_name
+from . import DomainError
+from .audit import record
+from .calendar import add_business_days
+from .links import holder_of, link_contract
+
+# R16: electronic payment (PayPay) covers bills under this amount; at or above it a paper payment
+# notice (納入通知書) is sent instead (Q39, Q40).
+E_PAYMENT_LIMIT_YEN = 300_000
+
+# Why a start application is refused; the text goes into the 「使用開始申込失敗」 mail (Q7).
+REJECT_REASONS = {
+    "location_unknown": "ご入力の使用場所を確認できませんでした。",
+    "room_unclear": "建物名・部屋番号を確認できませんでした。",
+    "already_in_use": "ご入力の使用場所はすでに別のお客さまがご使用中です。",
+    "duplicate": "同じ使用場所について、すでに別の使用開始申込を受け付けています。",
+    "applicant_unclear": "お申込者さまの情報（氏名・電話番号）を確認できませんでした。",
+    "date_invalid": "使用開始希望日にお手続きできませんでした。",
+    "other": "お申込内容を確認できませんでした。",
+}
+
+START_ACCEPTED_SUBJECT = "使用開始申込完了（本登録完了）のお知らせ"
+START_REJECTED_SUBJECT = "使用開始申込失敗"
+CENTRE_PHONE = "06-6458-1132"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+def _letters() -> str:
+    return "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O, which staff misread as 1 and 0
+
+
+def new_numbers(start: date, rng: random.Random | None = None) -> tuple[str, str]:
+    """A candidate customer number (letter + 9 digits) and settlement number (yy + letter + 7 digits).
+
+    Uniqueness is the database's: the caller inserts and retries on a collision.
+    """
+    rng = rng or random.SystemRandom()
+    letters = _letters()
+    customer = f"{rng.choice(letters)}{rng.randrange(10**9):09d}"
+    settlement = f"{start.year % 100:02d}{rng.choice(letters)}{rng.randrange(10**7):07d}"
+    assert normalise.customer_number(customer) == customer and normalise.settlement_number(settlement) == settlement
+    return customer, settlement
+
+
+# ---------------------------------------------------------------------------------------------
+# Queue
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the decision queue shows."""
+
+    status: str = ApplicationStatus.PENDING.value
+    ward_code: str | None = None
+    channel: str | None = None
+    with_registration: bool | None = None
+    start_from: date | None = None
+    start_to: date | None = None
+
+
+def sla_business_days() -> int:
+    """Business days an application may wait before it is highlighted (CONSOLE_APPLICATION_SLA_DAYS)."""
+    return int(current_app.config.get("APPLICATION_SLA_DAYS", 2))
+
+
+def is_overdue(received_at: datetime, today: date) -> bool:
+    """Past the service level: received more than the SLA's business days ago."""
+    from ..formats import to_tokyo
+
+    return add_business_days(to_tokyo(received_at).date(), sla_business_days()) < today
+
+
+def start_queue(filters: QueueFilter, *, limit: int = 100, offset: int = 0) -> list[StartApplication]:
+    """Start applications by urgency: desired start date first, then the oldest received."""
+    query = select(StartApplication)
+    if filters.status:
+        query = query.where(StartApplication.status == filters.status)
+    if filters.ward_code:
+        query = query.where(StartApplication.ward_code == filters.ward_code)
+    if filters.channel:
+        query = query.where(StartApplication.channel == filters.channel)
+    if filters.with_registration is not None:
+        query = query.where(StartApplication.with_registration.is_(filters.with_registration))
+    if filters.start_from:
+        query = query.where(StartApplication.desired_start_date >= filters.start_from)
+    if filters.start_to:
+        query = query.where(StartApplication.desired_start_date <= filters.start_to)
+    query = query.order_by(
+        StartApplication.desired_start_date, StartApplication.received_at, StartApplication.id
+    ).limit(limit).offset(offset)
+    return db.session.scalars(query).all()
+
+
+def stop_queue(status: str = ApplicationStatus.PENDING.value, *, limit: int = 100, offset: int = 0) -> list[StopApplication]:
+    """Stop applications by desired stop date."""
+    query = select(StopApplication)
+    if status:
+        query = query.where(StopApplication.status == status)
+    query = query.order_by(StopApplication.desired_stop_date, StopApplication.received_at, StopApplication.id)
+    return db.session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def accepted_not_started(today: date, *, limit: int = 500) -> list[StartApplication]:
+    """Accepted start applications whose tap has not been opened by their start date."""
+    return db.session.scalars(
+        select(StartApplication)
+        .join(Contract, Contract.id == StartApplication.contract_id)
+        .where(
+            StartApplication.status == ApplicationStatus.ACCEPTED,
+            StartApplication.desired_start_date <= today,
+            Contract.opened_on.is_(None),
+            Contract.stop_date.is_(None),
+        )
+        .order_by(StartApplication.desired_start_date, StartApplication.id)
+        .limit(limit)
+    ).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# What the database knows about the place
+
+
+@dataclass
+class Caution:
+    """A conflict staff must acknowledge before accepting (by its code)."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class PlaceContext:
+    """An application next to what the database already knows about its usage location."""
+
+    same_room: list[Contract] = field(default_factory=list)
+    same_building: list[Contract] = field(default_factory=list)
+    same_address: list[Contract] = field(default_factory=list)
+    open_applications: list[StartApplication] = field(default_factory=list)
+    earlier_contracts: list[Contract] = field(default_factory=list)
+    pending_stops: dict[int, StopApplication] = field(default_factory=dict)
+    warnings: list[Caution] = field(default_factory=list)
+
+
+def _room_key(value: str | None) -> str:
+    return normalise.compact(value).removesuffix("号室").removesuffix("号")
+
+
+def _building_key(value: str | None) -> str:
+    return normalise.name_key(value)
+
+
+def place_context(application: StartApplication) -> PlaceContext:
+    """Current contracts, other open applications and the applicant's earlier contracts (warnings included)."""
+    ctx = PlaceContext()
+    start = application.desired_start_date
+    at_address = db.session.scalars(
+        select(Contract)
+        .where(
+            Contract.ward_code == application.ward_code,
+            Contract.town == application.town,
+            Contract.address_line == application.address_line,
+            or_(Contract.stop_date.is_(None), Contract.stop_date >= start),
+        )
+        .order_by(Contract.building, Contract.room, Contract.id)
+        .limit(200)
+    ).all()
+    building, room = _building_key(application.building), _room_key(application.room)
+    for contract in at_address:
+        if _building_key(contract.building) == building and _room_key(contract.room) == room:
+            ctx.same_room.append(contract)
+        elif building and _building_key(contract.building) == building:
+            ctx.same_building.append(contract)
+        else:
+            ctx.same_address.append(contract)
+    if at_address:
+        ctx.pending_stops = {
+            s.contract_id: s
+            for s in db.session.scalars(
+                select(StopApplication).where(
+                    StopApplication.contract_id.in_([c.id for c in at_address]),
+                    StopApplication.status.in_([ApplicationStatus.PENDING, ApplicationStatus.ACCEPTED]),
+                )
+            )
+        }
+    others = db.session.scalars(
+        select(StartApplication)
+        .where(
+            StartApplication.id != application.id,
+            StartApplication.ward_code == application.ward_code,
+            StartApplication.town == application.town,
+            StartApplication.address_line == application.address_line,
+            or_(
+                StartApplication.status == ApplicationStatus.PENDING,
+                and_(StartApplication.status == ApplicationStatus.ACCEPTED, StartApplication.desired_start_date >= start - timedelta(days=90)),
+            ),
+        )
+        .order_by(StartApplication.desired_start_date)
+        .limit(50)
+    ).all()
+    ctx.open_applications = [a for a in others if _building_key(a.building) == building]
+    name_key = normalise.name_key(application.applicant_name)
+    kana_key = normalise.name_key(application.applicant_kana)
+    ctx.earlier_contracts = db.session.scalars(
+        select(Contract)
+        .where(
+            or_(Contract.holder_name_key == name_key, Contract.holder_kana_key == kana_key),
+            or_(Contract.contract_phone_digits == application.phone_digits, Contract.holder_name_key == name_key),
+        )
+        .order_by(Contract.start_date.desc())
+        .limit(20)
+    ).all()
+    ctx.warnings = _warnings(application, ctx)
+    return ctx
+
+
+def _warnings(application: StartApplication, ctx: PlaceContext) -> list[Caution]:
+    warnings = []
+    room = application.room or "（部屋番号なし）"
+    for contract in ctx.same_room:
+        stop = ctx.pending_stops.get(contract.id)
+        if stop is not None and stop.desired_stop_date < application.desired_start_date:
+            continue  # the previous occupant's stop is already asked for: a normal move-in
+        ending = f"（{jdate(contract.stop_date)}に中止予定）" if contract.stop_date else (
+            f"（中止申込あり：{jdate(stop.desired_stop_date)}）" if stop else "（中止の予定なし）")
+        warnings.append(Caution(
+            f"same_room:{contract.id}",
+            f"同じ建物・同じ部屋（{room}）に使用中の契約があります：お客さま番号 {contract.customer_number}{ending}。"
+            "部屋番号の取り違えがないか確認してください。",
+        ))
+    if application.building and not application.room and ctx.same_building:
+        warnings.append(Caution(
+            "room_missing",
+            f"部屋番号が空欄ですが、{application.building} には部屋番号つきの契約が{len(ctx.same_building)}件あります。",
+        ))
+    for other in ctx.open_applications:
+        if _room_key(other.room) == _room_key(application.room):
+            warnings.append(Caution(
+                f"open_application:{other.id}",
+                f"同じ使用場所（{room}）について別の使用開始申込 #{other.id}（{jdate(other.desired_start_date)}開始希望、"
+                f"{'承認済' if other.status == ApplicationStatus.ACCEPTED else '未処理'}）があります。",
+            ))
+    if application.with_registration and application.account is not None:
+        account = application.account
+        if account.registration_status != RegistrationStatus.PROVISIONAL or account.voided_at or account.withdrawn_at:
+            warnings.append(Caution(
+                "account_not_provisional",
+                "同時申込のマイページ利用者が仮登録の状態ではありません（取消・退会済み等）。契約はマイページに登録されません。",
+            ))
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+
+
+def _claim(model, application_id: int, actor: Staff, status: ApplicationStatus, **values) -> None:
+    """R18: one conditional UPDATE decides; a second decision anywhere updates nothing."""
+    result = db.session.execute(
+        update(model)
+        .where(model.id == application_id, model.status == ApplicationStatus.PENDING)
+        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
+
+
+def _pending(model, application_id: int):
+    application = db.session.get(model, application_id)
+    if application is None:
+        raise DomainError("該当する申込がありません。")
+    if application.status != ApplicationStatus.PENDING:
+        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
+    return application
+
+
+def _meter_reading_day(ward_code: str, town: str) -> int:
+    """The reading day of the town's round (its existing contracts), else one derived from the ward."""
+    day = db.session.scalar(
+        select(Contract.meter_reading_day)
+        .where(Contract.ward_code == ward_code, Contract.town == town)
+        .group_by(Contract.meter_reading_day)
+        .order_by(func.count().desc(), Contract.meter_reading_day)
+        .limit(1)
+    )
+    return day or 1 + int(ward_code) % 28
+
+
+def _create_contract(application: StartApplication, previous: Contract | None) -> Contract:
+    reading_day = _meter_reading_day(application.ward_code, application.town)
+    for _attempt in range(8):
+        customer_number, settlement_number = new_numbers(application.desired_start_date)
+        contract = Contract(
+            customer_number=customer_number,
+            settlement_number=settlement_number,
+            holder_name=application.applicant_name,
+            holder_kana=application.applicant_kana,
+            holder_kind=application.holder_kind,
+            ward_code=application.ward_code,
+            town=application.town,
+            address_line=application.address_line,
+            building=application.building,
+            room=application.room,
+            contract_phone=application.phone,
+            mailing_address=application.mailing_address,
+            payment_method=application.payment_method,
+            meter_reading_day=reading_day,
+            start_date=application.desired_start_date,
+            previous_contract_id=previous.id if previous else None,
+        )
+        contract.holders = [HolderHistory(
+            holder_name=contract.holder_name, holder_kana=contract.holder_kana, holder_kind=contract.holder_kind,
+            effective_from=contract.start_date,
+        )]
+        try:
+            # Added inside the savepoint, so a collision's rollback takes the object out again.
+            with db.session.begin_nested():
+                db.session.add(contract)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        return contract
+    raise DomainError("お客さま番号を採番できませんでした。もう一度お試しください。")
+
+
+def _restarted_contract(application: StartApplication) -> Contract | None:
+    """R14: the same holder starting again in the same room after that contract stopped (or stops)."""
+    candidates = db.session.scalars(
+        select(Contract)
+        .where(
+            Contract.ward_code == application.ward_code,
+            Contract.town == application.town,
+            Contract.address_line == application.address_line,
+            Contract.holder_name_key == normalise.name_key(application.applicant_name),
+            Contract.stop_date.is_not(None),
+            Contract.stop_date <= application.desired_start_date,
+        )
+        .order_by(Contract.stop_date.desc(), Contract.id.desc())
+        .limit(20)
+    ).all()
+    building, room = _building_key(application.building), _room_key(application.room)
+    return next((c for c in candidates if _building_key(c.building) == building and _room_key(c.room) == room), None)
+
+
+def _mail(application: StartApplication, kind: NotificationKind, subject: str, body: str, actor: Staff,
+          customer_number: str | None) -> Notification | None:
+    address = (application.account.email if application.account is not None else None) or application.email
+    if not address:
+        return None
+    notification = Notification(
+        kind=kind,
+        # One decision, one mail: a second notification for the same decision violates this key.
+        dedupe_key=f"start-application:{application.id}:{kind.value}",
+        subject=subject,  # exactly as the FAQ names them (Q7, Q10)
+        body=body,
+        customer_number=customer_number,
+        created_by_id=actor.id,
+    )
+    notification.deliveries = [Delivery(account_id=application.account_id, address=address)]
+    db.session.add(notification)
+    db.session.flush()
+    return notification
+
+
+def _place_text(application: StartApplication) -> str:
+    from ..models.contract import usage_address_text
+
+    return "大阪市" + usage_address_text(ward_name(application.ward_code), application.town, application.address_line,
+                                      application.building, application.room)
+
+
+@dataclass
+class Decision:
+    """What a decision did, for the page that follows."""
+
+    application: StartApplication
+    contract: Contract | None = None
+    notification: Notification | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def accept_start_application(actor: Staff, application_id: int, acknowledged: set[str] | frozenset[str] = frozenset(),
+                             *, today: date) -> Decision:
+    """Accept: new contract and numbers, portal link and 本登録 where it came with a registration (R17)."""
+    application = _pending(StartApplication, application_id)
+    ctx = place_context(application)
+    missing = [w for w in ctx.warnings if w.code not in acknowledged]
+    if missing:
+        raise DomainError("確認が必要な注意事項があります。内容を確認し、チェックを入れてから承認してください：" + missing[0].message)
+    _claim(StartApplication, application_id, actor, ApplicationStatus.ACCEPTED)
+    db.session.refresh(application)
+    previous = _restarted_contract(application)
+    contract = _create_contract(application, previous)
+    application.contract_id = contract.id
+    decision = Decision(application, contract)
+    account = application.account
+    linked = False
+    if account is not None and application.channel == Channel.PORTAL and account.withdrawn_at is None \
+            and account.voided_at is None:
+        # Portal applications are linked automatically (R17, Q31); phone ones are not (Q32).
+        source = LinkSource.PORTAL_RESTART if previous is not None else LinkSource.PORTAL
+        if holder_of(contract) is None:
+            _link, warning = link_contract(actor, account, contract, source=source, reason=f"使用開始申込 #{application.id}")
+            linked = True
+            if warning:
+                decision.messages.append(warning)
+        if application.with_registration and account.registration_status == RegistrationStatus.PROVISIONAL:
+            account.registration_status = RegistrationStatus.FULL
+            account.registered_at = utcnow()
+    elif application.channel == Channel.PHONE and account is not None:
+        decision.messages.append("電話での申込のため、お客さま番号はマイページに自動では登録されません（Q32）。")
+    db.session.flush()
+    record(
+        actor, "start_application.accept", target=application, customer_number=contract.customer_number,
+        detail={"contract_id": contract.id, "linked": linked, "acknowledged": sorted(acknowledged & {w.code for w in ctx.warnings}),
+                "previous_contract_id": previous.id if previous else None},
+    )
+    body = (
+        f"{application.applicant_name} 様\n\n"
+        "水道の使用開始のお申込みを受け付けました。\n\n"
+        f"  お客さま番号：{contract.customer_number}\n"
+        f"  使用場所：{_place_text(application)}\n"
+        f"  使用開始日：{jdate(contract.start_date)}\n\n"
+        + ("マイページの本登録が完了しました。登録済みのメールアドレスとパスワードでログインしてご利用ください。\n\n"
+           if application.with_registration and linked else "")
+        + f"ご不明な点は、お客さまセンター（{CENTRE_PHONE}）までお問い合わせください。\n"
+    )
+    decision.notification = _mail(application, NotificationKind.START_ACCEPTED, START_ACCEPTED_SUBJECT, body, actor,
+                                  contract.customer_number)
+    return decision
+
+
+def reject_start_application(actor: Staff, application_id: int, reason_code: str, reason_text: str | None = None) -> Decision:
+    """Reject with a reason; the provisional registration ends and the customer must register again (R17, Q7)."""
+    reason_text = normalise.nfkc(reason_text) or None
+    if reason_code not in REJECT_REASONS:
+        raise DomainError("却下の理由を選んでください。", field="reason_code")
+    if reason_code == "other" and not reason_text:
+        raise DomainError("理由が「その他」のときは、内容を入力してください。", field="reason_text")
+    application = _pending(StartApplication, application_id)
+    _claim(StartApplication, application_id, actor, ApplicationStatus.REJECTED,
+           reject_reason_code=reason_code, reject_reason_text=reason_text)
+    db.session.refresh(application)
+    account = application.account
+    voided = False
+    if application.with_registration and account is not None and account.registration_status == RegistrationStatus.PROVISIONAL:
+        account.registration_status = RegistrationStatus.VOID
+        account.voided_at = utcnow()
+        voided = True
+    db.session.flush()
+    record(actor, "start_application.reject", target=application, reason=reason_text or REJECT_REASONS[reason_code],
+           detail={"reason_code": reason_code, "voided_account_id": account.id if voided else None})
+    body = (
+        f"{application.applicant_name} 様\n\n"
+        f"水道の使用開始のお申込み（使用場所：{_place_text(application)}、使用開始希望日：{jdate(application.desired_start_date)}）を"
+        "お受けできませんでした。\n\n"
+        f"理由：{REJECT_REASONS[reason_code]}\n"
+        + (f"{reason_text}\n" if reason_text else "")
+        + "\n"
+        + ("マイページの仮登録は取り消されました。お手数ですが、内容をご確認のうえ、再度、利用登録の手続きをお願いします。\n"
+           if voided else "内容をご確認のうえ、再度お申込みください。\n")
+        + "すでに電話等で使用開始の申込をされている場合は、検針日に投函されるお知らせ票をご確認のうえ、"
+        "「すでに水道をご使用されているお客さま」から利用登録の手続きを行ってください。\n\n"
+        f"ご不明な点は、お客さまセンター（{CENTRE_PHONE}）までお問い合わせください。\n"
+    )
+    return Decision(application, notification=_mail(application, NotificationKind.START_REJECTED, START_REJECTED_SUBJECT,
+                                                    body, actor, None))
+
+
+def accept_stop_application(actor: Staff, application_id: int, *, final_reading_date: date | None = None) -> StopApplication:
+    """Accept a stop: the contract ends on the desired date; the portal keeps its history (Q34)."""
+    application = _pending(StopApplication, application_id)
+    contract = db.session.get(Contract, application.contract_id, with_for_update=True)
+    if contract.stop_date is not None:
+        raise DomainError(f"この契約はすでに{jdate(contract.stop_date)}に中止されています。")
+    if application.desired_stop_date < contract.start_date:
+        raise DomainError("中止希望日が使用開始日より前です。")
+    reading = final_reading_date or application.final_reading_date or application.desired_stop_date
+    if reading < application.desired_stop_date - timedelta(days=7) or reading > application.desired_stop_date + timedelta(days=7):
+        raise DomainError("最終検針日は中止希望日の前後7日以内にしてください。", field="final_reading_date")
+    _claim(StopApplication, application_id, actor, ApplicationStatus.ACCEPTED, final_reading_date=reading)
+    db.session.refresh(application)
+    contract.stop_date = application.desired_stop_date
+    db.session.flush()
+    record(actor, "stop_application.accept", target=application, customer_number=contract.customer_number,
+           detail={"stop_date": contract.stop_date.isoformat(), "final_reading_date": reading.isoformat(),
+                   "final_bill_address": bool(application.final_bill_address)})
+    return application
+
+
+def reject_stop_application(actor: Staff, application_id: int, note: str) -> StopApplication:
+    """Refuse a stop application with a reason; the contract continues."""
+    note = normalise.nfkc(note)
+    if not note:
+        raise DomainError("却下の理由を入力してください。", field="note")
+    application = _pending(StopApplication, application_id)
+    _claim(StopApplication, application_id, actor, ApplicationStatus.REJECTED, note=note)
+    db.session.refresh(application)
+    record(actor, "stop_application.reject", target=application, customer_number=application.contract.customer_number,
+           reason=note)
+    return application
+
+
+def move_pair(move_group: str) -> tuple[StopApplication, StartApplication]:
+    """The stop and the start of one in-city move."""
+    stops = db.session.scalars(select(StopApplication).where(StopApplication.move_group == move_group)).all()
+    starts = db.session.scalars(select(StartApplication).where(StartApplication.move_group == move_group)).all()
+    if len(stops) != 1 or len(starts) != 1:
+        raise DomainError("転居の申込（中止と開始の一組）が見つかりません。")
+    return stops[0], starts[0]
+
+
+def accept_move(actor: Staff, move_group: str, acknowledged: set[str] | frozenset[str] = frozenset(), *,
+                today: date) -> Decision:
+    """An in-city move with the same holder: the stop and the start are decided together (R12)."""
+    stop, start = move_pair(move_group)
+    if stop.contract.holder_name_key != normalise.name_key(start.applicant_name):
+        raise DomainError("中止する契約と開始の申込者の名義が異なります。名義が変わる場合は名義変更の手続きが必要です。")
+    if start.desired_start_date < stop.contract.start_date:
+        raise DomainError("開始希望日が、中止する契約の使用開始日より前です。")
+    accept_stop_application(actor, stop.id)
+    decision = accept_start_application(actor, start.id, acknowledged, today=today)
+    record(actor, "move.accept", target_type="move", target_id=move_group,
+           customer_number=decision.contract.customer_number,
+           detail={"stop_application_id": stop.id, "start_application_id": start.id,
+                   "old_customer_number": stop.contract.customer_number})
+    return decision
+
+
+def confirm_opened(actor: Staff, contract: Contract, opened_on: date, *, today: date) -> None:
+    """Record the day the tap was opened (開栓), which takes the contract off the not-started list."""
+    if contract.opened_on is not None:
+        raise DomainError(f"開栓日はすでに{jdate(contract.opened_on)}で記録されています。")
+    if opened_on > today:
+        raise DomainError("開栓日に未来の日付は入力できません。", field="opened_on")
+    if opened_on < contract.start_date - timedelta(days=14):
+        raise DomainError("開栓日が使用開始日より大きく前になっています。日付を確認してください。", field="opened_on")
+    contract.opened_on = opened_on
+    db.session.flush()
+    record(actor, "contract.opened", target=contract, customer_number=contract.customer_number,
+           detail={"opened_on": opened_on.isoformat()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Payment method (R16)
+
+
+def paper_notice_required(bill: Bill) -> bool:
+    """R16: a bill at or above 300,000 yen is paid with a paper payment notice, not e-payment."""
+    return bill.total >= E_PAYMENT_LIMIT_YEN
+
+
+def bill_payment_method(contract_method: PaymentMethod, total: int) -> PaymentMethod:
+    """The method a bill is issued with: e-payment falls back to a payment notice at 300,000 yen or more."""
+    if contract_method == PaymentMethod.E_PAYMENT and total >= E_PAYMENT_LIMIT_YEN:
+        return PaymentMethod.PAYMENT_NOTICE
+    return contract_method
+
+
+def apply_payment_method_to_unpaid(actor: Staff | None, contract: Contract) -> list[Bill]:
+    """Unpaid notice/e-payment bills follow the contract's method, except that R16 keeps bills at or above
+    300,000 yen on a paper payment notice. Returns those bills (the operator tells the customer)."""
+    bills = db.session.scalars(
+        select(Bill).where(
+            Bill.contract_id == contract.id,
+            Bill.payment_status == PaymentStatus.UNPAID,
+            Bill.payment_method.in_([PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT]),
+        ).order_by(Bill.period)
+    ).all()
+    changed, over_limit = [], []
+    for bill in bills:
+        method = bill_payment_method(contract.payment_method, bill.total)
+        if contract.payment_method == PaymentMethod.E_PAYMENT and method != PaymentMethod.E_PAYMENT:
+            over_limit.append(bill)
+        if bill.payment_method != method:
+            bill.payment_method = method
+            changed.append(bill)
+    if changed or over_limit:
+        db.session.flush()
+        record(actor, "bill.payment_method", target=contract, customer_number=contract.customer_number,
+               detail={"changed": {b.period.isoformat(): b.payment_method.value for b in changed},
+                       "paper_over_limit": [b.period.isoformat() for b in over_limit], "limit_yen": E_PAYMENT_LIMIT_YEN})
+    return over_limit
+
+
+PAYMENT_CHANGE_TARGETS = {PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT}
+
+
+def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: str | None = None) -> tuple[PaymentMethodChange, list[Bill]]:
+    """Apply or refuse a switch between payment notice and e-payment (Q41); R16 applies at once."""
+    note = normalise.nfkc(note) or None
+    change = db.session.get(PaymentMethodChange, change_id)
+    if change is None:
+        raise DomainError("該当する支払方法の変更申込がありません。")
+    if not apply and not note:
+        raise DomainError("お受けできない理由を入力してください。", field="note")
+    if apply and change.to_method not in PAYMENT_CHANGE_TARGETS:
+        raise DomainError("マイページからの変更は、納入通知書と電子決済の間だけです。")
+    status = PaymentChangeStatus.APPLIED if apply else PaymentChangeStatus.REFUSED
+    result = db.session.execute(
+        update(PaymentMethodChange)
+        .where(PaymentMethodChange.id == change_id, PaymentMethodChange.status == PaymentChangeStatus.PENDING)
+        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
+    db.session.refresh(change)
+    contract = db.session.get(Contract, change.contract_id, with_for_update=True)
+    bills: list[Bill] = []
+    if apply:
+        before = contract.payment_method
+        contract.payment_method = change.to_method
+        db.session.flush()
+        record(actor, "payment_method.apply", target=change, customer_number=contract.customer_number,
+               detail={"from": before.value, "to": change.to_method.value})
+        bills = apply_payment_method_to_unpaid(actor, contract)
+    else:
+        record(actor, "payment_method.refuse", target=change, customer_number=contract.customer_number, reason=note)
+    return change, bills
+
+
+def pending_payment_changes(*, limit: int = 200) -> list[PaymentMethodChange]:
+    """Payment-method changes waiting for staff, oldest first."""
+    return db.session.scalars(
+        select(PaymentMethodChange)
+        .where(PaymentMethodChange.status == PaymentChangeStatus.PENDING)
+        .order_by(PaymentMethodChange.requested_at, PaymentMethodChange.id)
+        .limit(limit)
+    ).all()
+
+
+def view_start_application(actor: Staff, application: StartApplication) -> PlaceContext:
+    """The detail page's context; opening it shows personal data, so it is audited."""
+    ctx = place_context(application)
+    record(actor, "start_application.view", target=application)
+    return ctx

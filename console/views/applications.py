@@ -1,0 +1,235 @@
+"""使用開始・中止申込と支払方法の変更: the decision queue, the detail next to the place, the decisions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+from ..extensions import db
+from ..formats import to_tokyo
+from ..models import ApplicationStatus, Channel, Contract, StartApplication, StopApplication
+from ..services import DomainError
+from ..services import applications as service
+from ..wards import WARDS
+from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
+from .customer import today
+
+PAGE_SIZE = 100
+CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return max(1, min(int(value), 1000)) if value.isdigit() else 1
+
+
+def _queue_filter() -> tuple[service.QueueFilter, list[str]]:
+    """The queue's filters from the query string; unknown values are dropped with a message."""
+    args, problems = request.args, []
+    status = args.get("status", ApplicationStatus.PENDING.value)
+    if status not in {s.value for s in ApplicationStatus}:
+        problems.append("状態の指定が正しくありません。未処理を表示します。")
+        status = ApplicationStatus.PENDING.value
+    ward = args.get("ward") or None
+    if ward and ward not in WARDS:
+        problems.append("区の指定が正しくありません。")
+        ward = None
+    channel = args.get("channel") or None
+    if channel and channel not in {c.value for c in Channel}:
+        problems.append("受付経路の指定が正しくありません。")
+        channel = None
+    registration = {"yes": True, "no": False}.get(args.get("registration", ""))
+    start_from, start_to = _date(args.get("from")), _date(args.get("to"))
+    for key in ("from", "to"):
+        if args.get(key) and _date(args.get(key)) is None:
+            problems.append("開始希望日は YYYY-MM-DD の形で入力してください。")
+            break
+    return service.QueueFilter(status, ward, channel, registration, start_from, start_to), problems
+
+
+class ApplicationView(ConsoleView):
+    """使用開始申込: the queue by urgency, the detail with what is known about the place, accept/reject."""
+
+    required_roles = CUSTOMER_ROLES
+
+    def _render(self, template, **kwargs):
+        return self.render(template, wards=WARDS, channels=CHANNEL_LABELS, reasons=service.REJECT_REASONS,
+                           today=today(), **kwargs)
+
+    @expose("/")
+    def index(self):
+        filters, problems = _queue_filter()
+        for problem in problems:
+            flash(problem, "warning")
+        page = _page()
+        rows = service.start_queue(filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        now = today()
+        return self._render(
+            "applications/queue.html", applications=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
+            filters=filters, overdue={a.id for a in rows if a.status == ApplicationStatus.PENDING
+                                      and service.is_overdue(a.received_at, now)},
+            age_days={a.id: (now - to_tokyo(a.received_at).date()).days for a in rows},
+        )
+
+    @expose("/<int:application_id>")
+    def detail(self, application_id: int):
+        application = db.get_or_404(StartApplication, application_id)
+        ctx = service.view_start_application(current_user, application)
+        db.session.commit()
+        return self._render("applications/detail.html", application=application, ctx=ctx,
+                            overdue=application.status == ApplicationStatus.PENDING
+                            and service.is_overdue(application.received_at, today()))
+
+    @expose("/<int:application_id>/accept", methods=["POST"])
+    def accept(self, application_id: int):
+        db.get_or_404(StartApplication, application_id)
+        acknowledged = set(request.form.getlist("acknowledge"))
+        try:
+            decision = service.accept_start_application(current_user, application_id, acknowledged, today=today())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", application_id=application_id))
+        db.session.commit()
+        flash(f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。", "success")
+        for message in decision.messages:
+            flash(message, "info")
+        self._mail(decision.notification)
+        return redirect(url_for(".detail", application_id=application_id))
+
+    @expose("/<int:application_id>/reject", methods=["POST"])
+    def reject(self, application_id: int):
+        db.get_or_404(StartApplication, application_id)
+        try:
+            decision = service.reject_start_application(
+                current_user, application_id, request.form.get("reason_code", ""), request.form.get("reason_text")
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", application_id=application_id))
+        db.session.commit()
+        flash("却下しました。", "success")
+        self._mail(decision.notification)
+        return redirect(url_for(".detail", application_id=application_id))
+
+    @staticmethod
+    def _mail(notification) -> None:
+        if notification is None:
+            flash("メールアドレスの登録がないため、結果のメールは送信されません。電話等でお知らせください。", "warning")
+        elif send_pending_mails([notification.id]):
+            flash(f"「{notification.subject}」の送信を受け付けました。", "info")
+
+    @expose("/not-started")
+    def not_started(self):
+        return self._render("applications/not_started.html", applications=service.accepted_not_started(today()))
+
+    @expose("/contract/<int:contract_id>/opened", methods=["POST"])
+    def opened(self, contract_id: int):
+        contract = db.get_or_404(Contract, contract_id)
+        opened_on = _date(request.form.get("opened_on"))
+        try:
+            if opened_on is None:
+                raise DomainError("開栓日を YYYY-MM-DD の形で入力してください。", field="opened_on")
+            service.confirm_opened(current_user, contract, opened_on, today=today())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"お客さま番号 {contract.customer_number} の開栓日を記録しました。", "success")
+        return redirect(url_for(".not_started"))
+
+    @expose("/stops")
+    def stops(self):
+        status = request.args.get("status", ApplicationStatus.PENDING.value)
+        if status not in {s.value for s in ApplicationStatus}:
+            status = ApplicationStatus.PENDING.value
+        page = _page()
+        rows = service.stop_queue(status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        return self._render("applications/stops.html", stops=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
+                            page=page, status=status)
+
+    @expose("/stops/<int:stop_id>/decide", methods=["POST"])
+    def decide_stop(self, stop_id: int):
+        stop = db.get_or_404(StopApplication, stop_id)
+        try:
+            if request.form.get("decision") == "accept":
+                reading = _date(request.form.get("final_reading_date"))
+                if request.form.get("final_reading_date") and reading is None:
+                    raise DomainError("最終検針日は YYYY-MM-DD の形で入力してください。")
+                service.accept_stop_application(current_user, stop_id, final_reading_date=reading)
+                message = f"お客さま番号 {stop.contract.customer_number} の使用中止を承認しました。"
+            elif request.form.get("decision") == "reject":
+                service.reject_stop_application(current_user, stop_id, request.form.get("note", ""))
+                message = "使用中止申込を却下しました。"
+            else:
+                raise DomainError("承認か却下を選んでください。")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for(".stops"))
+
+    @expose("/moves/<move_group>")
+    def move(self, move_group: str):
+        try:
+            stop, start = service.move_pair(move_group)
+        except DomainError:
+            abort(404)
+        ctx = service.view_start_application(current_user, start)
+        db.session.commit()
+        return self._render("applications/move.html", stop=stop, application=start, ctx=ctx, move_group=move_group)
+
+    @expose("/moves/<move_group>/accept", methods=["POST"])
+    def accept_move(self, move_group: str):
+        try:
+            decision = service.accept_move(current_user, move_group, set(request.form.getlist("acknowledge")),
+                                           today=today())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".move", move_group=move_group))
+        db.session.commit()
+        flash(f"転居（中止と開始）を承認しました。新しいお客さま番号は {decision.contract.customer_number} です。", "success")
+        for message in decision.messages:
+            flash(message, "info")
+        self._mail(decision.notification)
+        return redirect(url_for(".move", move_group=move_group))
+
+    @expose("/payment-changes")
+    def payment_changes(self):
+        return self._render("applications/payment_changes.html", changes=service.pending_payment_changes(),
+                            limit=service.E_PAYMENT_LIMIT_YEN)
+
+    @expose("/payment-changes/<int:payment_change_id>/decide", methods=["POST"])
+    def decide_payment(self, payment_change_id: int):
+        decision = request.form.get("decision")
+        try:
+            if decision not in {"apply", "refuse"}:
+                raise DomainError("変更するか、お受けしないかを選んでください。")
+            _change, bills = service.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
+                                                           note=request.form.get("note"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("支払方法を変更しました。" if decision == "apply" else "支払方法の変更をお受けしないことにしました。", "success")
+            if bills:
+                flash(f"30万円以上の請求が{len(bills)}件あるため、その分は納入通知書でお支払いいただきます（電子決済の対象外）。",
+                      "warning")
+        return redirect(url_for(".payment_changes"))
+

@@ -1,0 +1,525 @@
+"""Start and stop applications, moves and payment-method changes (issue 5; R12, R14, R16, R17, R18)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from console import normalise
+from console.extensions import db
+from console.jobs.mail import send_notification
+from console.models import (
+    AccountLink,
+    ApplicationStatus,
+    AuditEvent,
+    Bill,
+    Channel,
+    Contract,
+    LinkSource,
+    Notification,
+    PaymentMethod,
+    PaymentMethodChange,
+    RegistrationStatus,
+    RegistrationStep,
+    StartApplication,
+)
+from console.services import DomainError
+from console.services import applications as service
+from tests import factories
+from tests.conftest import csrf_token
+
+TODAY = date.today()
+pytestmark = pytest.mark.usefixtures("database")
+
+
+def _provisional_account(**overrides):
+    values = dict(registration_step=RegistrationStep.SMS_VERIFIED, registration_status=RegistrationStatus.PROVISIONAL,
+                  email="kari@example.jp", name="佐藤 花子", name_kana="サトウ ハナコ")
+    values.update(overrides)
+    return factories.account(**values)
+
+
+def _portal_application(account, **overrides):
+    return factories.start_application(channel=Channel.PORTAL, account_id=account.id, with_registration=True,
+                                       email=account.email, **overrides)
+
+
+def _audit_actions(target_id=None) -> list[str]:
+    query = select(AuditEvent.action).order_by(AuditEvent.id)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == str(target_id))
+    return db.session.scalars(query).all()
+
+
+# --- accept and reject, end to end ---------------------------------------------------------------
+
+
+def test_accept_with_registration_creates_contract_links_it_and_mails_once(client, login_as, smtp_server):
+    account = _provisional_account()
+    application = _portal_application(account)
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    assert "佐藤 花子" in client.get(page).get_data(as_text=True)
+    response = client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
+    assert response.status_code == 302
+
+    db.session.refresh(application)
+    contract = application.contract
+    assert application.status == ApplicationStatus.ACCEPTED
+    assert normalise.customer_number(contract.customer_number) == contract.customer_number
+    assert normalise.settlement_number(contract.settlement_number) == contract.settlement_number
+    assert contract.settlement_number.startswith(f"{application.desired_start_date.year % 100:02d}")
+    assert (contract.holder_name, contract.room, contract.start_date) == ("佐藤 花子", "101", application.desired_start_date)
+    assert [h.holder_name for h in contract.holders] == ["佐藤 花子"]
+    link = db.session.scalar(select(AccountLink).where(AccountLink.contract_id == contract.id))
+    assert (link.account_id, link.is_main, link.source) == (account.id, True, LinkSource.PORTAL)
+    db.session.refresh(account)
+    assert account.registration_status == RegistrationStatus.FULL and account.registered_at is not None
+
+    (mail,) = smtp_server.messages
+    assert mail["Subject"] == "使用開始申込完了（本登録完了）のお知らせ"
+    assert mail["To"] == "kari@example.jp"
+    assert contract.customer_number in mail.get_content()
+    assert "start_application.accept" in _audit_actions(application.id)
+    # The customer view lists the mail.
+    body = client.get(f"/customer/account/{account.id}").get_data(as_text=True)
+    assert "使用開始申込完了（本登録完了）のお知らせ" in body
+
+
+def test_reject_mails_the_reason_and_ends_the_provisional_registration(client, login_as, smtp_server):
+    account = _provisional_account()
+    application = _portal_application(account)
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    client.post(f"{page}/reject", data={"reason_code": "room_unclear", "reason_text": "部屋番号をご確認ください。",
+                                        "csrf_token": csrf_token(client, page)})
+    db.session.refresh(application)
+    db.session.refresh(account)
+    assert application.status == ApplicationStatus.REJECTED and application.contract_id is None
+    assert application.reject_reason_code == "room_unclear"
+    assert account.registration_status == RegistrationStatus.VOID and account.voided_at is not None
+    (mail,) = smtp_server.messages
+    assert mail["Subject"] == "使用開始申込失敗"
+    content = mail.get_content()
+    assert service.REJECT_REASONS["room_unclear"] in content and "部屋番号をご確認ください。" in content
+    assert "再度、利用登録" in content
+    # The e-mail address is free again: the customer may register anew (R17, R4).
+    factories.account(email="kari@example.jp")
+
+
+@pytest.mark.parametrize(
+    "reason_code, reason_text, message",
+    [
+        ("", "", "却下の理由を選んでください。"),
+        ("nonsense", "", "却下の理由を選んでください。"),
+        ("other", "  ", "理由が「その他」のときは、内容を入力してください。"),
+    ],
+)
+def test_reject_without_a_reason_is_refused_and_changes_nothing(client, login_as, reason_code, reason_text, message):
+    application = factories.start_application()
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    response = client.post(f"{page}/reject", data={"reason_code": reason_code, "reason_text": reason_text,
+                                                   "csrf_token": csrf_token(client, page)}, follow_redirects=True)
+    assert message in response.get_data(as_text=True)
+    db.session.refresh(application)
+    assert application.status == ApplicationStatus.PENDING
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_a_decided_application_cannot_be_decided_again(client, login_as):
+    application = factories.start_application()
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
+    contracts = db.session.scalar(select(func.count()).select_from(Contract))
+    for action, data in (("accept", {}), ("reject", {"reason_code": "other", "reason_text": "二重"})):
+        response = client.post(f"{page}/{action}", data={**data, "csrf_token": csrf_token(client, page)},
+                               follow_redirects=True)
+        assert "この申込はすでに処理されています" in response.get_data(as_text=True)
+    db.session.refresh(application)
+    assert application.status == ApplicationStatus.ACCEPTED
+    assert db.session.scalar(select(func.count()).select_from(Contract)) == contracts
+
+
+def test_phone_application_without_e_mail_is_accepted_without_a_mail(login_as):
+    staff = factories.staff("operator")
+    application = factories.start_application(email=None)
+    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    assert decision.notification is None and decision.contract.customer_number
+
+
+def test_phone_application_of_a_portal_customer_is_not_linked(login_as):
+    """R14/Q32: a number applied for by phone is not added to the portal account automatically."""
+    staff = factories.staff("operator")
+    account = factories.account()
+    application = factories.start_application(channel=Channel.PHONE, account_id=account.id)
+    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    assert db.session.scalar(select(AccountLink).where(AccountLink.contract_id == decision.contract.id)) is None
+    assert any("自動では登録されません" in m for m in decision.messages)
+
+
+# --- mails exactly once ---------------------------------------------------------------------------
+
+
+def test_the_decision_mail_job_run_twice_sends_one_mail(client, login_as, rq_queue, smtp_server):
+    from tests.conftest import run_jobs
+
+    account = _provisional_account()
+    application = _portal_application(account)
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
+    assert smtp_server.messages == []  # queued, not sent inline
+    run_jobs(rq_queue)
+    notification_id = db.session.scalar(select(Notification.id))
+    rq_queue.enqueue(send_notification, notification_id)  # the same job again (a retry, a second worker)
+    run_jobs(rq_queue)
+    assert [m["Subject"] for m in smtp_server.messages] == ["使用開始申込完了（本登録完了）のお知らせ"]
+
+
+def test_one_decision_can_record_only_one_mail():
+    staff = factories.staff("operator")
+    application = factories.start_application()
+    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    duplicate = Notification(kind=decision.notification.kind, dedupe_key=decision.notification.dedupe_key,
+                             subject="x", body="x")
+    db.session.add(duplicate)
+    with pytest.raises(Exception):  # noqa: B017 - the unique key, whatever the driver's error class
+        with db.session.begin_nested():
+            db.session.flush()
+
+
+# --- R18 under real concurrency -------------------------------------------------------------------
+
+
+@pytest.mark.postgresql
+def test_two_staff_deciding_at_once_get_one_success_and_one_refusal(app, database_url):
+    engine = create_engine(database_url)
+    with Session(engine) as setup:
+        ids = [factories.committed_staff(setup, "operator") for _ in range(2)]
+        application_id = setup.execute(text(
+            "INSERT INTO start_application (channel, with_registration, applicant_name, applicant_kana, holder_kind, "
+            "phone, phone_digits, ward_code, town, address_line, desired_start_date, payment_method, status, received_at) "
+            "VALUES ('phone', false, '同時 太郎', 'ドウジ タロウ', 'person', '090-0000-1818', '09000001818', '27128', "
+            "'本町一丁目', '18-' || floor(random()*1e6)::text, CURRENT_DATE + 3, 'payment_notice', 'pending', now()) RETURNING id"
+        )).scalar_one()
+        setup.commit()
+
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def decide(name, staff_id, accept):
+        with app.app_context():
+            from console.models import Staff
+
+            actor = db.session.get(Staff, staff_id)
+            barrier.wait()
+            try:
+                if accept:
+                    service.accept_start_application(actor, application_id, today=TODAY)
+                else:
+                    service.reject_start_application(actor, application_id, "other", "同時に却下")
+                db.session.commit()
+                outcomes[name] = "ok"
+            except DomainError as exc:
+                db.session.rollback()
+                outcomes[name] = exc.message
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=decide, args=("accept", ids[0], True)),
+               threading.Thread(target=decide, args=("reject", ids[1], False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes.values()).count("ok") == 1, outcomes
+    assert [v for v in outcomes.values() if v != "ok"] == ["この申込はすでに処理されています。画面を更新して確認してください。"]
+    with Session(engine) as check:
+        status, contract_id = check.execute(text("SELECT status, contract_id FROM start_application WHERE id = :i"),
+                                            {"i": application_id}).one()
+        mails = check.execute(text("SELECT count(*) FROM notification WHERE dedupe_key LIKE :k"),
+                              {"k": f"start-application:{application_id}:%"}).scalar_one()
+    assert (status == "accepted") == (outcomes["accept"] == "ok")
+    assert (contract_id is not None) == (status == "accepted")
+    assert mails == 0  # no e-mail address on this application: nothing to send either way
+    engine.dispose()
+
+
+# --- what is known about the place ----------------------------------------------------------------
+
+
+def test_same_building_and_room_is_a_warning_that_must_be_acknowledged(client, login_as):
+    existing = factories.contract(town="天神橋二丁目", address_line="3-5", building="天神橋ハイツ", room="101",
+                                  holder_name="田中 一郎", holder_kana="タナカ イチロウ")
+    factories.contract(town="天神橋二丁目", address_line="3-5", building="天神橋ハイツ", room="102")
+    application = factories.start_application(town="天神橋二丁目", address_line="3-5", building="天神橋ハイツ", room="１０１")
+    db.session.commit()
+    login_as("operator")
+    page = f"/applications/{application.id}"
+    body = client.get(page).get_data(as_text=True)
+    assert existing.customer_number in body and "部屋番号の取り違え" in body
+
+    response = client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)}, follow_redirects=True)
+    assert "確認が必要な注意事項があります" in response.get_data(as_text=True)
+    db.session.refresh(application)
+    assert application.status == ApplicationStatus.PENDING and application.contract_id is None
+
+    client.post(f"{page}/accept", data={"acknowledge": f"same_room:{existing.id}", "csrf_token": csrf_token(client, page)})
+    db.session.refresh(application)
+    assert application.status == ApplicationStatus.ACCEPTED
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "start_application.accept"))
+    assert event.detail["acknowledged"] == [f"same_room:{existing.id}"]
+
+
+def test_place_context_lists_neighbours_other_applications_and_earlier_contracts():
+    neighbour = factories.contract(town="中崎西二丁目", address_line="4-4", building="中崎マンション", room="201")
+    earlier = factories.contract(holder_name="佐藤 花子", holder_kana="サトウ ハナコ", contract_phone="090-2222-3333",
+                                 stop_date=date(2022, 3, 31))
+    application = factories.start_application(town="中崎西二丁目", address_line="4-4", building="中崎マンション", room=None)
+    other = factories.start_application(town="中崎西二丁目", address_line="4-4", building="中崎マンション", room=None,
+                                        applicant_name="別人 次郎", applicant_kana="ベツジン ジロウ")
+    ctx = service.place_context(application)
+    assert ctx.same_building == [neighbour]
+    assert earlier in ctx.earlier_contracts
+    assert ctx.open_applications == [other]
+    codes = {w.code for w in ctx.warnings}
+    assert codes == {"room_missing", f"open_application:{other.id}"}
+
+
+def test_stopped_contract_in_the_room_is_no_conflict():
+    factories.contract(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ", room="101",
+                       stop_date=TODAY - timedelta(days=30))
+    leaving = factories.contract(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ", room="102")
+    factories.stop_application(leaving, desired_stop_date=TODAY + timedelta(days=2))
+    for room in ("101", "102"):
+        application = factories.start_application(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ",
+                                                  room=room, desired_start_date=TODAY + timedelta(days=7))
+        assert service.place_context(application).warnings == []
+
+
+# --- queue ----------------------------------------------------------------------------------------
+
+
+def test_queue_sorts_by_desired_start_date_filters_and_highlights_overdue(client, login_as):
+    from console.models import utcnow
+
+    late = factories.start_application(desired_start_date=TODAY + timedelta(days=1), received_at=utcnow() - timedelta(days=9),
+                                       ward_code="27128", applicant_name="期限 超過")
+    soon = factories.start_application(desired_start_date=TODAY, ward_code="27128", applicant_name="今日 開始")
+    factories.start_application(desired_start_date=TODAY + timedelta(days=3), ward_code="27102", applicant_name="都島 区民")
+    portal = factories.start_application(desired_start_date=TODAY + timedelta(days=2), ward_code="27128",
+                                         channel=Channel.PORTAL, account_id=_provisional_account().id,
+                                         with_registration=True, applicant_name="同時 登録")
+    db.session.commit()
+    login_as("operator")
+    body = client.get("/applications/?ward=27128").get_data(as_text=True)
+    assert body.index("今日 開始") < body.index("期限 超過") < body.index("同時 登録")
+    assert "都島 区民" not in body
+    assert body.count('data-overdue="1"') == 1 and "処理期限超過" in body
+    body = client.get("/applications/?registration=yes&channel=portal").get_data(as_text=True)
+    assert "同時 登録" in body and "今日 開始" not in body
+    body = client.get(f"/applications/?from={(TODAY + timedelta(days=1)).isoformat()}&to={(TODAY + timedelta(days=2)).isoformat()}"
+                      ).get_data(as_text=True)
+    assert "期限 超過" in body and "同時 登録" in body and "今日 開始" not in body
+    body = client.get("/applications/?ward=99999&status=bogus&from=yesterday").get_data(as_text=True)
+    assert "区の指定が正しくありません" in body and "今日 開始" in body
+    assert late.id and soon.id and portal.id
+
+
+# --- accepted but not started ---------------------------------------------------------------------
+
+
+def test_accepted_but_not_started_until_the_tap_is_opened(client, login_as):
+    staff = factories.staff("operator")
+    due = factories.start_application(desired_start_date=TODAY - timedelta(days=2), applicant_name="未開栓 太郎")
+    future = factories.start_application(desired_start_date=TODAY + timedelta(days=5), applicant_name="来週 開始")
+    for application in (due, future):
+        service.accept_start_application(staff, application.id, today=TODAY)
+    db.session.commit()
+    login_as("operator")
+    body = client.get("/applications/not-started").get_data(as_text=True)
+    assert "未開栓 太郎" in body and "来週 開始" not in body
+
+    page = "/applications/not-started"
+    bad = client.post(f"/applications/contract/{due.contract_id}/opened",
+                      data={"opened_on": (TODAY + timedelta(days=1)).isoformat(), "csrf_token": csrf_token(client, page)},
+                      follow_redirects=True)
+    assert "未来の日付" in bad.get_data(as_text=True)
+    client.post(f"/applications/contract/{due.contract_id}/opened",
+                data={"opened_on": TODAY.isoformat(), "csrf_token": csrf_token(client, page)})
+    assert "未開栓 太郎" not in client.get(page).get_data(as_text=True)
+    assert db.session.get(Contract, due.contract_id).opened_on == TODAY
+
+
+# --- stop and in-city moves -----------------------------------------------------------------------
+
+
+def test_stop_ends_the_contract_and_the_portal_keeps_its_history(client, login_as):
+    contract = factories.contract()
+    account = factories.account()
+    factories.link(account, contract, main=True)
+    stop = factories.stop_application(contract, desired_stop_date=TODAY + timedelta(days=3))
+    db.session.commit()
+    login_as("operator")
+    page = "/applications/stops"
+    assert contract.customer_number in client.get(page).get_data(as_text=True)
+    client.post(f"/applications/stops/{stop.id}/decide", data={"decision": "accept", "csrf_token": csrf_token(client, page)})
+    db.session.refresh(contract)
+    db.session.refresh(stop)
+    assert contract.stop_date == TODAY + timedelta(days=3) and stop.status == ApplicationStatus.ACCEPTED
+    assert stop.final_reading_date == TODAY + timedelta(days=3)
+    link = db.session.scalar(select(AccountLink).where(AccountLink.contract_id == contract.id))
+    assert link.ended_at is None  # Q34: the account still sees the old contract's history
+
+
+def test_stop_refusals(client, login_as):
+    contract = factories.contract(start_date=TODAY - timedelta(days=10))
+    early = factories.stop_application(contract, desired_stop_date=TODAY - timedelta(days=20))
+    staff = factories.staff("operator")
+    with pytest.raises(DomainError, match="使用開始日より前"):
+        service.accept_stop_application(staff, early.id)
+    ok = factories.stop_application(factories.contract(), desired_stop_date=TODAY + timedelta(days=5))
+    with pytest.raises(DomainError, match="前後7日以内"):
+        service.accept_stop_application(staff, ok.id, final_reading_date=TODAY + timedelta(days=30))
+    with pytest.raises(DomainError, match="却下の理由"):
+        service.reject_stop_application(staff, ok.id, " ")
+    db.session.refresh(ok)
+    assert ok.status == ApplicationStatus.PENDING
+
+
+def test_move_within_the_same_room_gives_a_new_number_linked_by_the_portal(client, login_as):
+    """R14/Q31: stop + start at the same place; the portal move links the new number automatically."""
+    account = factories.account(name="山田 太郎")
+    old = factories.contract(town="天神橋二丁目", address_line="7-7", building="天神橋ハイツ", room="305")
+    factories.link(account, old, main=True)
+    move_date = TODAY + timedelta(days=10)
+    factories.stop_application(old, desired_stop_date=move_date - timedelta(days=1), move_group="move-1",
+                               channel=Channel.PORTAL, account_id=account.id)
+    start = factories.start_application(move_group="move-1", channel=Channel.PORTAL, account_id=account.id,
+                                        applicant_name="山田 太郎", applicant_kana="ヤマダ タロウ", town="天神橋二丁目",
+                                        address_line="7-7", building="天神橋ハイツ", room="305", desired_start_date=move_date)
+    db.session.commit()
+    login_as("operator")
+    page = "/applications/moves/move-1"
+    body = client.get(page).get_data(as_text=True)
+    assert old.customer_number in body
+    # The old contract in the same room ends the day before: no conflict to acknowledge.
+    assert 'name="acknowledge"' not in body
+    client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
+    db.session.refresh(start)
+    db.session.refresh(old)
+    new = start.contract
+    assert old.stop_date == move_date - timedelta(days=1)
+    assert new.customer_number != old.customer_number and new.previous_contract_id == old.id
+    links = {link.contract_id: link for link in db.session.scalars(select(AccountLink).where(AccountLink.account_id == account.id))}
+    assert links[new.id].source == LinkSource.PORTAL_RESTART and links[old.id].ended_at is None
+    assert "move.accept" in _audit_actions()
+
+
+def test_move_to_another_holder_is_refused(login_as):
+    staff = factories.staff("operator")
+    old = factories.contract()
+    factories.stop_application(old, move_group="move-2")
+    factories.start_application(move_group="move-2", applicant_name="別人 花子")
+    with pytest.raises(DomainError, match="名義変更"):
+        service.accept_move(staff, "move-2", today=TODAY)
+    assert db.session.scalar(select(func.count()).where(StartApplication.status == ApplicationStatus.ACCEPTED)) == 0
+
+
+# --- payment method (R16) -------------------------------------------------------------------------
+
+
+def _bill(contract, period, total):
+    bill = Bill(contract_id=contract.id, period=period, reading_date=period + timedelta(days=9), usage_m3=20,
+                water_charge=total - total // 3, sewer_charge=total // 3, due_date=period + timedelta(days=30),
+                payment_method=contract.payment_method, notice_channel="paper")
+    db.session.add(bill)
+    db.session.flush()
+    return bill
+
+
+def test_e_payment_covers_299999_yen_and_300000_yen_gets_a_paper_payment_notice(client, login_as):
+    contract = factories.contract(payment_method=PaymentMethod.PAYMENT_NOTICE)
+    at_limit = _bill(contract, date(2026, 9, 1), 300_000)
+    below = _bill(contract, date(2026, 10, 1), 299_999)
+    assert (at_limit.total, below.total) == (300_000, 299_999)
+    change = PaymentMethodChange(contract_id=contract.id, from_method=PaymentMethod.PAYMENT_NOTICE,
+                                 to_method=PaymentMethod.E_PAYMENT, channel=Channel.PORTAL)
+    db.session.add(change)
+    db.session.commit()
+    login_as("operator")
+    page = "/applications/payment-changes"
+    assert contract.customer_number in client.get(page).get_data(as_text=True)
+    response = client.post(f"/applications/payment-changes/{change.id}/decide",
+                           data={"decision": "apply", "csrf_token": csrf_token(client, page)}, follow_redirects=True)
+    assert "納入通知書でお支払いいただきます" in response.get_data(as_text=True)
+    db.session.refresh(at_limit)
+    db.session.refresh(below)
+    db.session.refresh(contract)
+    assert contract.payment_method == PaymentMethod.E_PAYMENT
+    assert at_limit.payment_method == PaymentMethod.PAYMENT_NOTICE  # R16: paper at 300,000 yen
+    assert below.payment_method == PaymentMethod.E_PAYMENT  # payable on the portal from now on
+    assert service.paper_notice_required(at_limit) and not service.paper_notice_required(below)
+    assert service.bill_payment_method(PaymentMethod.E_PAYMENT, 300_000) == PaymentMethod.PAYMENT_NOTICE
+    assert service.bill_payment_method(PaymentMethod.E_PAYMENT, 299_999) == PaymentMethod.E_PAYMENT
+
+
+def test_existing_e_payment_bills_at_the_limit_switch_to_paper(login_as):
+    staff = factories.staff("operator")
+    contract = factories.contract(payment_method=PaymentMethod.E_PAYMENT)
+    at_limit = _bill(contract, date(2026, 9, 1), 300_000)
+    below = _bill(contract, date(2026, 10, 1), 299_999)
+    paid = _bill(contract, date(2026, 8, 1), 400_000)
+    paid.payment_status = "paid"
+    assert service.apply_payment_method_to_unpaid(staff, contract) == [at_limit]
+    assert (at_limit.payment_method, below.payment_method) == (PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT)
+    assert paid.payment_method == PaymentMethod.E_PAYMENT  # a paid bill is history
+
+
+def test_payment_change_refusals(login_as):
+    staff = factories.staff("operator")
+    contract = factories.contract()
+    change = PaymentMethodChange(contract_id=contract.id, from_method=PaymentMethod.BANK_TRANSFER,
+                                 to_method=PaymentMethod.E_PAYMENT, channel=Channel.PORTAL)
+    db.session.add(change)
+    db.session.flush()
+    with pytest.raises(DomainError, match="理由"):
+        service.decide_payment_change(staff, change.id, apply=False, note="")
+    service.decide_payment_change(staff, change.id, apply=False, note="口座振替の解約が必要です")
+    with pytest.raises(DomainError, match="すでに処理"):
+        service.decide_payment_change(staff, change.id, apply=True)
+    assert db.session.get(Contract, contract.id).payment_method == PaymentMethod.BANK_TRANSFER
+
+
+def test_new_numbers_are_well_formed_and_collisions_retry():
+    import random
+
+    rng = random.Random(5)
+    numbers = {service.new_numbers(date(2026, 12, 1), rng) for _ in range(200)}
+    assert all(s.startswith("26") for _c, s in numbers)
+    staff = factories.staff("operator")
+    application = factories.start_application()
+    taken, _ = service.new_numbers(application.desired_start_date, random.Random(1))
+    factories.contract(customer_number=taken)
+    # The first candidate collides with an existing contract; the service draws again.
+    import console.services.applications as module
+
+    original = module.new_numbers
+    draws = iter([random.Random(1), random.Random(2)])
+    module.new_numbers = lambda start, rng=None: original(start, next(draws))
+    try:
+        decision = service.accept_start_application(staff, application.id, today=TODAY)
+    finally:
+        module.new_numbers = original
+    assert decision.contract.customer_number != taken
