@@ -60,6 +60,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_SENDER": _env("MAIL_SENDER", "大阪市水道局 マイページ <no-reply@mypage.example.jp>"),
         "PORTAL_PASSWORD_RESET_URL": _env("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset"),
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
+        # Outage mails (issue 7): recipients per job, and how long a job's claim on a row lasts.
+        "OUTAGE_BATCH_SIZE": int(_env("OUTAGE_BATCH_SIZE", "500")),
+        "OUTAGE_LEASE_SECONDS": int(_env("OUTAGE_LEASE_SECONDS", "300")),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL"),
         "STAFF_LOCK_THRESHOLD": int(_env("STAFF_LOCK_THRESHOLD", "5")),
         "IDLE_TIMEOUT": timedelta(minutes=idle),
         # No remember-me cookie is ever issued; these flags guard it anyway.

@@ -95,7 +95,7 @@ class OutageNoticeVersion(db.Model):
     expected_restoration_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     notice: Mapped[OutageNotice] = relationship(back_populates="versions")
@@ -169,6 +169,7 @@ class SupplyPoint(db.Model):
     longitude: Mapped[float] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     statuses: Mapped[list[SupplyPointStatus]] = relationship(
         back_populates="supply_point", order_by="SupplyPointStatus.changed_at"

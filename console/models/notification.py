@@ -65,10 +65,15 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A lease: a job that claimed the row sends it before claimed_until; after that another run may.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")
 
     __table_args__ = (
         UniqueConstraint("notification_id", "address", name="uq_delivery_notification_address"),
+        # One mail per account per notification (R19, Q47).
+        UniqueConstraint("notification_id", "account_id", name="uq_delivery_notification_account"),
         Index("ix_delivery_notification_status", "notification_id", "status"),
     )

@@ -8,11 +8,12 @@ from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
 from ..models import AuditEvent, PortalAccount, Staff
-from . import auth, health
+from . import auth, health, public
 from .audit import AuditEventView
 from .accounts import LockedAccountView
 from .applications import ApplicationView
 from .changes import HandoverView, NameChangeView
+from .disaster import OutageNoticeView, SupplyPointView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .home import HomeView
 from .labels import label_helpers
@@ -26,6 +27,7 @@ def configure_views(app: Flask) -> Admin:
     app.context_processor(label_helpers)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(public.bp)
     admin = Admin(
         app,
         name="水道お客さまセンター",
@@ -43,6 +45,10 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
     admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category="契約の変更"))
     admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))
+    admin.add_view(OutageNoticeView(name="断水等のお知らせ", endpoint="outage_notices", url="/disaster/notices",
+                                    category="災害対応"))
+    admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
+                                   category="災害対応"))
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
     return admin

@@ -1,0 +1,314 @@
+"""Disaster coordinators' pages: outage notices (R19) and emergency water supply points (R20)."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..jobs import disaster as disaster_jobs
+from ..jobs.queue import JobsUnavailable
+from ..models import NoticeKind, NoticeMode, OutageNotice, Phenomenon, Role, SupplyPoint
+from ..models.disaster import (
+    NOTICE_MODE_LABELS,
+    PHENOMENON_LABELS,
+    SUPPLY_POINT_TYPE_LABELS,
+    SUPPLY_STATUS_LABELS,
+)
+from ..services import DomainError
+from ..services import disaster as service
+from ..services import disaster_feeds as feeds
+from ..wards import WARDS
+from .base import ConsoleView
+
+COORDINATOR_ROLES = frozenset({Role.DISASTER_COORDINATOR})
+
+
+def _notice_input(form) -> service.NoticeInput:
+    wards = tuple(form.getlist("wards"))
+    return service.NoticeInput(
+        kind=form.get("kind", ""), phenomenon=form.get("phenomenon", ""), mode=form.get("mode", ""),
+        title=form.get("title", ""), body=form.get("body", ""), guidance=form.get("guidance", ""),
+        starts_at=form.get("starts_at", ""), expected_restoration_at=form.get("expected_restoration_at", ""),
+        wards=wards, towns={code: form.get(f"towns_{code}", "") for code in WARDS},
+    )
+
+
+def _public_url() -> str:
+    from flask import current_app
+
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    return base.rstrip("/") + url_for("public.alerts")
+
+
+def _start_sending(notification_id: int | None) -> None:
+    """After commit: enqueue the batches of a published actual version and say so."""
+    if notification_id is None:
+        return
+    try:
+        jobs = disaster_jobs.enqueue_outage_batches(notification_id)
+    except JobsUnavailable as exc:
+        flash(str(exc), "warning")
+        return
+    progress = service.delivery_progress(notification_id)
+    flash(f"お客さまへのメール {progress['total']}通を{jobs}件の送信ジョブに分けて送信を開始しました。", "info")
+
+
+def _labels() -> dict:
+    return dict(wards=WARDS, kinds=service.KIND_LABELS, phenomena=PHENOMENON_LABELS, modes=NOTICE_MODE_LABELS,
+                version_types=service.VERSION_TYPE_LABELS, statuses=service.INCIDENT_STATUS_LABELS,
+                area_text=service.area_text)
+
+
+class OutageNoticeView(ConsoleView):
+    """断水等のお知らせ: draft, preview, publish, update, resolve, cancel; mail progress per version."""
+
+    required_roles = COORDINATOR_ROLES
+
+    @expose("/")
+    def index(self):
+        notices = db.session.scalars(select(OutageNotice).order_by(OutageNotice.id.desc()).limit(200)).all()
+        rows = [(n, service.latest_published(n), service.draft_of(n)) for n in notices]
+        return self.render("disaster/notice_list.html", rows=rows, **_labels())
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        data = service.NoticeInput(
+            kind=NoticeKind.EMERGENCY.value, phenomenon=Phenomenon.OUTAGE.value, mode=NoticeMode.ACTUAL.value,
+            starts_at=service.local_input(service.utcnow()),
+        )
+        if request.method == "POST":
+            data = _notice_input(request.form)
+            try:
+                version = service.create_draft(current_user, data)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash("下書きを保存しました。プレビューで内容と送信先の件数を確かめてから発表してください。", "success")
+                return redirect(url_for(".preview", notice_id=version.notice_id))
+        return self.render("disaster/notice_form.html", data=data, notice=None, published=None, **_labels())
+
+    @expose("/<int:notice_id>")
+    def detail(self, notice_id: int):
+        notice = db.get_or_404(OutageNotice, notice_id)
+        published = [v for v in notice.versions if v.published_at is not None]
+        mails = {v.id: service.notification_for(v) for v in published}
+        failed = {
+            v.id: service.failed_deliveries(mails[v.id].id) for v in published if mails.get(v.id) is not None
+        }
+        return self.render(
+            "disaster/notice_detail.html", notice=notice, published=published, draft=service.draft_of(notice),
+            mails=mails, progress={vid: service.delivery_progress(n.id if n else None) for vid, n in mails.items()},
+            failed=failed, redact=service.redact, **_labels(),
+        )
+
+    @expose("/<int:notice_id>/draft", methods=["GET", "POST"])
+    def edit(self, notice_id: int):
+        notice = db.get_or_404(OutageNotice, notice_id)
+        source = service.draft_of(notice) or service.latest_published(notice)
+        data = service.input_from_version(source)
+        if request.method == "POST":
+            data = _notice_input(request.form)
+            try:
+                service.save_draft(current_user, notice_id, data)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash("下書きを保存しました。", "success")
+                return redirect(url_for(".preview", notice_id=notice_id))
+        return self.render("disaster/notice_form.html", data=data, notice=notice,
+                           published=service.first_published(notice), **_labels())
+
+    @expose("/<int:notice_id>/preview")
+    def preview(self, notice_id: int):
+        notice = db.get_or_404(OutageNotice, notice_id)
+        draft = service.draft_of(notice)
+        if draft is None:
+            return self.render("disaster/notice_preview.html", notice=notice, draft=None, **_labels())
+        recipients = service.count_recipients(draft) if draft.mode == NoticeMode.ACTUAL else 0
+        earlier = [v for v in notice.versions if v.published_at is not None]
+        return self.render(
+            "disaster/notice_preview.html", notice=notice, draft=draft, recipients=recipients,
+            subject=service.mail_subject(draft), body=service.mail_body(draft, _public_url()),
+            msg_type=feeds.CAP_MSG_TYPE[service.VersionType.UPDATE if earlier else service.VersionType.ALERT],
+            cap_status=feeds.CAP_STATUS[draft.mode], **_labels(),
+        )
+
+    @expose("/<int:notice_id>/publish", methods=["POST"])
+    def publish(self, notice_id: int):
+        try:
+            version, notification_id = service.publish_draft(current_user, notice_id, _public_url())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", notice_id=notice_id))
+        db.session.commit()
+        if version.mode == NoticeMode.ACTUAL:
+            flash(f"第{version.version_no}報を発表しました。", "success")
+        else:
+            flash(f"第{version.version_no}報を{NOTICE_MODE_LABELS[version.mode]}として発表しました"
+                  "（お客さまへのメールは送りません）。", "success")
+        _start_sending(notification_id)
+        return redirect(url_for(".detail", notice_id=notice_id))
+
+    @expose("/<int:notice_id>/discard", methods=["POST"])
+    def discard(self, notice_id: int):
+        try:
+            service.discard_draft(current_user, notice_id)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("下書きを破棄しました。", "success")
+        notice = db.session.get(OutageNotice, notice_id)
+        if notice is not None and not notice.versions:
+            return redirect(url_for(".index"))
+        return redirect(url_for(".detail", notice_id=notice_id))
+
+    @expose("/<int:notice_id>/close", methods=["POST"])
+    def close(self, notice_id: int):
+        cancel = request.form.get("action") == "cancel"
+        try:
+            version, notification_id = service.close_notice(
+                current_user, notice_id, cancel=cancel, message=request.form.get("message", ""),
+                public_url=_public_url(),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".detail", notice_id=notice_id))
+        db.session.commit()
+        flash(f"お知らせを{'取り消し' if cancel else '解消とし'}ました（第{version.version_no}報）。", "success")
+        _start_sending(notification_id)
+        return redirect(url_for(".detail", notice_id=notice_id))
+
+    @expose("/<int:notice_id>/progress.json")
+    def progress(self, notice_id: int):
+        notice = db.get_or_404(OutageNotice, notice_id)
+        out = {}
+        for version in notice.versions:
+            notification = service.notification_for(version) if version.published_at else None
+            if notification is not None:
+                out[str(version.id)] = service.delivery_progress(notification.id)
+        return jsonify({"notice_id": notice.id, "versions": out})
+
+    @expose("/<int:notice_id>/resend", methods=["POST"])
+    def resend(self, notice_id: int):
+        notice = db.get_or_404(OutageNotice, notice_id)
+        version_id = request.form.get("version_id", "")
+        version = next((v for v in notice.versions if str(v.id) == version_id and v.published_at), None)
+        notification = service.notification_for(version) if version is not None else None
+        if notification is None:
+            flash("再送信するメールがありません。", "error")
+            return redirect(url_for(".detail", notice_id=notice_id))
+        retried = service.retry_failed(current_user, notification.id)
+        db.session.commit()
+        try:
+            jobs = disaster_jobs.enqueue_outage_batches(notification.id)
+        except JobsUnavailable as exc:
+            flash(str(exc), "warning")
+        else:
+            flash(f"送信失敗{retried}件を戻し、未送信分を{jobs}件のジョブで再送信します。", "success")
+        return redirect(url_for(".detail", notice_id=notice_id))
+
+
+def _point_input(form) -> service.SupplyPointInput:
+    return service.SupplyPointInput(**{k: form.get(k, "") for k in service.SupplyPointInput.__dataclass_fields__})
+
+
+class SupplyPointView(ConsoleView):
+    """応急給水拠点: details, and status one at a time or for a whole ward (history is append-only)."""
+
+    required_roles = COORDINATOR_ROLES
+
+    def _labels(self) -> dict:
+        return dict(wards=WARDS, types=SUPPLY_POINT_TYPE_LABELS, statuses=SUPPLY_STATUS_LABELS)
+
+    @expose("/")
+    def index(self):
+        ward = request.args.get("ward") or ""
+        rows = service.current_supply_points(ward if ward in WARDS else None)
+        by_ward: dict[str, list] = {}
+        for row in rows:
+            by_ward.setdefault(row[0].ward_code, []).append(row)
+        return self.render("disaster/supply_point_list.html", by_ward=by_ward, ward=ward, **self._labels())
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        data = service.SupplyPointInput()
+        if request.method == "POST":
+            data = _point_input(request.form)
+            try:
+                point = service.create_supply_point(current_user, data)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash(f"給水拠点 {point.code} を登録しました（状態：閉鎖）。", "success")
+                return redirect(url_for(".detail", point_id=point.id))
+        return self.render("disaster/supply_point_form.html", data=data, point=None, **self._labels())
+
+    @expose("/<int:point_id>")
+    def detail(self, point_id: int):
+        point = db.get_or_404(SupplyPoint, point_id)
+        return self.render("disaster/supply_point_detail.html", point=point, current=service.current_status(point),
+                           history=service.status_history(point), **self._labels())
+
+    @expose("/<int:point_id>/edit", methods=["GET", "POST"])
+    def edit(self, point_id: int):
+        point = db.get_or_404(SupplyPoint, point_id)
+        data = service.SupplyPointInput(
+            code=point.code, name=point.name, kana=point.kana, point_type=point.point_type.value,
+            ward_code=point.ward_code, address=point.address, latitude=str(point.latitude),
+            longitude=str(point.longitude), notes=point.notes or "",
+        )
+        if request.method == "POST":
+            data = _point_input(request.form)
+            try:
+                service.update_supply_point(current_user, point, data)
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash("給水拠点の情報を更新しました。", "success")
+                return redirect(url_for(".detail", point_id=point_id))
+        return self.render("disaster/supply_point_form.html", data=data, point=point, **self._labels())
+
+    @expose("/<int:point_id>/status", methods=["POST"])
+    def status(self, point_id: int):
+        point = db.get_or_404(SupplyPoint, point_id)
+        try:
+            entry = service.set_supply_status(current_user, point, request.form.get("status", ""),
+                                              request.form.get("note"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{point.name}を「{SUPPLY_STATUS_LABELS[entry.status]}」にしました。", "success")
+        return redirect(request.form.get("next") == "list" and url_for(".index", ward=point.ward_code)
+                        or url_for(".detail", point_id=point_id))
+
+    @expose("/ward-status", methods=["POST"])
+    def ward_status(self):
+        ward = request.form.get("ward_code", "")
+        try:
+            changed = service.set_ward_status(current_user, ward, request.form.get("status", ""),
+                                              request.form.get("note"), request.form.get("point_type") or None)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            label = SUPPLY_STATUS_LABELS.get(request.form.get("status"), "")
+            flash(f"{WARDS[ward]}の給水拠点{changed}か所を「{label}」にしました。", "success")
+        return redirect(url_for(".index", ward=ward if ward in WARDS else None))
