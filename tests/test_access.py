@@ -73,7 +73,12 @@ def _sample_ids():
                                          channel=Channel.PORTAL)
     db.session.add(payment_change)
     db.session.flush()
+    from console.reports import runs as report_runs
+
+    report_run, _ = report_runs.start_run(staff, "audit", {"start": "2026-10-01", "end": "2026-10-31"})
     return {
+        "report": "audit",
+        "run_id": report_run.id,
         "application_id": start.id,
         "stop_id": stop.id,
         "move_group": "move-sample",
@@ -102,7 +107,7 @@ def _url(rule, sample_ids) -> str:
 
 
 # Custom views' GET endpoints serve a page, except these, which redirect by design.
-REDIRECTING_ENDPOINTS = {"customer.index"}
+REDIRECTING_ENDPOINTS = {"reports.download", "customer.index"}
 
 
 def _serves_a_page(view, endpoint: str) -> bool:

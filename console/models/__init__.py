@@ -32,6 +32,7 @@ from .disaster import (
 )
 from .notice import PrintBatch, ReissueItem, ReissueRequest, ReissueStatus, SendTo
 from .notification import Delivery, DeliveryStatus, Notification, NotificationKind
+from .report import ReportRun, ReportStatus
 from .staff import Role, Staff, StaffRole
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Notification", "NotificationKind", "OutageArea", "OutageNotice", "OutageNoticeVersion",
     "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
-    "ReissueStatus", "Role", "SendTo", "Staff", "StaffRole", "StartApplication", "StopApplication",
+    "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "Staff", "StaffRole",
+    "StartApplication", "StopApplication",
     "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType", "utcnow",
 ]

@@ -17,6 +17,7 @@ from .disaster import OutageNoticeView, SupplyPointView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .home import HomeView
 from .labels import label_helpers
+from .reports import ReportView
 from .staff import StaffView
 
 ADMIN_CATEGORY = "管理"
@@ -50,5 +51,6 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
                                    category="災害対応"))
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
+    admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
     return admin
