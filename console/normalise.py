@@ -34,14 +34,19 @@ def is_mobile(digits: str) -> bool:
     return bool(re.fullmatch(r"0[6789]0\d{8}", digits or ""))
 
 
+def _recompose(text: str) -> str:
+    """NFKC again: removing spaces or changing case can leave combining marks that now compose."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def email_key(raw: str | None) -> str:
     """NFKC, no whitespace, lower case."""
-    return _SPACE_RE.sub("", nfkc(raw)).lower()
+    return _recompose(_SPACE_RE.sub("", nfkc(raw)).lower())
 
 
 def compact(raw: str | None) -> str:
     """NFKC, no whitespace or dashes, ASCII letters upper-cased."""
-    return _DASH_RE.sub("", _SPACE_RE.sub("", nfkc(raw))).upper()
+    return _recompose(_DASH_RE.sub("", _SPACE_RE.sub("", nfkc(raw))).upper())
 
 
 def customer_number(raw: str | None) -> str | None:
@@ -70,7 +75,7 @@ def katakana(raw: str | None) -> str:
 
 def name_key(raw: str | None) -> str:
     """Matching key for names: katakana, no spaces or middle dots, ASCII lower case."""
-    return re.sub(r"[\s・･]", "", _hira_to_kata(nfkc(raw))).lower()
+    return _recompose(re.sub(r"[\s・･]", "", _hira_to_kata(nfkc(raw))).lower())
 
 
 def _kanji_number(text: str) -> int:
@@ -103,4 +108,4 @@ def address_key(raw: str | None) -> str:
     # Other hyphen forms become "-"; a katakana ー between letters (ハイツー) stays.
     text = _HYPHEN_RE.sub("-", text)
     text = _REPEATED_DASH_RE.sub("-", text)
-    return text.rstrip("-")
+    return _recompose(text).rstrip("-")
