@@ -18,6 +18,10 @@ from tests.conftest import csrf_token, sign_in
 
 # Reachable without signing in (Q45's public disaster pages join this list).
 PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz"}
+PUBLIC_ENDPOINTS |= {
+    "public.index", "public.supply_points", "public.supply_points_json", "public.supply_points_geojson",
+    "public.alerts", "public.alerts_json", "public.alerts_atom", "public.alert_cap",
+}
 # Signed-in staff of any role, outside Flask-Admin.
 SIGNED_IN_ENDPOINTS = {"auth.logout"}
 ROLES = [r.value for r in Role]
@@ -76,7 +80,18 @@ def _sample_ids():
     from console.reports import runs as report_runs
 
     report_run, _ = report_runs.start_run(staff, "audit", {"start": "2026-10-01", "end": "2026-10-31"})
+    from console.services import disaster
+
+    notice_input = disaster.NoticeInput(title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",))
+    notice_draft = disaster.create_draft(staff, notice_input)
+    disaster.publish_draft(staff, notice_draft.notice_id)
+    disaster.save_draft(staff, notice_draft.notice_id, notice_input)
+    point = disaster.create_supply_point(staff, disaster.SupplyPointInput(
+        code="SP-ACCESS", name="拠点", kana="キョテン", ward_code="27127", address="北区", latitude="34.7",
+        longitude="135.5"))
     return {
+        "notice_id": notice_draft.notice_id,
+        "point_id": point.id,
         "report": "audit",
         "run_id": report_run.id,
         "application_id": start.id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
+
 from sqlalchemy import func, select
 
 from console import normalise
@@ -103,3 +105,55 @@ def test_generation_is_deterministic():
     assert sample(3) == sample(3) and sample(3) != sample(4)
     numbers = [generate.customer_number(i) for i in range(1, 5000)]
     assert len(set(numbers)) == len(numbers)
+
+
+@pytest.mark.postgresql
+def test_city_loader_at_a_small_scale(database_url):
+    """The COPY loader of `seed --size city` on a fresh database: counts, R5, keys, rebuilt indexes, determinism."""
+    import uuid
+
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from console import create_app
+    from console.seed import city
+
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    names = [f"console_city_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        first_rows = []
+        for name in names:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+            with app.app_context():
+                upgrade()
+                result = city.load(3, echo=lambda *_: None, scale=0.0004)
+                rows = {table: rows for table, (rows, _size) in result["sizes"].items()}
+                assert rows["contract"] == rows["contract_holder"] == 600
+                assert rows["portal_account"] == 240 and rows["bill"] >= 600 * 20
+                # R5 holds, and the rebuilt constraints are really there.
+                assert db.session.scalar(text(
+                    "SELECT count(*) FROM (SELECT contract_id FROM account_link WHERE ended_at IS NULL "
+                    "GROUP BY contract_id HAVING count(*) > 1) x")) == 0
+                indexes = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'contract'")))
+                assert {"uq_contract_customer_number", "ix_contract_holder_name_key", "ix_contract_place"} <= indexes
+                for contract in db.session.scalars(select(Contract).limit(200)):
+                    assert contract.holder_name_key == normalise.name_key(contract.holder_name)
+                    assert contract.usage_address_key == normalise.address_key(contract.usage_location)
+                    assert contract.contract_phone_digits == (normalise.phone_digits(contract.contract_phone) or None)
+                for account in db.session.scalars(select(PortalAccount).limit(200)):
+                    assert account.email_key == normalise.email_key(account.email)
+                    assert account.sms_phone_digits == (normalise.phone_digits(account.sms_phone) or None)
+                first_rows.append(db.session.execute(text(
+                    "SELECT customer_number, holder_name, usage_address_key FROM contract ORDER BY id LIMIT 50")).all())
+                db.session.remove()
+                db.engine.dispose()
+        assert first_rows[0] == first_rows[1]  # the same seed gives the same city
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
