@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 from .models import Role
@@ -91,9 +91,27 @@ def worker_command(burst):
     current_app.logger.info("worker stopped")
 
 
+@click.command("report-cron")
+@with_appcontext
+def report_cron_command():
+    """Run rq's cron scheduler for the monthly reports (same as `rq cron console.jobs.reports_cron`)."""
+    from rq.cron import CronScheduler
+
+    from .jobs.queue import get_queue
+    from .jobs.reports import register_schedule
+
+    queue = get_queue()
+    if queue is None:
+        raise click.ClickException("CONSOLE_REDIS_URL is not set: the schedule needs Redis and a worker")
+    scheduler = CronScheduler(connection=queue.connection)
+    register_schedule(scheduler, queue.name)
+    scheduler.start()
+
+
 def configure_cli(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(staff_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(report_cron_command)

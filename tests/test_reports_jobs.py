@@ -249,3 +249,8 @@ def test_monthly_reports_on_schedule(client, login_as, reports_dir, redis_url):
     job = register_schedule(scheduler, "console")
     assert job.cron == MONTHLY_CRON and job.func is build_monthly_reports
     assert job.next_enqueue_time is not None
+
+
+def test_report_cron_command_needs_redis(app):
+    result = app.test_cli_runner().invoke(args=["report-cron"])
+    assert result.exit_code != 0 and "CONSOLE_REDIS_URL is not set" in result.output
