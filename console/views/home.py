@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_admin import expose
 from flask_login import current_user
+from werkzeug.routing import BuildError
 
+from ..models import Role
 from ..models.staff import ROLE_LABELS
+from ..reports import dashboard
 from .base import ConsoleIndexView
 
 
 class HomeView(ConsoleIndexView):
     """Home page for every signed-in staff member; its menu and content follow the roles held."""
 
+    def _link(self, endpoint: str) -> str | None:
+        # Link a count only to a list this staff member may open (and that exists in this build).
+        view = next((v for v in self.admin._views if v.endpoint == endpoint.split(".")[0]), None)
+        if view is None or not view.is_accessible():
+            return None
+        try:
+            return url_for(endpoint)
+        except BuildError:
+            return None
+
     @expose("/")
     def index(self):
-        roles = [ROLE_LABELS[r] for r in sorted(current_user.role_names)]
-        return self.render("console/home.html", role_labels=roles)
+        roles = current_user.role_names
+        labels = [ROLE_LABELS[r] for r in sorted(roles)]
+        tiles = [(tile, self._link(tile.endpoint)) for tile in dashboard.tiles(roles)]
+        charts = dashboard.last_30_days() if Role.SUPERVISOR in roles else []
+        return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts)
