@@ -24,7 +24,7 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from .. import mail
 from ..extensions import db
@@ -82,7 +82,12 @@ def _claim(notification_id: int, first_id: int, last_id: int, token: str) -> lis
     return [tuple(r) for r in rows]
 
 
-def _finish(delivery_id: int, token: str, **values) -> None:
+def _finish(delivery_id: int, token: str, *, relaxed: bool = False, **values) -> None:
+    if relaxed and db.session.get_bind().dialect.name == "postgresql":
+        # No wait for the WAL flush of a "sent" mark: a killed worker loses nothing (the server has the
+        # commit); only a crash of PostgreSQL itself could forget the last fraction of a second of marks,
+        # and those mails would be sent again — never lost. This is what makes ≥ 150 mails/s possible.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     db.session.execute(
         update(_delivery).where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == token)
         .values(claimed_until=None, claimed_by=None, **values)
@@ -106,7 +111,7 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(code, int) and code >= 500 and not isinstance(exc, smtplib.SMTPServerDisconnected)
 
 
-def _message(notification: Notification, delivery_id: int, account_hint: int, address: str):
+def _message(notification: Notification, delivery_id: int, address: str):
     return mail.build_message(
         address, notification.subject, notification.body,
         message_id=f"<outage-{notification.id}-{delivery_id}@mypage.example.jp>",
@@ -140,7 +145,7 @@ def send_outage_batch(notification_id: int, first_id: int, last_id: int) -> dict
                         _release([d for d, _, _ in claimed[index:]], token, None)
                         break
                     try:
-                        transport.send(_message(notification, delivery_id, 0, address))
+                        transport.send(_message(notification, delivery_id, address))
                     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
                         attempts += 1
                         error = f"{type(exc).__name__}: {exc}"[:1000]
@@ -160,7 +165,7 @@ def send_outage_batch(notification_id: int, first_id: int, last_id: int) -> dict
                                 **({"status": DeliveryStatus.FAILED.value} if attempts >= MAX_ATTEMPTS else {}))
                         _release([d for d, _, _ in claimed[index + 1:]], token, utcnow() + backoff(1))
                         raise
-                    _finish(delivery_id, token, status=DeliveryStatus.SENT.value, sent_at=utcnow(),
+                    _finish(delivery_id, token, relaxed=True, status=DeliveryStatus.SENT.value, sent_at=utcnow(),
                             attempts=attempts + 1, last_error=None, next_attempt_at=None)
                     sent += 1
     except (smtplib.SMTPException, OSError) as exc:
