@@ -4,6 +4,7 @@ the monthly schedule, audited downloads, and who may do any of it."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,8 +36,16 @@ def _ask(client, report="audit", **form):
 
 
 def _events(action):
+    """This test's audit entries about report runs (other tests may have committed their own)."""
+    run_ids = [str(i) for i in db.session.scalars(select(ReportRun.id))]
     return db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.target_type == "report_run",
+            AuditEvent.target_id.in_(run_ids),
+        )
+        .order_by(AuditEvent.id)
     ).all()
 
 
@@ -254,3 +263,54 @@ def test_monthly_reports_on_schedule(client, login_as, reports_dir, redis_url):
 def test_report_cron_command_needs_redis(app):
     result = app.test_cli_runner().invoke(args=["report-cron"])
     assert result.exit_code != 0 and "CONSOLE_REDIS_URL is not set" in result.output
+
+
+@pytest.mark.postgresql
+def test_two_supervisors_asking_at_once_get_one_run(app, database_url):
+    """Same report, same parameters, same moment, two real connections: one build, both see it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from console.models import Staff
+    from console.reports import runs
+
+    engine = create_engine(database_url)
+    with Session(engine) as setup:
+        staff_ids = [factories.committed_staff(setup, "supervisor") for _ in range(2)]
+        setup.commit()
+    params = {"start": "2001-01-01", "end": "2001-01-31"}
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def ask(staff_id):
+        with app.app_context():
+            actor = db.session.get(Staff, staff_id)
+            barrier.wait()
+            run, created = runs.start_run(actor, "audit", params)
+            db.session.commit()
+            outcomes.append((run.id, created))
+            db.session.remove()
+
+    threads = [threading.Thread(target=ask, args=(staff_id,)) for staff_id in staff_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert len(outcomes) == 2 and outcomes[0][0] == outcomes[1][0], outcomes
+        assert sorted(created for _id, created in outcomes) == [False, True]
+        with Session(engine) as check:
+            assert (
+                check.execute(
+                    text("SELECT count(*) FROM report_run WHERE run_key = :k"),
+                    {"k": runs.run_key("audit", params)},
+                ).scalar_one()
+                == 1
+            )
+    finally:
+        with Session(engine) as cleanup:
+            cleanup.execute(
+                text("DELETE FROM report_run WHERE run_key = :k"), {"k": runs.run_key("audit", params)}
+            )
+            cleanup.commit()
+        engine.dispose()
