@@ -92,6 +92,14 @@ def test_types_title_header_freeze_filter_widths(tmp_path):
     assert amount.value == 12345 and amount.data_type == "n" and "#,##0" in amount.number_format
 
 
+def test_text_longer_than_a_cell_holds_is_cut(tmp_path):
+    path = tmp_path / "x.xlsx"
+    _write(path, [(1, "あ" * 40_000, None, None, None), (2, "=" + "x" * 40_000, None, None, None)])
+    ws = load_workbook(path)["一覧"]
+    assert len(ws["B3"].value) == 32_767 and ws["B3"].value.endswith("…")
+    assert len(ws["B4"].value) == 32_767 and ws["B4"].quotePrefix
+
+
 def test_rows_continue_on_a_second_sheet_past_the_limit(tmp_path):
     path = tmp_path / "x.xlsx"
     rows = [(i, f"行{i}", None, None, i) for i in range(1, 12)]

@@ -34,6 +34,9 @@ HEADER_ROWS = 2
 # into the same trap. Such text is written as a string cell with Excel's quote prefix.
 FORMULA_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
 
+# Excel refuses a file with a longer text in one cell.
+MAX_CELL_TEXT = 32_767
+
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONTH_FORMAT = 'yyyy"年"m"月"'
@@ -160,6 +163,8 @@ class _SheetWriter:
                     return None
                 if ILLEGAL_CHARACTERS_RE.search(value):
                     value = clean_text(value)
+                if len(value) > MAX_CELL_TEXT:
+                    value = value[: MAX_CELL_TEXT - 1] + "…"
                 if value and value[0] in FORMULA_TRIGGERS:
                     _set_safe_text(guard, value)
                     return guard
