@@ -32,6 +32,15 @@ CAP_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "CAP-
 CAP = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
 
+@pytest.fixture(autouse=True)
+def fresh_public_pages(app):
+    """The public pages re-check the database on every request here, so a change shows at once."""
+    previous = app.config.get("PUBLIC_CACHE_SECONDS")
+    app.config["PUBLIC_CACHE_SECONDS"] = 0
+    yield
+    app.config["PUBLIC_CACHE_SECONDS"] = previous if previous is not None else 1.0
+
+
 def notice_input(**overrides) -> service.NoticeInput:
     values = dict(
         kind="emergency", phenomenon="outage", mode="actual", title="断水のお知らせ",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -37,8 +38,19 @@ _cache: dict[tuple, tuple[bytes, str]] = {}
 _cache_lock = threading.Lock()
 
 
+_checked: dict[int, tuple[float, tuple]] = {}
+
+
 def _fingerprint() -> tuple:
-    return disaster_service.public_fingerprint()
+    """The public fingerprint, asked of the database at most once per PUBLIC_CACHE_SECONDS per process."""
+    ttl = current_app.config.get("PUBLIC_CACHE_SECONDS", 1.0)
+    now = time.monotonic()
+    hit = _checked.get(id(current_app))
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    fingerprint = disaster_service.public_fingerprint()
+    _checked[id(current_app)] = (now, fingerprint)
+    return fingerprint
 
 
 def _last_modified(fingerprint: tuple) -> datetime:
