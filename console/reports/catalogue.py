@@ -210,7 +210,6 @@ class ApplicationsReport(Report):
     def rows(self) -> Iterator[tuple]:
         self.by_day_ward: dict[tuple[date, str], list] = defaultdict(lambda: [0, 0, 0, 0, 0, 0.0, 0, 0])
         self.by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-        self.backlog: Counter = Counter()
         now = self.made_at
         for kind, app_id, channel, ward, received, desired, status, decided in stream(self._statement()):
             received = local(received)
@@ -228,7 +227,6 @@ class ApplicationsReport(Report):
             elif status == ApplicationStatus.PENDING:
                 cell[4] += 1
                 cell[7] = max(cell[7], age)
-                self.backlog[backlog_bucket(age)] += 1
             if hours is not None:
                 cell[5] += hours
                 cell[6] += 1
@@ -245,6 +243,15 @@ class ApplicationsReport(Report):
                 hours,
                 age,
             )
+
+    def _backlog(self) -> list[tuple]:
+        """Every application still pending when the report is made, whenever received, by age."""
+        buckets = {label: [0, 0] for _limit, label in BACKLOG_BUCKETS}
+        for index, model in enumerate((StartApplication, StopApplication)):
+            pending = select(model.received_at).where(model.status == ApplicationStatus.PENDING)
+            for (received,) in stream(pending):
+                buckets[backlog_bucket(days_between(local(received), self.made_at))][index] += 1
+        return [(label, starts, stops) for label, (starts, stops) in buckets.items()]
 
     def summaries(self) -> list[SummarySheet]:
         ward_order = {code: i for i, code in enumerate(WARDS)}
@@ -265,7 +272,7 @@ class ApplicationsReport(Report):
             )
         ]
         daily = [(day, c[0], c[1], c[0] + c[1]) for day, c in sorted(self.by_day.items())]
-        backlog = [(label, self.backlog.get(label, 0)) for _limit, label in BACKLOG_BUCKETS]
+        backlog = self._backlog()
         return [
             SummarySheet(
                 "区別・日別",
@@ -290,9 +297,11 @@ class ApplicationsReport(Report):
             ),
             SummarySheet(
                 "未処理の経過日数",
-                [Col("経過日数", width=12), Col("件数", "int")],
+                [Col("受付からの経過日数", width=18), Col("開始", "int"), Col("中止", "int")],
                 backlog,
-                Chart("未処理の申込（受付からの経過日数）", y_title="件数"),
+                Chart(
+                    "作成時点で未処理の申込（全期間）", series_columns=(2, 3), stacked=True, y_title="件数"
+                ),
             ),
         ]
 
