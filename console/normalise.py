@@ -26,12 +26,12 @@ def phone_digits(raw: str | None) -> str:
     match = re.match(r"^\+\s*81[\s\-()]*(?:\(?0\)?)?|^81[\s\-]+(?:\(?0\)?)?", _DASH_RE.sub("-", text))
     if match:
         text = "0" + text[match.end():]
-    return re.sub(r"\D", "", text)
+    return re.sub(r"[^0-9]", "", text)  # ASCII only: \D would also keep other scripts' digits
 
 
 def is_mobile(digits: str) -> bool:
     """An 11-digit 060/070/080/090 number."""
-    return bool(re.fullmatch(r"0[6789]0\d{8}", digits or ""))
+    return bool(re.fullmatch(r"0[6789]0[0-9]{8}", digits or ""))
 
 
 def _recompose(text: str) -> str:

@@ -50,6 +50,7 @@ def test_phone_examples(typed):
 
 def test_phone_edge_cases():
     assert normalise.phone_digits(None) == ""
+    assert normalise.phone_digits("090-1234-5678 ٣") == "09012345678"  # other scripts' digits are not ours
     assert normalise.phone_digits("06-6458-1132") == "0664581132"
     assert normalise.is_mobile("09012345678") and normalise.is_mobile("07012345678")
     assert not normalise.is_mobile("0664581132") and not normalise.is_mobile("0901234567")

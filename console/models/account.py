@@ -87,6 +87,8 @@ class PortalAccount(db.Model):
             postgresql_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
             sqlite_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
         ),
+        # Every account, withdrawn and void ones too: the desk looks them up by e-mail (Q16).
+        Index("ix_portal_account_email_key", "email_key"),
         Index("ix_portal_account_sms_phone_digits", "sms_phone_digits"),
         Index("ix_portal_account_name_key", "name_key"),
         Index("ix_portal_account_name_kana_key", "name_kana_key"),
@@ -148,7 +150,8 @@ class AccountLink(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("portal_account.id"), index=True)
-    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    # Indexed for the customer view, which lists every link of a contract, ended ones included.
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     is_main: Mapped[bool] = mapped_column(default=False)
     source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -69,7 +69,9 @@ def load(seed: int, echo: Callable[[str], None] = print, *, scale: float = 1.0) 
             definitions = _drop_secondary(conn)
         with _phase(f"contracts ({n_contracts:,})", timings, echo):
             chunks = [(conninfo, seed, k, n_contracts, today) for k in range(CHUNKS)]
-            with multiprocessing.get_context("fork").Pool(CHUNKS) as pool:
+            # spawn, not fork: a forked child inherits whatever lock another thread of this process
+            # held (a test's SMTP server, a connection pool) and can wait on it for ever.
+            with multiprocessing.get_context("spawn").Pool(CHUNKS) as pool:
                 pool.map(_load_contract_chunk, chunks)
             conn.execute(
                 "INSERT INTO contract_holder (contract_id, holder_name, holder_kana, holder_kind, effective_from, "

@@ -133,7 +133,10 @@ def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
             _search_numbers(found, query)
     elif "@" in query:
         key = normalise.email_key(query)
-        found.run("account", PortalAccount, PortalAccount.email_key, "email", key, partial=len(key) >= MIN_PARTIAL)
+        # A whole address is found by the index at once; a fragment falls back to a partial match.
+        found.run("account", PortalAccount, PortalAccount.email_key, "email", key, exact_only=True)
+        if not found.hits:
+            found.run("account", PortalAccount, PortalAccount.email_key, "email", key, partial=len(key) >= MIN_PARTIAL)
     else:
         _search_numbers(found, query)
         _search_names(found, query)

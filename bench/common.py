@@ -1,0 +1,68 @@
+"""Shared helpers for the benchmarks: the city database's app, a signed-in client, percentiles."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Callable
+
+from sqlalchemy.engine import make_url
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BENCH_PASSWORD = "bench-password-2026-long"
+
+
+def database_url(name: str) -> str:
+    """The URL of a benchmark database on the local PostgreSQL."""
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def city_app(database: str, **overrides):
+    """An app on the city database (instance files under /tmp so the repository stays clean)."""
+    import os
+
+    os.environ.setdefault("CONSOLE_INSTANCE_PATH", "/tmp/console-bench-instance")
+    from console import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url(database), **overrides})
+
+
+def bench_staff(app, role: str = "operator"):
+    """A staff member for the benchmarks (created once, committed; the bench database is ours)."""
+    from console.extensions import db
+    from console.services.staff import create_staff, find_staff
+
+    email = f"bench-{role}@bench.example.jp"
+    with app.app_context():
+        staff = find_staff(email) or create_staff(None, email, f"ベンチ{role}", [role], BENCH_PASSWORD)
+        db.session.commit()
+        return staff.id, email
+
+
+def signed_in_client(app, email: str):
+    """A test client signed in through the real form."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": email, "password": BENCH_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def timed(func: Callable[[], object]) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter()
+    func()
+    return (time.perf_counter() - started) * 1000
+
+
+def summary(name: str, samples: list[float], target: float | None = None) -> str:
+    """p50 / p95 / max in ms, with the target if there is one."""
+    ordered = sorted(samples)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    line = (f"{name:<38} n={len(ordered):>4}  p50 {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms  "
+            f"max {ordered[-1]:7.1f} ms")
+    if target is not None:
+        line += f"  (target p95 ≤ {target:g} ms: {'OK' if p95 <= target else 'MISSED'})"
+    return line

@@ -1,0 +1,101 @@
+"""Lookup and customer-view latency on city-scale data (issue 3), service and whole page.
+
+    .venv/bin/python bench/seed_city.py            # once: the city database
+    .venv/bin/python bench/lookup_customer.py [--database console_bench_city] [--samples 200]
+
+Queries are drawn at random from the data and typed the messy way an operator types them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text  # noqa: E402
+
+from bench.common import bench_staff, city_app, signed_in_client, summary, timed  # noqa: E402
+
+FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+
+def _samples(db, n: int, rng: random.Random) -> dict[str, list]:
+    """Real values from the city, typed in the ways the desk types them."""
+    contracts = db.session.execute(text(
+        "SELECT id, customer_number, contract_phone, holder_kana, town, address_line FROM contract "
+        "TABLESAMPLE SYSTEM (1) WHERE contract_phone IS NOT NULL LIMIT :n"), {"n": n}).all()
+    accounts = db.session.execute(text(
+        "SELECT id, email, sms_phone FROM portal_account TABLESAMPLE SYSTEM (2) WHERE sms_phone IS NOT NULL LIMIT :n"),
+        {"n": n}).all()
+    return {
+        "phone (contract, full-width)": [c.contract_phone.translate(FULL_WIDTH) for c in contracts],
+        "phone (SMS, +81)": ["+81 " + a.sms_phone[1:] for a in accounts],
+        "e-mail (upper case)": [a.email.upper() for a in accounts],
+        "customer number (lower case)": [c.customer_number.lower() for c in contracts],
+        "name kana prefix (surname)": [c.holder_kana.split(" ")[0] for c in contracts],
+        "address partial (town + block)": [f"{c.town}{c.address_line.split('-')[0]}-" for c in contracts],
+        "_contract_ids": [c.id for c in contracts],
+        "_account_ids": [a.id for a in accounts],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="console_bench_city")
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    rng = random.Random(1)
+    app = city_app(args.database)
+    staff_id, email = bench_staff(app)
+
+    from console.extensions import db
+    from console.models import Staff
+    from console.services import customer, lookup
+    from console.views.customer import today
+
+    with app.app_context():
+        samples = _samples(db, args.samples, rng)
+        actor = db.session.get(Staff, staff_id)
+        print(f"city: {db.session.scalar(text('SELECT count(*) FROM contract')):,} contracts, "
+              f"{db.session.scalar(text('SELECT reltuples::bigint FROM pg_class WHERE relname = :t'), {'t': 'bill'}):,} bills")
+        print("service (database work, audit row included, rolled back):")
+        for name, queries in samples.items():
+            if name.startswith("_"):
+                continue
+            times = []
+            for q in queries:
+                times.append(timed(lambda q=q: lookup.search(actor, q)))
+                db.session.rollback()
+            exact = not ("prefix" in name or "partial" in name)
+            print("  " + summary(name, times, 2 if exact else 150))
+        views = []
+        for contract_id in samples["_contract_ids"]:
+            views.append(timed(lambda i=contract_id: customer.view_contract(actor, i, today=today())))
+            db.session.rollback()
+        print("  " + summary("customer view (contract)", views, 100))
+        views = []
+        for account_id in samples["_account_ids"]:
+            views.append(timed(lambda i=account_id: customer.view_account(actor, i, today=today())))
+            db.session.rollback()
+        print("  " + summary("customer view (account)", views, 100))
+
+    client = signed_in_client(app, email)
+    print("whole page (Flask test client: routing, session, template, audit commit):")
+    for name, queries in samples.items():
+        if name.startswith("_"):
+            continue
+        times = [timed(lambda q=q: client.get("/lookup/", query_string={"q": q})) for q in queries]
+        print("  " + summary(f"/lookup {name}", times, 50 if "prefix" not in name and "partial" not in name else 150))
+    times = [timed(lambda i=i: client.get(f"/customer/contract/{i}")) for i in samples["_contract_ids"]]
+    print("  " + summary("/customer/contract/<id>", times, 100))
+    times = [timed(lambda i=i: client.get(f"/customer/account/{i}")) for i in samples["_account_ids"]]
+    print("  " + summary("/customer/account/<id>", times, 100))
+    response = client.get("/lookup/", query_string={"phone": samples["phone (SMS, +81)"][0]})
+    print(f"screen pop /lookup?phone=… → {response.status_code} {response.headers.get('Location', '')}")
+
+
+if __name__ == "__main__":
+    main()
