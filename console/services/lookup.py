@@ -139,7 +139,9 @@ def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
             found.run("account", PortalAccount, PortalAccount.email_key, "email", key, partial=len(key) >= MIN_PARTIAL)
     else:
         _search_numbers(found, query)
-        _search_names(found, query)
+        # A whole customer or settlement number is answered by its unique index alone.
+        if not (found.hits and (normalise.customer_number(query) or normalise.settlement_number(query))):
+            _search_names(found, query)
     result.hits = sorted(found.hits.values(), key=lambda h: (h.rank, h.kind != "account", h.id))
     if len(result.hits) > CAP or found.overflow:
         result.too_many = True
