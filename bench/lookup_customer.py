@@ -62,6 +62,49 @@ def _time_selects(engine) -> list[float]:
     return spent
 
 
+def _many_numbers(db, actor, select_ms, customer, today) -> None:
+    """The customer view of an account holding 20 customer numbers (two years of bills each), and of a
+    management company's 250: time and number of queries, which must not grow with the rows."""
+    account_id = db.session.scalar(text(
+        "SELECT account_id FROM account_link WHERE ended_at IS NULL GROUP BY account_id HAVING count(*) = 1 LIMIT 1"))
+    free = db.session.scalars(text(
+        "SELECT c.id FROM contract c WHERE NOT EXISTS (SELECT 1 FROM account_link l WHERE l.contract_id = c.id "
+        "AND l.ended_at IS NULL) AND c.stop_date IS NULL LIMIT 19")).all()
+    for contract_id in free:
+        db.session.execute(text("INSERT INTO account_link (account_id, contract_id, is_main, source, linked_at) "
+                                "VALUES (:a, :c, false, 'staff', now())"), {"a": account_id, "c": contract_id})
+    company_id = db.session.scalar(text(
+        "SELECT account_id FROM account_link WHERE ended_at IS NULL GROUP BY account_id HAVING count(*) >= 200 LIMIT 1"))
+    for label, target in (("20 numbers", account_id), ("company, 250 numbers", company_id)):
+        times, queries = [], set()
+        for _ in range(50):
+            select_ms.clear()
+            times.append(timed(lambda t=target: customer.view_account(actor, t, today=today())))
+            queries.add(len(select_ms))
+        bills = db.session.scalar(text(
+            "SELECT count(*) FROM bill b JOIN account_link l ON l.contract_id = b.contract_id "
+            "WHERE l.account_id = :a AND l.ended_at IS NULL"), {"a": target})
+        print("  " + summary(f"customer view, {label}", times, 100) + f"  SELECTs per view {sorted(queries)}, "
+              f"{bills} bills")
+    db.session.rollback()  # the 19 extra links were for this measurement only
+
+
+def _seq_scan_baseline(db, samples) -> None:
+    """What an exact phone lookup would cost without its index: the ratio to quote."""
+    phone = samples["phone (contract, full-width)"][0]
+    from console import normalise
+
+    digits = normalise.phone_digits(phone)
+    sql = text("EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM contract WHERE contract_phone_digits = :d LIMIT 51")
+    indexed = db.session.execute(sql, {"d": digits}).scalar()[0]["Execution Time"]
+    db.session.execute(text("SET LOCAL enable_indexscan = off"))
+    db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    scanned = db.session.execute(sql, {"d": digits}).scalar()[0]["Execution Time"]
+    db.session.rollback()
+    print(f"  baseline: exact phone by index {indexed:.2f} ms vs sequential scan of contract {scanned:.1f} ms "
+          f"(×{scanned / max(indexed, 0.001):,.0f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="console_bench_city")
@@ -105,6 +148,9 @@ def main() -> None:
             views.append(timed(lambda i=account_id: customer.view_account(actor, i, today=today())))
             db.session.rollback()
         print("  " + summary("customer view (account)", views, 100))
+
+        _many_numbers(db, actor, select_ms, customer, today)
+        _seq_scan_baseline(db, samples)
 
     client = signed_in_client(app, email)
     print("whole page (Flask test client: routing, session, template, audit commit):")
