@@ -102,6 +102,7 @@ def link(account_row: PortalAccount, contract_row: Contract, *, main: bool = Fal
     db.session.flush()
     return row
 
+
 def start_application(**overrides):
     """A pending start application by phone for a room in 北区 (pass account=… for a portal one)."""
     from datetime import timedelta
