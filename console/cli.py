@@ -83,10 +83,13 @@ def worker_command(burst):
     from rq import Worker
 
     from .jobs.queue import get_queue
+    from .jobs.reissue import schedule_daily_print_batch
 
     queue = get_queue()
     if queue is None:
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
+    # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
+    click.echo(f"scheduled: {schedule_daily_print_batch()}")
     Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
     current_app.logger.info("worker stopped")
 

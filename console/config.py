@@ -64,6 +64,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OUTAGE_BATCH_SIZE": int(_env("OUTAGE_BATCH_SIZE", "500")),
         "OUTAGE_LEASE_SECONDS": int(_env("OUTAGE_LEASE_SECONDS", "300")),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL"),
+        # Generated files (print batches: Excel lists and reissued notices); served only through role-checked views.
+        "FILES_DIR": _env("FILES_DIR", str(instance / "files")),
+        # Japan time of day at which the daily job gathers open reissue requests into a print batch.
+        "REISSUE_BATCH_TIME": _env("REISSUE_BATCH_TIME", "17:00"),
         "STAFF_LOCK_THRESHOLD": int(_env("STAFF_LOCK_THRESHOLD", "5")),
         "IDLE_TIMEOUT": timedelta(minutes=idle),
         # No remember-me cookie is ever issued; these flags guard it anyway.

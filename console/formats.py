@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -59,6 +61,32 @@ def wareki_date(value: date | None) -> str:
         return ""
     era, year = wareki_year(value)
     return f"{_era_year_text(era, year)}{value.month}月{value.day}日"
+
+
+# 令和5年12月, R5.12, 平成31年4月, 令和元年5月 (after NFKC, so full-width digits are plain).
+_WAREKI_MONTH_RE = re.compile(r"^(令和|平成|昭和|[RHS])\s*(元|\d{1,2})\s*(?:年|[./\-])\s*(\d{1,2})\s*月?(?:分)?$", re.I)
+# 2023-12, 2023/12, 2023.12, 2023年12月, 202312.
+_WESTERN_MONTH_RE = re.compile(r"^(\d{4})\s*(?:年|[./\-])?\s*(\d{1,2})\s*月?(?:分)?$")
+_ERA_LETTERS = {"R": "令和", "H": "平成", "S": "昭和"}
+
+
+def parse_month(text: str | None) -> date | None:
+    """The first day of a month written as staff type it (令和5年12月, R5.12, 2023-12, ２０２３年１２月); None if unreadable."""
+    value = unicodedata.normalize("NFKC", text or "").strip()
+    match = _WAREKI_MONTH_RE.match(value)
+    if match:
+        era = _ERA_LETTERS.get(match.group(1).upper(), match.group(1))
+        start = next(first for first, name in ERAS if name == era)
+        year = start.year + (1 if match.group(2) == "元" else int(match.group(2))) - 1
+        month = int(match.group(3))
+    else:
+        match = _WESTERN_MONTH_RE.match(value)
+        if not match:
+            return None
+        year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        return None
+    return date(year, month, 1)
 
 
 def yen(amount: int | None) -> str:

@@ -82,6 +82,7 @@ def app(database_url, tmp_path_factory):
             "REDIS_URL": None,
             "MAIL_SERVER": None,
             "OUTBOX_DIR": str(outbox),
+            "FILES_DIR": str(tmp_path_factory.mktemp("files")),
             "SERVER_NAME": None,
         }
     )

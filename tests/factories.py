@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 from werkzeug.security import generate_password_hash
 
 from console.extensions import db
 from console.models import (
     AccountLink,
+    Bill,
     Contract,
     HolderHistory,
     HolderKind,
     LinkSource,
+    NoticeChannel,
     PaymentMethod,
     PortalAccount,
     RegistrationStatus,
@@ -100,6 +102,7 @@ def link(account_row: PortalAccount, contract_row: Contract, *, main: bool = Fal
     db.session.flush()
     return row
 
+
 def start_application(**overrides):
     """A pending start application by phone for a room in 北区 (pass account=… for a portal one)."""
     from datetime import timedelta
@@ -147,3 +150,24 @@ def committed_staff(session, role: str) -> int:
     ).scalar_one()
     session.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, :r)"), {"s": staff_id, "r": role})
     return staff_id
+
+
+def bill(contract_row: Contract, period: date, **overrides) -> Bill:
+    """A paper-notice bill of the month period (first day), read on the contract's reading day."""
+    reading = period.replace(day=contract_row.meter_reading_day)
+    values = dict(
+        contract_id=contract_row.id,
+        period=period,
+        reading_date=reading,
+        usage_m3=20,
+        water_charge=2_640,
+        sewer_charge=1_980,
+        due_date=reading + timedelta(days=30),
+        payment_method=contract_row.payment_method,
+        notice_channel=NoticeChannel.PAPER,
+    )
+    values.update(overrides)
+    row = Bill(**values)
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -47,6 +48,21 @@ def enqueue(func: Callable, *args: Any, job_id: str | None = None, **kwargs: Any
     except Exception as exc:  # redis.exceptions.ConnectionError and friends
         raise JobsUnavailable("ジョブ実行基盤（Redis）に接続できません。しばらくしてから再度お試しください。") from exc
     return "queued"
+
+
+def schedule_at(when: datetime, func: Callable, *args: Any, job_id: str, **kwargs: Any) -> str | None:
+    """Have a worker started with the scheduler run func at when; None when jobs run inline (nothing to schedule).
+
+    The same job_id scheduled again replaces the earlier entry, so every worker may schedule it at start.
+    """
+    queue = get_queue()
+    if queue is None:
+        return None
+    try:
+        queue.enqueue_at(when, func, *args, job_id=job_id, result_ttl=86400, failure_ttl=7 * 86400, **kwargs)
+    except Exception as exc:  # redis.exceptions.ConnectionError and friends
+        raise JobsUnavailable("ジョブ実行基盤（Redis）に接続できません。しばらくしてから再度お試しください。") from exc
+    return job_id
 
 
 @functools.cache

@@ -74,6 +74,7 @@ def load(seed: int, echo=print) -> dict:
     accounts = _accounts(rng, today, contracts)
     bills = _bills(rng, today, contracts, accounts)
     _applications(rng, today, contracts, accounts)
+    _reissues(today, contracts)
     points = _supply_points(rng)
     _exercise_incident(today)
     db.session.commit()
@@ -253,6 +254,50 @@ def _applications(rng, today, contracts, accounts):
                                        final_bill_address="大阪市北区梅田一丁目1-1 転居先"))
     db.session.add(PaymentMethodChange(contract_id=contracts[0].id, from_method=contracts[0].payment_method,
                                        to_method="e_payment", channel=Channel.PORTAL))
+
+
+def _reissues(today, contracts):
+    """Reissue requests in every status; one spans the name change of contracts[60] (old and new holder)."""
+    from sqlalchemy import select
+
+    from ..models import Staff
+    from ..services import reissue
+
+    operator, supervisor = (db.session.scalar(select(Staff).where(Staff.email == email))
+                            for email in ("operator@demo.example.jp", "supervisor@demo.example.jp"))
+
+    def billed(contract, months):
+        first = max(FIRST_BILL_PERIOD, add_months(contract.start_date, 1))
+        return all(first <= m <= month_start(contract.stop_date or today) for m in months)
+
+    spare = iter(c for c in contracts[100:] if billed(c, [date(2022, 12, 1), date(2023, 12, 1)]))
+    cases = [  # (contract, months, relation, days ago, what happens next)
+        (contracts[60], "2022-03 2022-04", "holder", 0, None),
+        (contracts[0], "2023-11 2023-12", "family", 0, "other address"),
+        (next(spare), "2023-10 2023-11", "holder", 6, "mailed"),
+        (next(spare), "2022-12", "family", 2, "in batch"),
+        (next(spare), "2023-03", "holder", 2, "cancelled"),
+    ]
+    for contract, months, relation, days_ago, then in cases:
+        months = reissue.parse_months(months)
+        if not billed(contract, months):
+            continue
+        other = then == "other address"
+        request = reissue.request_reissue(
+            operator, contract, months=months, send_to="other" if other else "mailing_address",
+            caller_relation=relation, other_address="大阪市中央区大手前二丁目1-1 山田方" if other else None,
+            other_address_reason="入院中のため家族宅へ" if other else None,
+        )
+        request.requested_at = utcnow() - timedelta(days=days_ago, hours=1)
+        if then == "cancelled":
+            reissue.cancel_reissue(operator, request.id, "お客さまから、見つかったので不要と連絡")
+        elif then in ("mailed", "in batch"):
+            day = today - timedelta(days=days_ago - 1)
+            batch = reissue.gather_print_batch(supervisor, reissue.daily_batch_key(day), reissue.cutoff_for_day(day))
+            batch.created_at = _aware(day, 17)
+            reissue.write_batch_files(batch)
+            if then == "mailed":
+                reissue.mark_batch_mailed(supervisor, batch.id)
 
 
 def _supply_points(rng) -> int:

@@ -18,9 +18,11 @@ from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .home import HomeView
 from .labels import label_helpers
 from .reports import ReportView
+from .reissue import PrintBatchView, ReissueView
 from .staff import StaffView
 
 ADMIN_CATEGORY = "管理"
+REISSUE_CATEGORY = "お知らせ票の再発行"
 
 
 def configure_views(app: Flask) -> Admin:
@@ -50,6 +52,9 @@ def configure_views(app: Flask) -> Admin:
                                     category="災害対応"))
     admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
                                    category="災害対応"))
+    admin.add_view(ReissueView(name="再発行の受付", endpoint="reissue", url="/reissue", category=REISSUE_CATEGORY))
+    admin.add_view(PrintBatchView(name="印刷バッチ", endpoint="print_batches", url="/print-batches",
+                                  category=REISSUE_CATEGORY))
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
     admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))

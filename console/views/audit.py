@@ -20,6 +20,12 @@ ACTION_LABELS = {
     "staff.login_refused_inactive": "ログイン拒否（無効）",
     "staff.locked": "職員アカウントロック",
     "staff.unlock": "職員ロック解除",
+    "reissue.request": "お知らせ票再発行の受付",
+    "reissue.cancel": "お知らせ票再発行の取消",
+    "reissue.batch": "再発行を印刷バッチへ",
+    "reissue.mailed": "再発行の発送",
+    "print_batch.create": "印刷バッチ作成",
+    "print_batch.download": "印刷バッチのダウンロード",
 }
 
 
