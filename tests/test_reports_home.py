@@ -58,6 +58,8 @@ def test_operator_sees_todays_work_with_links(client, login_as):
         "/locked-accounts/",
         before["ロック中のマイページ利用者"] + 1,
     )
+    assert _tile(page, "未発送のお知らせ票の再発行")[0] == "/reissue/"
+    assert _tile(page, "進行中の管理会社の変更")[0] == "/handovers/"
     # Shown, but the list is not an operator's to open.
     assert _tile(page, "発表中の断水等のお知らせ") == (None, before["発表中の断水等のお知らせ"] + 1)
     assert "ロック中の職員" not in page and "過去30日間" not in page
