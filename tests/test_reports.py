@@ -487,3 +487,26 @@ def test_parameters_are_normalised():
         "month_to": "2026-10",
         "ward": "27127",
     }
+
+
+@pytest.mark.postgresql
+def test_rows_come_through_a_server_side_cursor(database, reports_dir):
+    """The streamed query runs on a named (server-side) cursor, so the rows never sit in memory at once."""
+    from sqlalchemy import event
+
+    staff = factories.staff("supervisor")
+    _bill(factories.contract(), date(2019, 10, 1))
+    cursors = []
+
+    def seen(_conn, cursor, statement, *_args):
+        if "FROM bill" in statement:
+            cursors.append(type(cursor).__name__)
+
+    connection = db.session.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        run, _wb = build("bills", {"month_from": "2019-10", "month_to": "2019-10"}, staff)
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    assert run.row_count == 1
+    assert "ServerCursor" in cursors, cursors
