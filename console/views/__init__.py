@@ -7,6 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
+from ..web import csp_nonce
 from ..models import AuditEvent, PortalAccount, Staff
 from . import auth, health, public
 from .audit import AuditEventView
@@ -38,6 +39,7 @@ def configure_views(app: Flask) -> Admin:
         index_view=HomeView(name="ホーム", url="/", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="console/master.html", fluid=True),
         translations_path=app.config["ADMIN_TRANSLATIONS_DIR"],
+        csp_nonce_generator=csp_nonce,
     )
     admin.add_view(LookupView(name="お客さま検索", endpoint="lookup", url="/lookup"))
     admin.add_view(CustomerPageView(name="お客さま情報", endpoint="customer", url="/customer"))

@@ -1,0 +1,17 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py "console:create_app()"`.
+
+The access log leaves out query strings (%(U)s is the path only): a lookup's query is a caller's phone
+number or e-mail address, which must not end up in log files.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("CONSOLE_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("CONSOLE_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%({x-request-id}i)s"'
+# Recycle workers now and then so a slow leak can never take the desk down.
+max_requests = 5000
+max_requests_jitter = 500
+timeout = 60
