@@ -90,8 +90,19 @@ def worker_command(burst):
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
     # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
     click.echo(f"scheduled: {schedule_daily_print_batch()}")
+    # Mails recorded while Redis was down, or left by a worker that died, go out once a worker runs.
+    click.echo(f"pending mails resumed: {start_sweepers(queue)}")
     Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
     current_app.logger.info("worker stopped")
+
+
+def start_sweepers(queue) -> list[str]:
+    """Enqueue the sweepers that resume pending mails (ordinary and outage); each reschedules itself."""
+    from .jobs.disaster import resume_outage_deliveries
+    from .jobs.mail import resume_pending_mails
+
+    return [queue.enqueue(resume_pending_mails, job_id="mail-sweeper-start").id,
+            queue.enqueue(resume_outage_deliveries, job_id="outage-sweeper-start").id]
 
 
 @click.command("report-cron")

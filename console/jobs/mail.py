@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -62,3 +63,49 @@ def send_notification(notification_id: int) -> int:
             db.session.commit()
             sent += 1
     return sent
+
+
+SWEEP_JOB_ID = "mail-sweeper"
+SWEEP_EVERY = timedelta(seconds=60)
+# A mail recorded moments ago is normally on its way already; leave it to that job.
+GRACE = timedelta(seconds=30)
+
+
+@with_app_context
+def resume_pending_mails() -> int:
+    """Enqueue a sending job for every notification (other than outage mails, which have their own
+    sweeper) that still has pending deliveries: recorded while Redis was down, a job lost with a killed
+    worker, or a send that failed and waits for another attempt. Reschedules itself while any remain.
+
+    Safe to run twice: send_notification claims each delivery row, so an extra job sends nothing.
+    """
+    from ..models import NotificationKind
+    from .queue import get_queue
+
+    from flask import current_app
+
+    cutoff = utcnow() - timedelta(seconds=current_app.config.get("MAIL_SWEEP_GRACE_SECONDS", GRACE.total_seconds()))
+    ids = db.session.scalars(
+        select(Notification.id)
+        .join(Delivery, Delivery.notification_id == Notification.id)
+        .where(
+            Notification.kind != NotificationKind.OUTAGE,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.attempts < MAX_ATTEMPTS,
+            Notification.created_at < cutoff,
+        )
+        .group_by(Notification.id)
+        .order_by(Notification.id)
+    ).all()
+    queue = get_queue()
+    if queue is None:
+        for notification_id in ids:
+            send_notification(notification_id)
+        return len(ids)
+    for notification_id in ids:
+        queue.enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}-resume",
+                      result_ttl=3600, failure_ttl=86400)
+    if ids:
+        queue.enqueue_in(SWEEP_EVERY, resume_pending_mails, job_id=SWEEP_JOB_ID, result_ttl=3600, failure_ttl=86400)
+        log.info("re-enqueued %s notifications with pending deliveries", len(ids))
+    return len(ids)
