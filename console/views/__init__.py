@@ -18,6 +18,7 @@ from .disaster import OutageNoticeView, SupplyPointView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .home import HomeView
 from .labels import label_helpers
+from .listing import BillListView, ContractListView
 from .reports import ReportView
 from .reissue import PrintBatchView, ReissueView
 from .staff import StaffView
@@ -47,6 +48,8 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(
         LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts", url="/locked-accounts")
     )
+    admin.add_view(ContractListView(name="契約一覧", endpoint="contracts", url="/contracts", category="一覧"))
+    admin.add_view(BillListView(name="請求一覧", endpoint="bills", url="/bills", category="一覧"))
     admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
     admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category="契約の変更"))
     admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))

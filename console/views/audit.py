@@ -26,6 +26,18 @@ ACTION_LABELS = {
     "reissue.mailed": "再発行の発送",
     "print_batch.create": "印刷バッチ作成",
     "print_batch.download": "印刷バッチのダウンロード",
+    "contract.list": "契約一覧の閲覧",
+    "bill.list": "請求一覧の閲覧",
+    "start_application.view": "使用開始申込の閲覧",
+    "start_application.accept": "使用開始申込の承認",
+    "start_application.reject": "使用開始申込の却下",
+    "stop_application.accept": "使用中止申込の承認",
+    "stop_application.reject": "使用中止申込の却下",
+    "move.accept": "市内転居の承認",
+    "contract.opened": "開栓日の記録",
+    "payment_method.apply": "支払方法の変更",
+    "payment_method.refuse": "支払方法の変更を受けない",
+    "bill.payment_method": "請求の支払方法の切替（R16）",
 }
 
 

@@ -1,0 +1,57 @@
+"""契約一覧・請求一覧: the big tables page by page (keyset pages, no counting)."""
+
+from __future__ import annotations
+
+from flask import flash, request
+from flask_admin import expose
+from flask_login import current_user
+
+from ..extensions import db
+from ..models.billing import PAYMENT_STATUS_LABELS
+from ..models.contract import PAYMENT_METHOD_LABELS
+from ..services import DomainError
+from ..services import listing
+from ..services.customer import mask_phone, masked_usage_location
+from ..wards import WARDS
+from .base import CUSTOMER_ROLES, ConsoleView
+from .customer import today
+
+
+class ContractListView(ConsoleView):
+    """契約一覧: filter by ward, town, state and payment method; newest first."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        try:
+            filters = listing.ContractFilter.parse(request.args)
+            page = listing.list_contracts(current_user, filters, after=request.args.get("after"),
+                                          before=request.args.get("before"), today=today())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            filters, page = listing.ContractFilter(), listing.Page([], None, None)
+        db.session.commit()
+        return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
+                           methods=PAYMENT_METHOD_LABELS, masked_location=masked_usage_location, mask_phone=mask_phone,
+                           today=today())
+
+
+class BillListView(ConsoleView):
+    """請求一覧: filter by month, payment status and customer number; newest first."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        try:
+            filters = listing.BillFilter.parse(request.args)
+            page = listing.list_bills(current_user, filters, after=request.args.get("after"),
+                                      before=request.args.get("before"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            filters, page = listing.BillFilter(), listing.Page([], None, None)
+        db.session.commit()
+        return self.render("listing/bills.html", page=page, filters=filters, status_labels=PAYMENT_STATUS_LABELS)
