@@ -1,0 +1,166 @@
+"""50 operators at once on gunicorn + PostgreSQL + Redis with city-scale data (issue 9).
+
+    .venv/bin/python bench/load_desk.py [--operators 50] [--seconds 120] [--think 1.0] [--workers 5]
+
+Each operator signs in (a staff account of its own), then loops: a lookup typed the messy way, the
+customer view of a contract, and now and then a deep page of the contract and bill lists. Prints
+p50/p95/max per kind, requests per second and every error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from bench.common import BENCH_PASSWORD, city_app, database_url, summary  # noqa: E402
+
+FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(database: str, operators: int) -> dict:
+    """Staff accounts for the operators, and real values to look up."""
+    app = city_app(database)
+    from console.extensions import db
+    from console.services.staff import create_staff, find_staff
+
+    with app.app_context():
+        emails = []
+        for i in range(operators):
+            email = f"load-operator-{i:02d}@bench.example.jp"
+            if find_staff(email) is None:
+                create_staff(None, email, f"負荷{i:02d}", ["operator"], BENCH_PASSWORD)
+            emails.append(email)
+        db.session.commit()
+        rows = db.session.execute(text(
+            "SELECT id, customer_number, contract_phone, holder_kana FROM contract TABLESAMPLE SYSTEM (1) "
+            "WHERE contract_phone IS NOT NULL LIMIT 2000")).all()
+        emails_seen = db.session.scalars(text("SELECT email FROM portal_account TABLESAMPLE SYSTEM (1) LIMIT 1000")).all()
+        max_contract = db.session.scalar(text("SELECT max(id) FROM contract"))
+        max_bill = db.session.scalar(text("SELECT max(id) FROM bill"))
+    queries = ([r.contract_phone.translate(FULL_WIDTH) for r in rows] + [r.customer_number.lower() for r in rows]
+               + [e.upper() for e in emails_seen] + [r.holder_kana.split(" ")[0] for r in rows[:200]])
+    return {"staff": emails, "queries": queries, "contracts": [r.id for r in rows],
+            "max_contract": max_contract, "max_bill": max_bill}
+
+
+class Operator(threading.Thread):
+    """One operator's session, looping until the deadline."""
+
+    def __init__(self, base, email, data, deadline, think, results, errors, rng):
+        super().__init__(daemon=True)
+        self.base, self.email, self.data, self.deadline, self.think = base, email, data, deadline, think
+        self.results, self.errors, self.rng = results, errors, rng
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def _get(self, kind: str, path: str) -> str:
+        started = time.perf_counter()
+        try:
+            with self.opener.open(self.base + path, timeout=30) as response:
+                body = response.read().decode()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, ""
+        except Exception as exc:  # noqa: BLE001 - counted and printed
+            self.errors.append(f"{kind} {type(exc).__name__}: {exc}")
+            return ""
+        self.results[kind].append((time.perf_counter() - started) * 1000)
+        if status >= 400:
+            self.errors.append(f"{kind} HTTP {status} {path[:60]}")
+        return body
+
+    def sign_in(self) -> None:
+        page = self._get("sign-in page", "/login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"email": self.email, "password": BENCH_PASSWORD, "csrf_token": token}).encode()
+        with self.opener.open(self.base + "/login", data=body, timeout=30) as response:
+            assert "/login" not in response.url, f"sign-in failed for {self.email}"
+
+    def run(self) -> None:
+        self.sign_in()
+        data, rng = self.data, self.rng
+        while time.monotonic() < self.deadline:
+            query = rng.choice(data["queries"])
+            self._get("lookup", "/lookup/?" + urllib.parse.urlencode({"q": query}))
+            self._get("customer view", f"/customer/contract/{rng.choice(data['contracts'])}")
+            if rng.random() < 0.1:
+                self._get("contract list, deep page", f"/contracts/?after={rng.randrange(1, data['max_contract'])}")
+                self._get("bill list, deep page", f"/bills/?after={rng.randrange(1, data['max_bill'])}")
+            if self.think:
+                time.sleep(rng.uniform(0.5, 1.5) * self.think)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="console_bench_city")
+    parser.add_argument("--operators", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between an operator's actions")
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args()
+    data = _prepare(args.database, args.operators)
+    port = _free_port()
+    env = {**os.environ, "CONSOLE_DATABASE_URL": database_url(args.database), "CONSOLE_REDIS_URL": args.redis,
+           "CONSOLE_SECRET_KEY": "bench-secret", "CONSOLE_INSTANCE_PATH": "/tmp/console-bench-instance",
+           "CONSOLE_WEB_WORKERS": str(args.workers), "CONSOLE_BIND": f"127.0.0.1:{port}",
+           # All operators sign in from 127.0.0.1 here; the per-address limit is for the real desk.
+           "CONSOLE_LOGIN_LIMIT_PER_ADDRESS": "1000 per minute"}
+    server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "console:create_app()"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.2)
+        results, errors = defaultdict(list), []
+        deadline = time.monotonic() + args.seconds
+        operators = [Operator(base, email, data, deadline, args.think, results, errors, random.Random(i))
+                     for i, email in enumerate(data["staff"])]
+        started = time.monotonic()
+        for operator in operators:
+            operator.start()
+        for operator in operators:
+            operator.join()
+        elapsed = time.monotonic() - started
+        total = sum(len(v) for v in results.values())
+        print(f"{args.operators} operators, {args.seconds} s, think {args.think} s, gunicorn {args.workers} workers: "
+              f"{total:,} requests, {total / elapsed:.0f} req/s, {len(errors)} errors")
+        targets = {"lookup": 50, "customer view": 100}
+        for kind, samples in sorted(results.items()):
+            print("  " + summary(kind, samples, targets.get(kind)))
+        for error in errors[:20]:
+            print("  error:", error)
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+if __name__ == "__main__":
+    main()
