@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgresql test-sqlite services install worker clean
+.PHONY: run test test-postgresql test-sqlite services browser install worker clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## make test: the whole suite on PostgreSQL + Redis, then again on the embedded SQLite default
-test: $(STAMP) services
+test: $(STAMP) services browser
 	$(MAKE) --no-print-directory test-postgresql test-sqlite
 
 test-postgresql:
@@ -42,6 +42,10 @@ test-sqlite:
 
 services:
 	bash scripts/ensure-services.sh
+
+## make browser: headless Chromium and chromedriver for tests/browser (Debian's chromium, chromium-driver)
+browser:
+	bash scripts/ensure-browser.sh
 
 ## make worker: an rq worker with the scheduler (needs CONSOLE_REDIS_URL)
 worker: $(STAMP)
