@@ -1,7 +1,15 @@
-// Behaviour Flask-Admin wrote as inline event handlers, which the console's Content-Security-Policy
-// blocks: bulk actions ("With selected" menu) and links that only exist for their click handlers.
+// Behaviour Flask-Admin wrote as inline event handlers and javascript: links, which the console's
+// Content-Security-Policy blocks: bulk actions ("With selected" menu) and links that only exist for
+// their click handlers (menu drop-downs, filters).
 (function () {
   "use strict";
+  // A javascript: link is a CSP violation the moment it is followed, even as a no-op: make it "#"
+  // and keep its click from navigating; the jQuery handlers bound to it still run.
+  var scriptLinks = document.querySelectorAll('a[href^="javascript:"]');
+  for (var i = 0; i < scriptLinks.length; i++) {
+    scriptLinks[i].setAttribute("href", "#");
+    scriptLinks[i].setAttribute("data-script-link", "");
+  }
   document.addEventListener("click", function (event) {
     var action = event.target.closest("[data-model-action]");
     if (action) {
@@ -11,9 +19,8 @@
       }
       return;
     }
-    var scriptLink = event.target.closest('a[href^="javascript:"]');
-    if (scriptLink) {
-      event.preventDefault(); // javascript: URLs are blocked by the policy; the jQuery handlers still run
+    if (event.target.closest("a[data-script-link]")) {
+      event.preventDefault();
     }
-  });
+  }, true);
 })();

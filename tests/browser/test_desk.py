@@ -159,11 +159,6 @@ def test_publish_an_outage_notice_and_read_it_on_the_public_page(browser, new_st
         assert [v.title for v in notice.versions if v.published_at] == [title]
 
 
-@pytest.mark.xfail(
-    raises=AssertionError, strict=True,
-    reason="Flask-Admin's menu drop-down is <a href=\"javascript:void(0)\">, a javascript: URL the CSP blocks "
-           "(reported on issue 9); the drop-down itself works",
-)
 def test_the_navigation_drop_down_opens_without_a_script_the_csp_blocks(browser, new_staff):
     browser.open("/login")
     browser.sign_in(*new_staff("disaster_coordinator"))
