@@ -146,6 +146,8 @@ def browser(live_server, downloads, request):
                            {"behavior": "allow", "downloadPath": str(downloads)})
     driver.set_page_load_timeout(30)
     page = Page(driver, live_server)
+    for stale in SCREENSHOTS.glob(f"{_safe_name(request.node.name)}-*"):
+        stale.unlink()  # evidence of an earlier run of this test would mislead
     try:
         yield page
         errors = page.console_errors()
@@ -156,7 +158,7 @@ def browser(live_server, downloads, request):
         driver.quit()
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: sees the report after xfail is applied
 def pytest_runtest_makereport(item, call):
     """On a failure, save a screenshot and the page's HTML and name them in the report."""
     outcome = yield
@@ -297,7 +299,7 @@ class Page:
 
     def save_evidence(self, name: str) -> list[Path]:
         """Save a screenshot and the HTML of the current page under SCREENSHOTS; return their paths."""
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
+        safe = _safe_name(name)
         try:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             png, html = SCREENSHOTS / f"{safe}.png", SCREENSHOTS / f"{safe}.html"
@@ -306,6 +308,10 @@ class Page:
         except Exception:  # noqa: BLE001 - a dead browser must not hide the test's own failure
             return []
         return [png, html]
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
 
 
 def _xpath_literal(value: str) -> str:
