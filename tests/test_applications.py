@@ -525,3 +525,66 @@ def test_new_numbers_are_well_formed_and_collisions_retry(database):
     finally:
         module.new_numbers = original
     assert decision.contract.customer_number != taken
+
+
+# --- applications taken by phone ----------------------------------------------------------------
+
+
+def _phone_form(**overrides):
+    form = dict(applicant_name="電話 花子", applicant_kana="でんわ はなこ", holder_kind="person", phone="０９０－３３３３－４４４４",
+                email="", ward_code="27128", town="本町一丁目", address_line="2-3", building="本町ビル", room="501",
+                mailing_address="", desired_start_date=(TODAY + timedelta(days=5)).isoformat(), payment_method="payment_notice")
+    form.update(overrides)
+    return form
+
+
+def test_a_phone_start_application_goes_into_the_queue(client, login_as):
+    login_as("operator")
+    page = "/applications/new"
+    response = client.post(page, data={**_phone_form(), "csrf_token": csrf_token(client, page)})
+    assert response.status_code == 302
+    application = db.session.scalar(select(StartApplication).where(StartApplication.applicant_name == "電話 花子"))
+    assert (application.channel, application.applicant_kana, application.phone_digits) == (
+        Channel.PHONE, "デンワ ハナコ", "09033334444")
+    assert application.status == ApplicationStatus.PENDING and not application.with_registration
+    assert "電話 花子" in client.get("/applications/").get_data(as_text=True)
+    assert "start_application.record" in _audit_actions(application.id)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"applicant_name": " "}, "申込者の氏名を入力してください。"),
+        ({"phone": "123"}, "電話番号は市外局番から10桁か11桁"),
+        ({"ward_code": "99999"}, "区を選んでください。"),
+        ({"desired_start_date": "2020-01-01"}, "過去の日付は入力できません"),
+        ({"desired_start_date": "明日"}, "YYYY-MM-DD"),
+        ({"payment_method": "cash"}, "支払方法を選んでください。"),
+        ({"email": "not-an-address"}, "メールアドレスの形が正しくありません。"),
+        ({"room": "1" * 30}, "部屋番号は20文字以内"),
+    ],
+)
+def test_phone_start_application_refusals_change_nothing(client, login_as, overrides, message):
+    login_as("operator")
+    page = "/applications/new"
+    response = client.post(page, data={**_phone_form(**overrides), "csrf_token": csrf_token(client, page)})
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert 'value="本町ビル"' in response.get_data(as_text=True)  # what was typed stays on the form
+    assert db.session.scalar(select(func.count()).where(StartApplication.town == "本町一丁目",
+                                                        StartApplication.address_line == "2-3")) == 0
+
+
+def test_a_phone_stop_application_from_the_customer_view(client, login_as):
+    contract = factories.contract()
+    db.session.commit()
+    login_as("operator")
+    assert "使用中止を受け付ける" in client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
+    page = f"/applications/stops/new/{contract.id}"
+    bad = client.post(page, data={"desired_stop_date": "2001-01-01", "csrf_token": csrf_token(client, page)})
+    assert "過去の日付" in bad.get_data(as_text=True)
+    stop_date = (TODAY + timedelta(days=3)).isoformat()
+    client.post(page, data={"desired_stop_date": stop_date, "final_bill_address": "東京都千代田区1-1",
+                            "csrf_token": csrf_token(client, page)})
+    response = client.post(page, data={"desired_stop_date": stop_date, "csrf_token": csrf_token(client, page)})
+    assert "未処理の使用中止申込がすでにあります" in response.get_data(as_text=True)
+    assert contract.customer_number in client.get("/applications/stops").get_data(as_text=True)

@@ -7,6 +7,7 @@ application at the same moment get one success and one refusal (R18), whatever t
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -82,6 +83,93 @@ def new_numbers(start: date, rng: random.Random | None = None) -> tuple[str, str
     settlement = f"{start.year % 100:02d}{rng.choice(letters)}{rng.randrange(10**7):07d}"
     assert normalise.customer_number(customer) == customer and normalise.settlement_number(settlement) == settlement
     return customer, settlement
+
+
+# ---------------------------------------------------------------------------------------------
+# Applications taken by phone at the desk
+
+
+def _required(value: str | None, label: str, field_name: str, max_length: int) -> str:
+    value = normalise.nfkc(value)
+    if not value:
+        raise DomainError(f"{label}を入力してください。", field=field_name)
+    if len(value) > max_length:
+        raise DomainError(f"{label}は{max_length}文字以内で入力してください。", field=field_name)
+    return value
+
+
+def _optional(value: str | None, label: str, field_name: str, max_length: int) -> str | None:
+    value = normalise.nfkc(value) or None
+    if value and len(value) > max_length:
+        raise DomainError(f"{label}は{max_length}文字以内で入力してください。", field=field_name)
+    return value
+
+
+def record_start_application(actor: Staff, *, applicant_name: str, applicant_kana: str, holder_kind: str, phone: str,
+                             email: str | None, ward_code: str, town: str, address_line: str, building: str | None,
+                             room: str | None, mailing_address: str | None, desired_start_date: date | None,
+                             payment_method: str, today: date) -> StartApplication:
+    """A start application taken by phone (Q32: its number is not linked to a portal account)."""
+    from ..models import HolderKind
+    from ..wards import WARDS
+
+    name = _required(applicant_name, "申込者の氏名", "applicant_name", 200)
+    kana = normalise.katakana(_required(applicant_kana, "申込者のフリガナ", "applicant_kana", 200))
+    if holder_kind not in {k.value for k in HolderKind}:
+        raise DomainError("個人か法人かを選んでください。", field="holder_kind")
+    digits = normalise.phone_digits(phone)
+    if not 10 <= len(digits) <= 11 or not digits.startswith("0"):
+        raise DomainError("電話番号は市外局番から10桁か11桁で入力してください。", field="phone")
+    email = _optional(email, "メールアドレス", "email", 254)
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise DomainError("メールアドレスの形が正しくありません。", field="email")
+    if ward_code not in WARDS:
+        raise DomainError("区を選んでください。", field="ward_code")
+    if desired_start_date is None:
+        raise DomainError("使用開始希望日を YYYY-MM-DD の形で入力してください。", field="desired_start_date")
+    if desired_start_date < today:
+        raise DomainError("使用開始希望日に過去の日付は入力できません。", field="desired_start_date")
+    if desired_start_date > today + timedelta(days=90):
+        raise DomainError("使用開始希望日は90日以内にしてください。", field="desired_start_date")
+    if payment_method not in {m.value for m in PaymentMethod}:
+        raise DomainError("支払方法を選んでください。", field="payment_method")
+    application = StartApplication(
+        channel=Channel.PHONE, with_registration=False, applicant_name=name, applicant_kana=kana,
+        holder_kind=holder_kind, phone=normalise.nfkc(phone), email=email, ward_code=ward_code,
+        town=_required(town, "町名", "town", 60), address_line=_required(address_line, "番地", "address_line", 100),
+        building=_optional(building, "建物名", "building", 100), room=_optional(room, "部屋番号", "room", 20),
+        mailing_address=_optional(mailing_address, "送付先", "mailing_address", 300),
+        desired_start_date=desired_start_date, payment_method=payment_method,
+    )
+    db.session.add(application)
+    db.session.flush()
+    record(actor, "start_application.record", target=application, detail={"channel": "phone"})
+    return application
+
+
+def record_stop_application(actor: Staff, contract: Contract, *, desired_stop_date: date | None,
+                            final_bill_address: str | None, today: date) -> StopApplication:
+    """A stop application taken by phone for one contract."""
+    if contract.stop_date is not None:
+        raise DomainError(f"この契約はすでに{jdate(contract.stop_date)}に中止されています。")
+    if db.session.scalar(select(StopApplication.id).where(StopApplication.contract_id == contract.id,
+                                                          StopApplication.status == ApplicationStatus.PENDING)):
+        raise DomainError("この契約には未処理の使用中止申込がすでにあります。")
+    if desired_stop_date is None:
+        raise DomainError("中止希望日を YYYY-MM-DD の形で入力してください。", field="desired_stop_date")
+    if desired_stop_date < today or desired_stop_date < contract.start_date:
+        raise DomainError("中止希望日に過去の日付や使用開始日より前の日付は入力できません。", field="desired_stop_date")
+    if desired_stop_date > today + timedelta(days=90):
+        raise DomainError("中止希望日は90日以内にしてください。", field="desired_stop_date")
+    application = StopApplication(
+        channel=Channel.PHONE, contract_id=contract.id, desired_stop_date=desired_stop_date,
+        final_bill_address=_optional(final_bill_address, "最終請求の送付先", "final_bill_address", 300),
+    )
+    db.session.add(application)
+    db.session.flush()
+    record(actor, "stop_application.record", target=application, customer_number=contract.customer_number,
+           detail={"desired_stop_date": desired_stop_date.isoformat()})
+    return application
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..formats import to_tokyo
 from ..models import ApplicationStatus, Channel, Contract, StartApplication, StopApplication
+from ..models.contract import PAYMENT_METHOD_LABELS
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
@@ -80,6 +81,49 @@ class ApplicationView(ConsoleView):
                                       and service.is_overdue(a.received_at, now)},
             age_days={a.id: (now - to_tokyo(a.received_at).date()).days for a in rows},
         )
+
+    @expose("/new", methods=["GET", "POST"])
+    def new(self):
+        """使用開始申込（電話受付）."""
+        form = request.form
+        if request.method == "POST":
+            try:
+                application = service.record_start_application(
+                    current_user, applicant_name=form.get("applicant_name", ""),
+                    applicant_kana=form.get("applicant_kana", ""), holder_kind=form.get("holder_kind", ""),
+                    phone=form.get("phone", ""), email=form.get("email"), ward_code=form.get("ward_code", ""),
+                    town=form.get("town", ""), address_line=form.get("address_line", ""), building=form.get("building"),
+                    room=form.get("room"), mailing_address=form.get("mailing_address"),
+                    desired_start_date=_date(form.get("desired_start_date")), payment_method=form.get("payment_method", ""),
+                    today=today(),
+                )
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash(f"使用開始申込 #{application.id} を受け付けました。内容を確認して承認・却下してください。", "success")
+                return redirect(url_for(".detail", application_id=application.id))
+        return self._render("applications/new.html", form=form, methods=PAYMENT_METHOD_LABELS)
+
+    @expose("/stops/new/<int:contract_id>", methods=["GET", "POST"])
+    def new_stop(self, contract_id: int):
+        """使用中止申込（電話受付） for one contract."""
+        contract = db.get_or_404(Contract, contract_id)
+        form = request.form
+        if request.method == "POST":
+            try:
+                service.record_stop_application(
+                    current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
+                    final_bill_address=form.get("final_bill_address"), today=today())
+            except DomainError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            else:
+                db.session.commit()
+                flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
+                return redirect(url_for(".stops"))
+        return self._render("applications/new_stop.html", contract=contract, form=form)
 
     @expose("/<int:application_id>")
     def detail(self, application_id: int):
