@@ -28,8 +28,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.configure_database(app)
     web.configure_i18n(app)
     web.configure_auth(app)
-    web.configure_limits(app)
     web.configure_requests(app)
     configure_views(app)
+    web.configure_limits(app)  # wraps the sign-in view, so after the views
     cli.configure_cli(app)
     return app

@@ -1,8 +1,6 @@
 """Extension objects, created unbound here and bound to an app in create_app."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +30,4 @@ db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "cre
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
-# Sign-in throttling; the storage is Redis when configured (shared by every process), else memory.
-limiter = Limiter(key_func=get_remote_address)
 migrate = Migrate(compare_type=True, render_as_batch=True)

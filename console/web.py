@@ -14,7 +14,7 @@ from flask import Flask, g, render_template, request, session
 from flask_login import current_user, logout_user
 from sqlalchemy import event
 
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 TIMEZONE = "Asia/Tokyo"
 
@@ -134,9 +134,26 @@ def configure_auth(app: Flask) -> None:
 
 
 def configure_limits(app: Flask) -> None:
-    """Sign-in throttling on Redis when configured; a refusal is a Japanese page, not a bare 429."""
+    """Sign-in throttling per client address and per e-mail tried, counted in Redis when configured.
+
+    A Limiter of the app's own (not a module-level one): init_app would otherwise let the last app
+    created in a process decide for every app, whether throttling is on and where it counts.
+    A refusal is the Japanese sign-in page, not a bare 429.
+    """
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from .views.auth import tried_email
+
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter = Limiter(key_func=get_remote_address)
     limiter.init_app(app)
+    app.extensions["console_limiter"] = limiter  # its limits hold it only weakly
+    view = app.view_functions["auth.login"]
+    view = limiter.limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=tried_email,
+                         scope="login-account")(view)
+    app.view_functions["auth.login"] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+                                                     scope="login-address")(view)
 
     @app.errorhandler(429)
     def _too_many(_error):

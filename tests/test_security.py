@@ -201,3 +201,12 @@ def test_no_personal_data_in_the_log_of_a_desk_scenario(app, database, caplog, s
     for secret in ("6111", "61112233", "8765", "87654321", "secret.hanako", "SECRET.HANAKO", "秘密", "ヒミツ",
                    urllib.parse.quote("ヒミツ"), "%EF%BC%90%EF%BC%96"):
         assert secret not in logged, secret
+
+
+def test_each_app_keeps_its_own_throttling(app, redis_url):
+    """A second app in the process (throttling on) leaves the suite's app (throttling off) as it was."""
+    throttled = _throttled_app(app, "memory://", account="1 per minute")
+    assert _try(throttled.test_client(), "own@example.jp").status_code == 200
+    assert _try(throttled.test_client(), "own@example.jp").status_code == 429
+    plain = app.test_client()
+    assert [_try(plain, "own@example.jp").status_code for _ in range(3)] == [200, 200, 200]

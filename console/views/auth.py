@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .. import normalise
-from ..extensions import db, limiter
+from ..extensions import db
 from ..services import DomainError
 from ..services.staff import authenticate, sign_out
 
@@ -34,15 +34,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.index")
 
 
-def _tried_email() -> str:
-    # Per account: the e-mail address being tried, however it was typed.
+def tried_email() -> str:
+    """The throttling key per account: the e-mail address being tried, however it was typed."""
     return "login:" + normalise.email_key(request.form.get("email", ""))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_tried_email,
-               scope="login-account")
 def login():
     """Sign-in page; five wrong passwords in a row lock the staff account."""
     if current_user.is_authenticated:
