@@ -452,6 +452,8 @@ def test_audit_log_by_staff_and_customer(database, reports_dir):
         ("applications", {"end": "2026-10-31"}, "開始日を入力"),
         ("applications", {"start": "2020-01-01", "end": "2026-10-31"}, "2年以内"),
         ("usage", {"month_from": "2026-13", "month_to": "2026-10"}, "2026-10 の形式"),
+        ("applications", {"start": "9999-12-31", "end": "9999-12-31"}, "2000年から2099年"),
+        ("usage", {"month_from": "0001-01", "month_to": "2026-10"}, "2000年から2099年"),
         (
             "audit",
             {"start": "2026-10-01", "end": "2026-10-31", "customer_number": "12345"},

@@ -13,6 +13,8 @@ from ..services import DomainError
 from .excel import TOKYO
 
 MAX_PERIOD_DAYS = 731
+# The years a report can be about (the database holds nothing outside them).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,16 @@ class Param:
 
 def _date(raw: str, label: str) -> date:
     try:
-        return date.fromisoformat(unicodedata.normalize("NFKC", raw).strip())
+        value = date.fromisoformat(unicodedata.normalize("NFKC", raw).strip())
     except ValueError:
         raise DomainError(f"{label}は 2026-10-01 の形式で入力してください。") from None
+    _check_year(value.year, label)
+    return value
+
+
+def _check_year(year: int, label: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise DomainError(f"{label}は{FIRST_YEAR}年から{LAST_YEAR}年までの範囲で入力してください。")
 
 
 def _month(raw: str, label: str) -> str:
@@ -37,6 +46,7 @@ def _month(raw: str, label: str) -> str:
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise DomainError(f"{label}は 2026-10 の形式で入力してください。")
+    _check_year(int(match.group(1)), label)
     return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
 
 
