@@ -99,3 +99,12 @@ def test_public_endpoints_survive_any_query(client, params, path):
             assert response.status_code < 500, (rule.rule, params)
     response = client.post("/login", data={**params, "csrf_token": csrf_token(client, "/login")})
     assert response.status_code in (200, 302, 400, 429)
+
+
+def test_a_page_number_past_the_database_integer_is_refused_politely(client, login_as):
+    """Found by the fuzzing above: ?page=99999999999999999999 overflowed the OFFSET (a 500)."""
+    login_as("supervisor", "admin")
+    for path in ("/audit/", "/staff/", "/locked-accounts/"):
+        response = client.get(path, query_string={"page": "99999999999999999999"})
+        assert response.status_code == 200, path
+        assert "条件で絞り込んでください" in response.get_data(as_text=True), path

@@ -83,7 +83,14 @@ class ConsoleModelView(RoleRequired, ModelView):
         operation = getattr(operation, "_args", (operation,))[0]
         return re.sub(r"[^a-z0-9]+", "_", f"{column} {operation}".lower())
 
+    # OFFSET pages get slower the deeper they go, and a page number past 2**63 overflows the database's
+    # integer: beyond this page the list asks for a filter instead.
+    max_page = 2000
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if page and page >= self.max_page:
+            flash(f"{self.max_page}ページより先は表示できません。条件で絞り込んでください。", "warning")
+            page = self.max_page - 1
         # ?page_size= is honoured by Flask-Admin even when the selector is hidden (#2430).
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size=self.page_size)
 
