@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure headless Chromium and its driver are there for the browser tests (tests/browser): install
-# Debian's chromium and chromium-driver when missing and we are root with apt-get; else fail with a message.
+# Make sure headless Chromium and its driver are there for the browser tests (tests/browser), and
+# LibreOffice for the report test that opens our .xlsx files: install Debian's chromium, chromium-driver
+# and libreoffice-calc-nogui when missing and we are root with apt-get; else fail with a message.
 set -euo pipefail
 
 CHROMIUM=${CONSOLE_TEST_CHROMIUM:-/usr/bin/chromium}
@@ -21,3 +22,14 @@ if ! present; then
   present || { echo "ensure-browser: $CHROMIUM or $CHROMEDRIVER still missing after installing" >&2; exit 1; }
 fi
 echo "ensure-browser: $("$CHROMEDRIVER" --version | head -n1)"
+
+# The reports' Excel files are also opened by LibreOffice in a test (tests/test_reports_excel.py).
+if ! command -v soffice >/dev/null; then
+  if can_install; then
+    echo "ensure-browser: installing LibreOffice Calc (Debian package libreoffice-calc-nogui)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null
+  else
+    echo "ensure-browser: the report test needs 'soffice': install Debian's 'libreoffice-calc-nogui'" >&2
+    exit 1
+  fi
+fi
