@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request, session
 from flask_login import current_user, logout_user
 from sqlalchemy import event
+from sqlalchemy.orm import joinedload
 
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -127,7 +128,8 @@ def configure_auth(app: Flask) -> None:
         staff_id, _, token = user_id.partition(":")
         if not staff_id.isdigit():
             return None
-        staff = db.session.get(Staff, int(staff_id))
+        # One query on every request: the staff row with its roles.
+        staff = db.session.get(Staff, int(staff_id), options=[joinedload(Staff.roles)])
         if staff is None or not token or staff.session_token != token or not staff.is_active:
             return None
         return staff
