@@ -199,8 +199,11 @@ def _load_rows(hits: list[Hit]) -> None:
     """Attach the rows to show, in a fixed number of queries."""
     contract_ids = [h.id for h in hits if h.kind == "contract"]
     account_ids = [h.id for h in hits if h.kind == "account"]
-    contracts = {c.id: c for c in db.session.scalars(select(Contract).where(Contract.id.in_(contract_ids)))}
-    accounts = {a.id: a for a in db.session.scalars(select(PortalAccount).where(PortalAccount.id.in_(account_ids)))}
+    # No round trip for a kind with no hits (a customer number finds no account, an e-mail no contract).
+    contracts = {c.id: c for c in db.session.scalars(select(Contract).where(Contract.id.in_(contract_ids)))} \
+        if contract_ids else {}
+    accounts = {a.id: a for a in db.session.scalars(select(PortalAccount).where(PortalAccount.id.in_(account_ids)))} \
+        if account_ids else {}
     for hit in hits:
         hit.row = contracts.get(hit.id) if hit.kind == "contract" else accounts.get(hit.id)
 
