@@ -119,16 +119,18 @@ def main() -> None:
     parser.add_argument("--operators", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between an operator's actions")
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     args = parser.parse_args()
     data = _prepare(args.database, args.operators)
     port = _free_port()
     env = {**os.environ, "CONSOLE_DATABASE_URL": database_url(args.database), "CONSOLE_REDIS_URL": args.redis,
            "CONSOLE_SECRET_KEY": "bench-secret", "CONSOLE_INSTANCE_PATH": "/tmp/console-bench-instance",
-           "CONSOLE_WEB_WORKERS": str(args.workers), "CONSOLE_BIND": f"127.0.0.1:{port}",
+           "CONSOLE_BIND": f"127.0.0.1:{port}",
            # All operators sign in from 127.0.0.1 here; the per-address limit is for the real desk.
            "CONSOLE_LOGIN_LIMIT_PER_ADDRESS": "1000 per minute"}
+    if args.workers:
+        env["CONSOLE_WEB_WORKERS"] = str(args.workers)
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "console:create_app()"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -150,7 +152,8 @@ def main() -> None:
             operator.join()
         elapsed = time.monotonic() - started
         total = sum(len(v) for v in results.values())
-        print(f"{args.operators} operators, {args.seconds} s, think {args.think} s, gunicorn {args.workers} workers: "
+        workers = args.workers or f"{os.cpu_count() + 1} (default)"
+        print(f"{args.operators} operators, {args.seconds} s, think {args.think} s, gunicorn {workers} workers: "
               f"{total:,} requests, {total / elapsed:.0f} req/s, {len(errors)} errors")
         targets = {"lookup": 50, "customer view": 100}
         for kind, samples in sorted(results.items()):
