@@ -108,3 +108,23 @@ def test_a_page_number_past_the_database_integer_is_refused_politely(client, log
         response = client.get(path, query_string={"page": "99999999999999999999"})
         assert response.status_code == 200, path
         assert "条件で絞り込んでください" in response.get_data(as_text=True), path
+
+
+def test_ids_past_the_database_integer_are_refused_politely(client, login_as):
+    """Found by the fuzzing above on SQLite: a 20-digit id reached the driver (OverflowError, a 500)."""
+    login_as("operator", "supervisor", "admin")
+    huge = "99999999999999999999"
+    for path in (f"/contracts/?after={huge}", f"/bills/?before={huge}"):
+        response = client.get(path)
+        assert response.status_code == 200 and "ページの指定" in response.get_data(as_text=True), path
+    contract = factories.contract()
+    account = factories.account()
+    db.session.commit()
+    page = f"/customer/account/{account.id}"
+    response = client.post(f"{page}/reveal", data={"field": "email", "reason": "確認", "contract_id": huge,
+                                                   "csrf_token": csrf_token(client, page)})
+    assert response.status_code < 500
+    response = client.post("/staff/action/", data={"action": "unlock", "rowid": [huge, "x"],
+                                                   "csrf_token": csrf_token(client, "/staff/")})
+    assert response.status_code < 500
+    assert contract.id

@@ -51,7 +51,8 @@ def test_contract_filters_and_refusals(client, login_as):
     html = client.get("/contracts/?ward=27125&payment_method=e_payment&town=南港").get_data(as_text=True)
     assert _numbers(html) == [active.customer_number]
     for bad, message in (("ward=1", "区の指定が正しくありません"), ("state=x", "契約状態の指定"),
-                         ("after=abc", "ページの指定"), ("payment_method=cash", "支払方法の指定")):
+                         ("after=abc", "ページの指定"), ("after=99999999999999999999", "ページの指定"),
+                         ("before=１２", "ページの指定"), ("payment_method=cash", "支払方法の指定")):
         response = client.get(f"/contracts/?{bad}")
         assert response.status_code == 200 and message in response.get_data(as_text=True), bad
     assert today  # the state filter is relative to today

@@ -34,7 +34,7 @@ class Page:
 def _cursor(raw: str | None, name: str) -> int | None:
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:  # ids are 64-bit at most
         raise DomainError(f"ページの指定（{name}）が正しくありません。")
     return int(raw)
 

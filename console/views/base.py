@@ -113,3 +113,11 @@ def send_pending_mails(notification_ids: list[int]) -> bool:
             flash(f"{exc} メールは記録済みで、復旧後に送信します。", "warning")
             return False
     return True
+
+
+def row_id(raw: str | None) -> int | None:
+    """A row id typed into a form: ASCII digits that fit the database's 64-bit integer, else None."""
+    raw = (raw or "").strip()
+    if raw.isascii() and raw.isdigit() and int(raw) < 2**63:
+        return int(raw)
+    return None

@@ -23,7 +23,7 @@ from ..models.contract import HOLDER_KIND_LABELS
 from ..services import DomainError
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
 from .customer import today
 
 
@@ -140,7 +140,7 @@ class HandoverView(ConsoleView):
                     customer_numbers=form.get("customer_numbers", ""),
                     target_date=_date(form.get("target_date")),
                     identity_check=form.get("identity_check", ""),
-                    old_account_id=int(form["old_account_id"]) if form.get("old_account_id", "").isdigit() else None,
+                    old_account_id=row_id(form.get("old_account_id")),
                     note=form.get("note"),
                 )
             except DomainError as exc:
@@ -176,8 +176,8 @@ class HandoverView(ConsoleView):
     @expose("/<int:handover_id>/link", methods=["POST"])
     def link(self, handover_id: int):
         handover = db.get_or_404(Handover, handover_id)
-        account_id = request.form.get("account_id", "")
-        account = db.session.get(PortalAccount, int(account_id)) if account_id.isdigit() else None
+        account_id = row_id(request.form.get("account_id"))
+        account = db.session.get(PortalAccount, account_id) if account_id is not None else None
         if account is None:
             flash("新管理会社のマイページ利用者番号を入力してください。", "error")
             return redirect(url_for(".detail", handover_id=handover_id))

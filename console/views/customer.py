@@ -16,7 +16,7 @@ from ..services import accounts as accounts_service
 from ..services import links as links_service
 from ..services import customer as customer_service
 from ..services import lookup as lookup_service
-from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
 
 
 def today() -> date:
@@ -144,8 +144,8 @@ class CustomerPageView(ConsoleView):
     def reveal_account(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
         contract = None
-        if request.form.get("contract_id", "").isdigit():
-            contract = db.session.get(Contract, int(request.form["contract_id"]))
+        if row_id(request.form.get("contract_id")) is not None:
+            contract = db.session.get(Contract, row_id(request.form.get("contract_id")))
             if contract is None or not customer_service.account_holds(account, contract):
                 abort(404)
         return self._reveal(account, contract, lambda: customer_service.view_account(

@@ -16,7 +16,7 @@ from ..models.staff import ROLE_LABELS
 from ..services import DomainError
 from ..services import staff as staff_service
 from ..formats import jdatetime
-from .base import ConsoleModelView, SecureFlaskForm
+from .base import ConsoleModelView, SecureFlaskForm, row_id
 
 ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
 
@@ -117,7 +117,8 @@ class StaffView(ConsoleModelView):
 
     @action("unlock", "ロック解除", "選択した職員のロックを解除しますか？")
     def action_unlock(self, ids):
-        staff_rows = db.session.scalars(select(Staff).where(Staff.id.in_([int(i) for i in ids]))).all()
+        wanted = [i for i in map(row_id, ids) if i is not None]
+        staff_rows = db.session.scalars(select(Staff).where(Staff.id.in_(wanted))).all()
         done, refused = 0, []
         for staff in staff_rows:
             try:
