@@ -7,6 +7,7 @@ pass, so memory stays bounded by the size of the summaries (days × wards), not 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -80,8 +81,8 @@ def days_between(start: datetime | None, end: datetime) -> int | None:
     return (end - start).days
 
 
-class Report:
-    """A report: parameters in, streamed rows and summary sheets out."""
+class Report(ABC):
+    """A report: parameters in, streamed rows and summary sheets out (each report defines rows())."""
 
     key: str = ""
     title: str = ""
@@ -115,9 +116,9 @@ class Report:
         """How many rows rows() will give (None when only the database knows, after the fact)."""
         return None
 
+    @abstractmethod
     def rows(self) -> Iterator[tuple]:
         """The streamed rows, one tuple per row, in column order."""
-        raise NotImplementedError
 
     def summaries(self) -> list[SummarySheet]:
         """Sheets computed after the rows have gone through."""
