@@ -657,8 +657,10 @@ def accept_move(actor: Staff, move_group: str, acknowledged: set[str] | frozense
     return decision
 
 
-def confirm_opened(actor: Staff, contract: Contract, opened_on: date, *, today: date) -> None:
+def confirm_opened(actor: Staff, contract: Contract, opened_on: date | None, *, today: date) -> None:
     """Record the day the tap was opened (開栓), which takes the contract off the not-started list."""
+    if opened_on is None:
+        raise DomainError("開栓日を YYYY-MM-DD の形で入力してください。", field="opened_on")
     if contract.opened_on is not None:
         raise DomainError(f"開栓日はすでに{jdate(contract.opened_on)}で記録されています。")
     if opened_on > today:

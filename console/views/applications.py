@@ -15,7 +15,7 @@ from ..models.contract import PAYMENT_METHOD_LABELS
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, commit_change, send_pending_mails
 from .customer import today
 
 PAGE_SIZE = 100
@@ -87,21 +87,16 @@ class ApplicationView(ConsoleView):
         """使用開始申込（電話受付）."""
         form = request.form
         if request.method == "POST":
-            try:
-                application = service.record_start_application(
-                    current_user, applicant_name=form.get("applicant_name", ""),
-                    applicant_kana=form.get("applicant_kana", ""), holder_kind=form.get("holder_kind", ""),
-                    phone=form.get("phone", ""), email=form.get("email"), ward_code=form.get("ward_code", ""),
-                    town=form.get("town", ""), address_line=form.get("address_line", ""), building=form.get("building"),
-                    room=form.get("room"), mailing_address=form.get("mailing_address"),
-                    desired_start_date=_date(form.get("desired_start_date")), payment_method=form.get("payment_method", ""),
-                    today=today(),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
+            done, application = commit_change(lambda: service.record_start_application(
+                current_user, applicant_name=form.get("applicant_name", ""),
+                applicant_kana=form.get("applicant_kana", ""), holder_kind=form.get("holder_kind", ""),
+                phone=form.get("phone", ""), email=form.get("email"), ward_code=form.get("ward_code", ""),
+                town=form.get("town", ""), address_line=form.get("address_line", ""), building=form.get("building"),
+                room=form.get("room"), mailing_address=form.get("mailing_address"),
+                desired_start_date=_date(form.get("desired_start_date")), payment_method=form.get("payment_method", ""),
+                today=today(),
+            ))
+            if done:
                 flash(f"使用開始申込 #{application.id} を受け付けました。内容を確認して承認・却下してください。", "success")
                 return redirect(url_for(".detail", application_id=application.id))
         return self._render("applications/new.html", form=form, methods=PAYMENT_METHOD_LABELS)
@@ -112,15 +107,10 @@ class ApplicationView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            try:
-                service.record_stop_application(
-                    current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
-                    final_bill_address=form.get("final_bill_address"), today=today())
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
+            done, _stop = commit_change(lambda: service.record_stop_application(
+                current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
+                final_bill_address=form.get("final_bill_address"), today=today()))
+            if done:
                 flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
                 return redirect(url_for(".stops"))
         return self._render("applications/new_stop.html", contract=contract, form=form)
@@ -138,34 +128,27 @@ class ApplicationView(ConsoleView):
     def accept(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
         acknowledged = set(request.form.getlist("acknowledge"))
-        try:
-            decision = service.accept_start_application(current_user, application_id, acknowledged, today=today())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".detail", application_id=application_id))
-        db.session.commit()
-        flash(f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。", "success")
-        for message in decision.messages:
-            flash(message, "info")
-        self._mail(decision.notification)
+        done, decision = commit_change(
+            lambda: service.accept_start_application(current_user, application_id, acknowledged, today=today()))
+        if done:
+            self._accepted(decision, f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。")
         return redirect(url_for(".detail", application_id=application_id))
 
     @expose("/<int:application_id>/reject", methods=["POST"])
     def reject(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
-        try:
-            decision = service.reject_start_application(
-                current_user, application_id, request.form.get("reason_code", ""), request.form.get("reason_text")
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".detail", application_id=application_id))
-        db.session.commit()
-        flash("却下しました。", "success")
-        self._mail(decision.notification)
+        done, decision = commit_change(lambda: service.reject_start_application(
+            current_user, application_id, request.form.get("reason_code", ""), request.form.get("reason_text")))
+        if done:
+            flash("却下しました。", "success")
+            self._mail(decision.notification)
         return redirect(url_for(".detail", application_id=application_id))
+
+    def _accepted(self, decision, message: str) -> None:
+        flash(message, "success")
+        for note in decision.messages:
+            flash(note, "info")
+        self._mail(decision.notification)
 
     @staticmethod
     def _mail(notification) -> None:
@@ -181,16 +164,9 @@ class ApplicationView(ConsoleView):
     @expose("/contract/<int:contract_id>/opened", methods=["POST"])
     def opened(self, contract_id: int):
         contract = db.get_or_404(Contract, contract_id)
-        opened_on = _date(request.form.get("opened_on"))
-        try:
-            if opened_on is None:
-                raise DomainError("開栓日を YYYY-MM-DD の形で入力してください。", field="opened_on")
-            service.confirm_opened(current_user, contract, opened_on, today=today())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        done, _ = commit_change(lambda: service.confirm_opened(
+            current_user, contract, _date(request.form.get("opened_on")), today=today()))
+        if done:
             flash(f"お客さま番号 {contract.customer_number} の開栓日を記録しました。", "success")
         return redirect(url_for(".not_started"))
 
@@ -207,23 +183,22 @@ class ApplicationView(ConsoleView):
     @expose("/stops/<int:stop_id>/decide", methods=["POST"])
     def decide_stop(self, stop_id: int):
         stop = db.get_or_404(StopApplication, stop_id)
-        try:
-            if request.form.get("decision") == "accept":
-                reading = _date(request.form.get("final_reading_date"))
-                if request.form.get("final_reading_date") and reading is None:
+        form = request.form
+
+        def decide() -> str:
+            if form.get("decision") == "accept":
+                reading = _date(form.get("final_reading_date"))
+                if form.get("final_reading_date") and reading is None:
                     raise DomainError("最終検針日は YYYY-MM-DD の形で入力してください。")
                 service.accept_stop_application(current_user, stop_id, final_reading_date=reading)
-                message = f"お客さま番号 {stop.contract.customer_number} の使用中止を承認しました。"
-            elif request.form.get("decision") == "reject":
-                service.reject_stop_application(current_user, stop_id, request.form.get("note", ""))
-                message = "使用中止申込を却下しました。"
-            else:
-                raise DomainError("承認か却下を選んでください。")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+                return f"お客さま番号 {stop.contract.customer_number} の使用中止を承認しました。"
+            if form.get("decision") == "reject":
+                service.reject_stop_application(current_user, stop_id, form.get("note", ""))
+                return "使用中止申込を却下しました。"
+            raise DomainError("承認か却下を選んでください。")
+
+        done, message = commit_change(decide)
+        if done:
             flash(message, "success")
         return redirect(url_for(".stops"))
 
@@ -239,18 +214,11 @@ class ApplicationView(ConsoleView):
 
     @expose("/moves/<move_group>/accept", methods=["POST"])
     def accept_move(self, move_group: str):
-        try:
-            decision = service.accept_move(current_user, move_group, set(request.form.getlist("acknowledge")),
-                                           today=today())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".move", move_group=move_group))
-        db.session.commit()
-        flash(f"転居（中止と開始）を承認しました。新しいお客さま番号は {decision.contract.customer_number} です。", "success")
-        for message in decision.messages:
-            flash(message, "info")
-        self._mail(decision.notification)
+        done, decision = commit_change(lambda: service.accept_move(
+            current_user, move_group, set(request.form.getlist("acknowledge")), today=today()))
+        if done:
+            self._accepted(decision, "転居（中止と開始）を承認しました。"
+                                     f"新しいお客さま番号は {decision.contract.customer_number} です。")
         return redirect(url_for(".move", move_group=move_group))
 
     @expose("/payment-changes")
@@ -261,16 +229,16 @@ class ApplicationView(ConsoleView):
     @expose("/payment-changes/<int:payment_change_id>/decide", methods=["POST"])
     def decide_payment(self, payment_change_id: int):
         decision = request.form.get("decision")
-        try:
+
+        def decide():
             if decision not in {"apply", "refuse"}:
                 raise DomainError("変更するか、お受けしないかを選んでください。")
-            _change, bills = service.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
-                                                           note=request.form.get("note"))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+            return service.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
+                                                 note=request.form.get("note"))
+
+        done, result = commit_change(decide)
+        if done:
+            _change, bills = result
             flash("支払方法を変更しました。" if decision == "apply" else "支払方法の変更をお受けしないことにしました。", "success")
             if bills:
                 flash(f"30万円以上の請求が{len(bills)}件あるため、その分は納入通知書でお支払いいただきます（電子決済の対象外）。",

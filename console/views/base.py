@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
@@ -10,6 +12,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from ..extensions import db
 from ..jobs.mail import send_notification
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import Role
@@ -121,3 +124,16 @@ def row_id(raw: str | None) -> int | None:
     if raw.isascii() and raw.isdigit() and int(raw) < 2**63:
         return int(raw)
     return None
+
+
+def commit_change(change: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run one service change in this request's transaction: commit it and return (True, its result),
+    or roll it back, show its Japanese refusal and return (False, None)."""
+    try:
+        result = change()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False, None
+    db.session.commit()
+    return True, result
