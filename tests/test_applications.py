@@ -588,3 +588,39 @@ def test_a_phone_stop_application_from_the_customer_view(client, login_as):
     response = client.post(page, data={"desired_stop_date": stop_date, "csrf_token": csrf_token(client, page)})
     assert "未処理の使用中止申込がすでにあります" in response.get_data(as_text=True)
     assert contract.customer_number in client.get("/applications/stops").get_data(as_text=True)
+
+
+def test_list_pages_do_not_query_per_row(client, login_as):
+    """The stop, not-started and payment-change lists load their contracts in a fixed number of queries."""
+    from sqlalchemy import event
+
+    login_as("operator")
+    staff = factories.staff("operator")
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def queries(path: str) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    def add_rows(n: int) -> None:
+        for _ in range(n):
+            contract = factories.contract()
+            factories.stop_application(contract)
+            db.session.add(PaymentMethodChange(contract_id=contract.id, from_method=PaymentMethod.PAYMENT_NOTICE,
+                                               to_method=PaymentMethod.E_PAYMENT, channel=Channel.PORTAL))
+            application = factories.start_application(desired_start_date=TODAY - timedelta(days=1))
+            service.accept_start_application(staff, application.id, today=TODAY)
+        db.session.commit()
+
+    add_rows(2)
+    before = {p: queries(p) for p in ("/applications/stops", "/applications/not-started", "/applications/payment-changes")}
+    add_rows(6)
+    assert {p: queries(p) for p in before} == before
