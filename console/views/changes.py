@@ -8,6 +8,7 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
@@ -42,7 +43,7 @@ class NameChangeView(ConsoleView):
     @expose("/")
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
-        query = select(NameChange).order_by(NameChange.requested_at)
+        query = select(NameChange).options(selectinload(NameChange.contract)).order_by(NameChange.requested_at)
         if status in {s.value for s in ChangeStatus}:
             query = query.where(NameChange.status == status)
         changes = db.session.scalars(query.limit(500)).all()
