@@ -624,3 +624,13 @@ def test_list_pages_do_not_query_per_row(client, login_as):
     before = {p: queries(p) for p in ("/applications/stops", "/applications/not-started", "/applications/payment-changes")}
     add_rows(6)
     assert {p: queries(p) for p in before} == before
+
+
+def test_a_phone_application_is_not_told_its_registration_is_complete(smtp_server, database):
+    staff = factories.staff("operator")
+    application = factories.start_application(email="phone.caller@example.jp")
+    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    db.session.commit()
+    send_notification(decision.notification.id)
+    (mail,) = smtp_server.messages
+    assert mail["Subject"] == "使用開始申込完了のお知らせ" and "本登録" not in mail.get_content()

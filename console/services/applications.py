@@ -61,6 +61,8 @@ REJECT_REASONS = {
 }
 
 START_ACCEPTED_SUBJECT = "使用開始申込完了（本登録完了）のお知らせ"
+# Without a portal registration (by phone, or from an account already registered) nothing becomes 本登録.
+START_ACCEPTED_PLAIN_SUBJECT = "使用開始申込完了のお知らせ"
 START_REJECTED_SUBJECT = "使用開始申込失敗"
 CENTRE_PHONE = "06-6458-1132"
 
@@ -558,7 +560,8 @@ def accept_start_application(actor: Staff, application_id: int, acknowledged: se
            if application.with_registration and linked else "")
         + f"ご不明な点は、お客さまセンター（{CENTRE_PHONE}）までお問い合わせください。\n"
     )
-    decision.notification = _mail(application, NotificationKind.START_ACCEPTED, START_ACCEPTED_SUBJECT, body, actor,
+    subject = START_ACCEPTED_SUBJECT if application.with_registration and linked else START_ACCEPTED_PLAIN_SUBJECT
+    decision.notification = _mail(application, NotificationKind.START_ACCEPTED, subject, body, actor,
                                   contract.customer_number)
     return decision
 
