@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgresql test-sqlite services browser install worker clean
+.PHONY: run test test-postgresql test-sqlite test-clock services browser install worker clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,16 +19,20 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-## make run: the console on http://127.0.0.1:5000 with demo data (SQLite, inline jobs, mail to instance/outbox)
+## make run: the console on http://127.0.0.1:5000 with demo data (SQLite, inline jobs, mail to instance/outbox);
+## make run PORT=5101 serves on another port
+HOST ?= 127.0.0.1
+PORT ?= 5000
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed --size demo --if-empty
-	$(FLASK) demo-logins
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) demo-logins --url http://$(HOST):$(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
-## make test: the whole suite on PostgreSQL + Redis, then again on the embedded SQLite default
+## make test: the whole suite on PostgreSQL + Redis, then again on the embedded SQLite default, then
+## again with the clock moved to the hours where Japan's date and the host's disagree, and in another TZ
 test: $(STAMP) services browser
-	$(MAKE) --no-print-directory test-postgresql test-sqlite
+	$(MAKE) --no-print-directory test-postgresql test-sqlite test-clock
 
 test-postgresql:
 	@echo "=== test run: PostgreSQL + Redis ==="
@@ -39,6 +43,19 @@ test-sqlite:
 	@echo "=== test run: SQLite (embedded default) + Redis ==="
 	CONSOLE_TEST_DATABASE_URL=sqlite CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/python -m pytest -m "not postgresql" $(PYTEST_ARGS)
+
+# The browser keeps the real clock (its cookies would expire in a moved one), so the moved-clock runs
+# leave tests/browser out; the TZ run keeps it.
+test-clock:
+	@echo "=== test run: clock moved to 15:30 UTC (00:30 JST, the next day in Japan), PostgreSQL ==="
+	CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+		$(BIN)/python -m pytest -m "not browser" --clock=utc-1530 $(PYTEST_ARGS)
+	@echo "=== test run: clock moved to 23:59 JST on the last day of a month, SQLite ==="
+	CONSOLE_TEST_DATABASE_URL=sqlite CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+		$(BIN)/python -m pytest -m "not postgresql and not browser" --clock=jst-month-end $(PYTEST_ARGS)
+	@echo "=== test run: host time zone America/Los_Angeles, PostgreSQL ==="
+	TZ=America/Los_Angeles CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 services:
 	bash scripts/ensure-services.sh

@@ -34,6 +34,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from console import clock
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -49,9 +51,8 @@ def _app(database: str):
 
 def _rows(months: tuple[str, str], limit: int):
     from console.reports.catalogue import BillsReport, stream
-    from console.models import utcnow
 
-    report = BillsReport({"month_from": months[0], "month_to": months[1]}, utcnow())
+    report = BillsReport({"month_from": months[0], "month_to": months[1]}, clock.now())
     statement = report.statement().limit(limit)
     return report, BillsReport.map_rows(stream(statement))
 

@@ -66,11 +66,12 @@ def seed_command(size, seed_value, if_empty):
 
 
 @click.command("demo-logins")
-def demo_logins_command():
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Where the console is served.")
+def demo_logins_command(url):
     """Print the demo sign-ins (one per role) that `seed --size demo` creates."""
     from .seed.demo import DEMO_STAFF
 
-    click.echo("デモ用ログイン (http://127.0.0.1:5000/login):")
+    click.echo(f"デモ用ログイン ({url.rstrip('/')}/login):")
     for email, _name, roles, password in DEMO_STAFF:
         click.echo(f"  {', '.join(roles):<32} {email:<36} {password}")
 

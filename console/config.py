@@ -6,6 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from .clock import TOKYO
+
 PREFIX = "CONSOLE_"
 
 # Shift length: an operator's session ends after this much inactivity (DESIGN: shared desk PCs).
@@ -90,7 +92,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
         "WTF_CSRF_TIME_LIMIT": idle * 60,
         "BABEL_DEFAULT_LOCALE": "ja",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "BABEL_DEFAULT_TIMEZONE": TOKYO.key,
         "FLASK_ADMIN_SWATCH": "default",
         "JSON_AS_ASCII": False,
     }

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from .clock import TOKYO
 
 # (first day, era name); newest first.
 ERAS = [(date(2019, 5, 1), "令和"), (date(1989, 1, 8), "平成"), (date(1926, 12, 25), "昭和")]

@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app
+
+from . import clock
 
 
 def build_message(to: str, subject: str, body: str, *, message_id: str | None = None) -> EmailMessage:
@@ -19,7 +21,7 @@ def build_message(to: str, subject: str, body: str, *, message_id: str | None = 
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=True)
+    msg["Date"] = format_datetime(clock.now())  # Japan time (+0900), whatever the host's zone
     msg["Message-ID"] = message_id or make_msgid(domain="mypage.example.jp")
     msg.set_content(body, charset="utf-8")
     return msg

@@ -7,7 +7,6 @@ import os
 import re
 import secrets
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, g, render_template, request, session
@@ -15,9 +14,8 @@ from flask_login import current_user, logout_user
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
+from . import clock
 from .extensions import babel, csrf, db, login_manager, migrate
-
-TIMEZONE = "Asia/Tokyo"
 
 
 def configure_database(app: Flask) -> None:
@@ -36,6 +34,10 @@ def _migrations_dir():
     return ROOT / "migrations"
 
 
+# How long a writer waits for another's transaction on the embedded default before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _fix_sqlite(engine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and defers BEGIN; take it over
     # (the recipe in SQLAlchemy's SQLite dialect documentation).
@@ -44,19 +46,23 @@ def _fix_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    # Every transaction may write (each page that shows a customer writes its audit row), so each one
+    # takes the write lock when it begins: a second writer then waits up to busy_timeout for the first
+    # to finish. A deferred BEGIN that read first cannot wait (SQLITE_BUSY at once: "database is
+    # locked"), whatever busy_timeout says. WAL keeps readers outside transactions unblocked.
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def configure_i18n(app: Flask) -> None:
     """Japanese UI in Asia/Tokyo; Flask-Admin needs Babel initialised on every app."""
-    babel.init_app(app, locale_selector=lambda: "ja", timezone_selector=lambda: TIMEZONE)
+    babel.init_app(app, locale_selector=lambda: "ja", timezone_selector=lambda: clock.TOKYO.key)
     app.config["ADMIN_TRANSLATIONS_DIR"] = _compile_catalogues(app)
     _project_catalogue_wins()
     from . import formats
@@ -201,7 +207,7 @@ def configure_requests(app: Flask) -> None:
     def _start_request():
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         if current_user.is_authenticated:
-            now = datetime.now().timestamp()
+            now = clock.now().timestamp()
             last_seen = session.get("last_seen")
             idle = app.config["IDLE_TIMEOUT"].total_seconds()
             if last_seen is not None and now - last_seen > idle:

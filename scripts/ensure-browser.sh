@@ -3,6 +3,8 @@
 # LibreOffice for the report test that opens our .xlsx files: install Debian's chromium, chromium-driver
 # and libreoffice-calc-nogui when missing and we are root with apt-get; else fail with a message.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
 
 CHROMIUM=${CONSOLE_TEST_CHROMIUM:-/usr/bin/chromium}
 CHROMEDRIVER=${CONSOLE_TEST_CHROMEDRIVER:-/usr/bin/chromedriver}
@@ -13,7 +15,7 @@ can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 if ! present; then
   if can_install; then
     echo "ensure-browser: installing Chromium (Debian packages chromium, chromium-driver)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    apt_install chromium chromium-driver
   else
     echo "ensure-browser: the browser tests need $CHROMIUM and $CHROMEDRIVER: install Debian's 'chromium' and" \
          "'chromium-driver' (or set CONSOLE_TEST_CHROMIUM / CONSOLE_TEST_CHROMEDRIVER)" >&2
@@ -27,7 +29,7 @@ echo "ensure-browser: $("$CHROMEDRIVER" --version | head -n1)"
 if ! command -v soffice >/dev/null; then
   if can_install; then
     echo "ensure-browser: installing LibreOffice Calc (Debian package libreoffice-calc-nogui)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null
+    apt_install libreoffice-calc-nogui
   else
     echo "ensure-browser: the report test needs 'soffice': install Debian's 'libreoffice-calc-nogui'" >&2
     exit 1

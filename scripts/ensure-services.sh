@@ -2,6 +2,8 @@
 # Make sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite: start them when installed
 # but stopped; install them (Debian packages) when missing and we are root with apt-get; else fail.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
@@ -18,7 +20,7 @@ if ! pg_up; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     if can_install; then
       echo "ensure-services: installing PostgreSQL (Debian package postgresql)"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+      apt_install postgresql
       version=$(ls /etc/postgresql | sort -V | tail -n1)
       sed -i 's/^\(local\|host\)\(.*\)\(peer\|scram-sha-256\|md5\)$/\1\2trust/' "/etc/postgresql/$version/main/pg_hba.conf"
     else
@@ -35,7 +37,7 @@ if ! redis_up; then
   if ! command -v redis-server >/dev/null; then
     if can_install; then
       echo "ensure-services: installing Redis (Debian package redis-server)"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+      apt_install redis-server
     else
       echo "ensure-services: Redis is not running and not installed: install Debian's 'redis-server'" >&2
       exit 1

@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,63 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from console import create_app
+from console import clock, create_app
 from console.extensions import db as _db
 from tests import factories
 
 IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock", default=os.environ.get("CONSOLE_TEST_CLOCK") or None,
+        help="move the clock for the whole run (time-machine): 'utc-1530' (the latest 15:30 UTC, when "
+             "Japan's date is a day ahead of UTC's), 'jst-month-end' (23:59 JST on the last day of the "
+             "latest month that has ended) or an ISO 8601 instant with its offset",
+    )
+
+
+def clock_destination(spec: str, real_now: datetime) -> datetime:
+    """The instant a --clock spec names, relative to the real time of the run."""
+    if spec == "utc-1530":
+        at = real_now.astimezone(UTC).replace(hour=15, minute=30, second=0, microsecond=0)
+        return at if at <= real_now else at - timedelta(days=1)
+    if spec == "jst-month-end":
+        first_of_month = real_now.astimezone(clock.TOKYO).replace(day=1, hour=23, minute=59, second=0, microsecond=0)
+        return first_of_month - timedelta(days=1)
+    try:
+        at = datetime.fromisoformat(spec)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise pytest.UsageError(f"--clock {spec!r}: give utc-1530, jst-month-end or an instant with its offset")
+    return at
+
+
+def pytest_configure(config):
+    # Started here, before collection, so that module-level code sees the same clock as the tests.
+    # The clock is moved, not stopped: it ticks on from the destination, so leases, idle timeouts and
+    # sweeps that wait for time to pass still see it pass. Subprocesses started through tests/travel.py
+    # (rq workers) get the same offset from CONSOLE_TEST_CLOCK_OFFSET, so the whole system is moved.
+    spec = config.getoption("--clock")
+    if spec:
+        import time_machine
+
+        real_now = clock.now()  # not moved yet: the real time
+        destination = clock_destination(spec, real_now)
+        os.environ["CONSOLE_TEST_CLOCK_OFFSET"] = str((destination - real_now).total_seconds())
+        config._console_clock = time_machine.travel(destination, tick=True)
+        config._console_clock.start()
+
+
+def pytest_unconfigure(config):
+    traveller = getattr(config, "_console_clock", None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    return f"console clock: {clock.now().isoformat()} (Japan), TZ={os.environ.get('TZ', '(unset)')}"
 
 
 def _service_missing(message: str):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from werkzeug.security import generate_password_hash
 
+from console import clock
 from console.extensions import db
 from console.models import (
     AccountLink,
@@ -107,14 +109,14 @@ def start_application(**overrides):
     """A pending start application by phone for a room in 北区 (pass account=… for a portal one)."""
     from datetime import timedelta
 
-    from console.models import Channel, StartApplication, utcnow
+    from console.models import Channel, StartApplication
 
     n = next(_seq)
     values = dict(
         channel=Channel.PHONE, applicant_name="佐藤 花子", applicant_kana="サトウ ハナコ", holder_kind=HolderKind.PERSON,
         phone="090-2222-3333", email=f"applicant{n}@example.jp", ward_code="27127", town="天神橋二丁目",
-        address_line=f"{n}-5", building="天神橋ハイツ", room="101", desired_start_date=date.today() + timedelta(days=7),
-        payment_method=PaymentMethod.PAYMENT_NOTICE, received_at=utcnow(),
+        address_line=f"{n}-5", building="天神橋ハイツ", room="101", desired_start_date=clock.today() + timedelta(days=7),
+        payment_method=PaymentMethod.PAYMENT_NOTICE, received_at=clock.now(),
     )
     values.update(overrides)
     row = StartApplication(**values)
@@ -129,7 +131,7 @@ def stop_application(contract_row: Contract, **overrides):
 
     from console.models import Channel, StopApplication
 
-    values = dict(channel=Channel.PHONE, contract_id=contract_row.id, desired_stop_date=date.today() + timedelta(days=5),
+    values = dict(channel=Channel.PHONE, contract_id=contract_row.id, desired_stop_date=clock.today() + timedelta(days=5),
                   final_bill_address="大阪市北区中崎西二丁目1-1 転居先")
     values.update(overrides)
     row = StopApplication(**values)
@@ -138,18 +140,17 @@ def stop_application(contract_row: Contract, **overrides):
     return row
 
 
-def committed_staff(session, role: str) -> int:
-    """A committed staff row on a separate connection (outside the test's rolled-back transaction)."""
-    import uuid
-
-    from sqlalchemy import text
-
-    staff_id = session.execute(text(
-        "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at) "
-        "VALUES (:e, 'x', 'x', true, 0, 'tok', now()) RETURNING id"), {"e": f"{uuid.uuid4().hex}@example.jp"}
-    ).scalar_one()
-    session.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, :r)"), {"s": staff_id, "r": role})
-    return staff_id
+@contextmanager
+def committed(app):
+    """Rows the factories make inside this block are committed on the app's own engine, outside any
+    test's rolled-back transaction: for tests that act on several real connections at once. Works on
+    PostgreSQL and on the embedded SQLite default alike."""
+    with app.app_context():
+        try:
+            yield
+            db.session.commit()
+        finally:
+            db.session.remove()
 
 
 def bill(contract_row: Contract, period: date, **overrides) -> Bill:

@@ -6,11 +6,12 @@ with required roles fails test_every_endpoint_is_classified.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from flask_admin.contrib.sqla import ModelView
 
+from console import clock
 from console.extensions import db
 from console.models import Role
 from tests import factories
@@ -54,7 +55,7 @@ def _sample_ids():
 
     event = record(staff, "test.sample", target=staff)
     contract = factories.contract()
-    account = factories.account(locked_at=datetime.now(UTC), failed_login_count=10)
+    account = factories.account(locked_at=clock.now(), failed_login_count=10)
     link = factories.link(account, contract, main=True)
     from console.services import handovers, holders
 
@@ -89,7 +90,6 @@ def _sample_ids():
     point = disaster.create_supply_point(staff, disaster.SupplyPointInput(
         code="SP-ACCESS", name="拠点", kana="キョテン", ward_code="27127", address="北区", latitude="34.7",
         longitude="135.5"))
-    from console.models import utcnow
     from console.services import reissue
 
     billed = factories.contract()
@@ -97,7 +97,7 @@ def _sample_ids():
     reissue_request = reissue.request_reissue(
         staff, billed, months=[date(2023, 12, 1)], send_to="mailing_address", caller_relation="holder"
     )
-    batch = reissue.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", utcnow())
+    batch = reissue.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
     reissue.write_batch_files(batch)
     return {
         "request_id": reissue_request.id,

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from console.extensions import db
 from console.models import AuditEvent, PaymentMethod
-from console.services import DomainError
-from console.services import accounts
+from console.services import DomainError, accounts
 from tests import factories
 from tests.conftest import csrf_token
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from console import normalise
+from console import clock, normalise
 from console.extensions import db
 from console.jobs.mail import send_notification
 from console.models import (
@@ -31,8 +31,6 @@ from console.services import DomainError
 from console.services import applications as service
 from tests import factories
 from tests.conftest import csrf_token
-
-TODAY = date.today()
 
 
 def _provisional_account(**overrides):
@@ -152,7 +150,7 @@ def test_a_decided_application_cannot_be_decided_again(client, login_as):
 def test_phone_application_without_e_mail_is_accepted_without_a_mail(login_as):
     staff = factories.staff("operator")
     application = factories.start_application(email=None)
-    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    decision = service.accept_start_application(staff, application.id, today=clock.today())
     assert decision.notification is None and decision.contract.customer_number
 
 
@@ -161,7 +159,7 @@ def test_phone_application_of_a_portal_customer_is_not_linked(login_as):
     staff = factories.staff("operator")
     account = factories.account()
     application = factories.start_application(channel=Channel.PHONE, account_id=account.id)
-    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    decision = service.accept_start_application(staff, application.id, today=clock.today())
     assert db.session.scalar(select(AccountLink).where(AccountLink.contract_id == decision.contract.id)) is None
     assert any("自動では登録されません" in m for m in decision.messages)
 
@@ -189,7 +187,7 @@ def test_the_decision_mail_job_run_twice_sends_one_mail(client, login_as, rq_que
 def test_one_decision_can_record_only_one_mail(database):
     staff = factories.staff("operator")
     application = factories.start_application()
-    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    decision = service.accept_start_application(staff, application.id, today=clock.today())
     duplicate = Notification(kind=decision.notification.kind, dedupe_key=decision.notification.dedupe_key,
                              subject="x", body="x")
     db.session.add(duplicate)
@@ -201,20 +199,17 @@ def test_one_decision_can_record_only_one_mail(database):
 # --- R18 under real concurrency -------------------------------------------------------------------
 
 
-@pytest.mark.postgresql
 def test_two_staff_deciding_at_once_get_one_success_and_one_refusal(app, database_url):
     engine = create_engine(database_url)
-    with Session(engine) as setup:
-        ids = [factories.committed_staff(setup, "operator") for _ in range(2)]
-        application_id = setup.execute(text(
-            "INSERT INTO start_application (channel, with_registration, applicant_name, applicant_kana, holder_kind, "
-            "phone, phone_digits, ward_code, town, address_line, desired_start_date, payment_method, status, received_at) "
-            "VALUES ('phone', false, '同時 太郎', 'ドウジ タロウ', 'person', '090-0000-1818', '09000001818', '27128', "
-            "'本町一丁目', '18-' || floor(random()*1e6)::text, CURRENT_DATE + 3, 'payment_notice', 'pending', now()) RETURNING id"
-        )).scalar_one()
-        setup.commit()
+    with factories.committed(app):
+        ids = [factories.staff("operator").id for _ in range(2)]
+        application_id = factories.start_application(
+            applicant_name="同時 太郎", applicant_kana="ドウジ タロウ", phone="090-0000-1818", email=None,
+            ward_code="27128", town="本町一丁目", building=None, room=None,  # committed: no neighbour of other tests
+            desired_start_date=clock.today() + timedelta(days=3),
+        ).id
 
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
     outcomes = {}
 
     def decide(name, staff_id, accept):
@@ -222,10 +217,12 @@ def test_two_staff_deciding_at_once_get_one_success_and_one_refusal(app, databas
             from console.models import Staff
 
             actor = db.session.get(Staff, staff_id)
+            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
+            db.session.commit()
             barrier.wait()
             try:
                 if accept:
-                    service.accept_start_application(actor, application_id, today=TODAY)
+                    service.accept_start_application(actor, application_id, today=clock.today())
                 else:
                     service.reject_start_application(actor, application_id, "other", "同時に却下")
                 db.session.commit()
@@ -280,7 +277,8 @@ def test_same_building_and_room_is_a_warning_that_must_be_acknowledged(client, l
     client.post(f"{page}/accept", data={"acknowledge": f"same_room:{existing.id}", "csrf_token": csrf_token(client, page)})
     db.session.refresh(application)
     assert application.status == ApplicationStatus.ACCEPTED
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "start_application.accept"))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "start_application.accept",
+                                                       AuditEvent.target_id == str(application.id)))
     assert event.detail["acknowledged"] == [f"same_room:{existing.id}"]
 
 
@@ -301,12 +299,12 @@ def test_place_context_lists_neighbours_other_applications_and_earlier_contracts
 
 def test_stopped_contract_in_the_room_is_no_conflict(database):
     factories.contract(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ", room="101",
-                       stop_date=TODAY - timedelta(days=30))
+                       stop_date=clock.today() - timedelta(days=30))
     leaving = factories.contract(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ", room="102")
-    factories.stop_application(leaving, desired_stop_date=TODAY + timedelta(days=2))
+    factories.stop_application(leaving, desired_stop_date=clock.today() + timedelta(days=2))
     for room in ("101", "102"):
         application = factories.start_application(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ",
-                                                  room=room, desired_start_date=TODAY + timedelta(days=7))
+                                                  room=room, desired_start_date=clock.today() + timedelta(days=7))
         assert service.place_context(application).warnings == []
 
 
@@ -314,13 +312,12 @@ def test_stopped_contract_in_the_room_is_no_conflict(database):
 
 
 def test_queue_sorts_by_desired_start_date_filters_and_highlights_overdue(client, login_as):
-    from console.models import utcnow
 
-    late = factories.start_application(desired_start_date=TODAY + timedelta(days=1), received_at=utcnow() - timedelta(days=9),
+    late = factories.start_application(desired_start_date=clock.today() + timedelta(days=1), received_at=clock.now() - timedelta(days=9),
                                        ward_code="27128", applicant_name="期限 超過")
-    soon = factories.start_application(desired_start_date=TODAY, ward_code="27128", applicant_name="今日 開始")
-    factories.start_application(desired_start_date=TODAY + timedelta(days=3), ward_code="27102", applicant_name="都島 区民")
-    portal = factories.start_application(desired_start_date=TODAY + timedelta(days=2), ward_code="27128",
+    soon = factories.start_application(desired_start_date=clock.today(), ward_code="27128", applicant_name="今日 開始")
+    factories.start_application(desired_start_date=clock.today() + timedelta(days=3), ward_code="27102", applicant_name="都島 区民")
+    portal = factories.start_application(desired_start_date=clock.today() + timedelta(days=2), ward_code="27128",
                                          channel=Channel.PORTAL, account_id=_provisional_account().id,
                                          with_registration=True, applicant_name="同時 登録")
     db.session.commit()
@@ -331,7 +328,7 @@ def test_queue_sorts_by_desired_start_date_filters_and_highlights_overdue(client
     assert body.count('data-overdue="1"') == 1 and "処理期限超過" in body
     body = client.get("/applications/?registration=yes&channel=portal").get_data(as_text=True)
     assert "同時 登録" in body and "今日 開始" not in body
-    body = client.get(f"/applications/?from={(TODAY + timedelta(days=1)).isoformat()}&to={(TODAY + timedelta(days=2)).isoformat()}"
+    body = client.get(f"/applications/?from={(clock.today() + timedelta(days=1)).isoformat()}&to={(clock.today() + timedelta(days=2)).isoformat()}"
                       ).get_data(as_text=True)
     assert "期限 超過" in body and "同時 登録" in body and "今日 開始" not in body
     body = client.get("/applications/?ward=99999&status=bogus&from=yesterday").get_data(as_text=True)
@@ -344,10 +341,10 @@ def test_queue_sorts_by_desired_start_date_filters_and_highlights_overdue(client
 
 def test_accepted_but_not_started_until_the_tap_is_opened(client, login_as):
     staff = factories.staff("operator")
-    due = factories.start_application(desired_start_date=TODAY - timedelta(days=2), applicant_name="未開栓 太郎")
-    future = factories.start_application(desired_start_date=TODAY + timedelta(days=5), applicant_name="来週 開始")
+    due = factories.start_application(desired_start_date=clock.today() - timedelta(days=2), applicant_name="未開栓 太郎")
+    future = factories.start_application(desired_start_date=clock.today() + timedelta(days=5), applicant_name="来週 開始")
     for application in (due, future):
-        service.accept_start_application(staff, application.id, today=TODAY)
+        service.accept_start_application(staff, application.id, today=clock.today())
     db.session.commit()
     login_as("operator")
     body = client.get("/applications/not-started").get_data(as_text=True)
@@ -355,13 +352,13 @@ def test_accepted_but_not_started_until_the_tap_is_opened(client, login_as):
 
     page = "/applications/not-started"
     bad = client.post(f"/applications/contract/{due.contract_id}/opened",
-                      data={"opened_on": (TODAY + timedelta(days=1)).isoformat(), "csrf_token": csrf_token(client, page)},
+                      data={"opened_on": (clock.today() + timedelta(days=1)).isoformat(), "csrf_token": csrf_token(client, page)},
                       follow_redirects=True)
     assert "未来の日付" in bad.get_data(as_text=True)
     client.post(f"/applications/contract/{due.contract_id}/opened",
-                data={"opened_on": TODAY.isoformat(), "csrf_token": csrf_token(client, page)})
+                data={"opened_on": clock.today().isoformat(), "csrf_token": csrf_token(client, page)})
     assert "未開栓 太郎" not in client.get(page).get_data(as_text=True)
-    assert db.session.get(Contract, due.contract_id).opened_on == TODAY
+    assert db.session.get(Contract, due.contract_id).opened_on == clock.today()
 
 
 # --- stop and in-city moves -----------------------------------------------------------------------
@@ -371,7 +368,7 @@ def test_stop_ends_the_contract_and_the_portal_keeps_its_history(client, login_a
     contract = factories.contract()
     account = factories.account()
     factories.link(account, contract, main=True)
-    stop = factories.stop_application(contract, desired_stop_date=TODAY + timedelta(days=3))
+    stop = factories.stop_application(contract, desired_stop_date=clock.today() + timedelta(days=3))
     db.session.commit()
     login_as("operator")
     page = "/applications/stops"
@@ -379,21 +376,21 @@ def test_stop_ends_the_contract_and_the_portal_keeps_its_history(client, login_a
     client.post(f"/applications/stops/{stop.id}/decide", data={"decision": "accept", "csrf_token": csrf_token(client, page)})
     db.session.refresh(contract)
     db.session.refresh(stop)
-    assert contract.stop_date == TODAY + timedelta(days=3) and stop.status == ApplicationStatus.ACCEPTED
-    assert stop.final_reading_date == TODAY + timedelta(days=3)
+    assert contract.stop_date == clock.today() + timedelta(days=3) and stop.status == ApplicationStatus.ACCEPTED
+    assert stop.final_reading_date == clock.today() + timedelta(days=3)
     link = db.session.scalar(select(AccountLink).where(AccountLink.contract_id == contract.id))
     assert link.ended_at is None  # Q34: the account still sees the old contract's history
 
 
 def test_stop_refusals(client, login_as):
-    contract = factories.contract(start_date=TODAY - timedelta(days=10))
-    early = factories.stop_application(contract, desired_stop_date=TODAY - timedelta(days=20))
+    contract = factories.contract(start_date=clock.today() - timedelta(days=10))
+    early = factories.stop_application(contract, desired_stop_date=clock.today() - timedelta(days=20))
     staff = factories.staff("operator")
     with pytest.raises(DomainError, match="使用開始日より前"):
         service.accept_stop_application(staff, early.id)
-    ok = factories.stop_application(factories.contract(), desired_stop_date=TODAY + timedelta(days=5))
+    ok = factories.stop_application(factories.contract(), desired_stop_date=clock.today() + timedelta(days=5))
     with pytest.raises(DomainError, match="前後7日以内"):
-        service.accept_stop_application(staff, ok.id, final_reading_date=TODAY + timedelta(days=30))
+        service.accept_stop_application(staff, ok.id, final_reading_date=clock.today() + timedelta(days=30))
     with pytest.raises(DomainError, match="却下の理由"):
         service.reject_stop_application(staff, ok.id, " ")
     db.session.refresh(ok)
@@ -405,7 +402,7 @@ def test_move_within_the_same_room_gives_a_new_number_linked_by_the_portal(clien
     account = factories.account(name="山田 太郎")
     old = factories.contract(town="天神橋二丁目", address_line="7-7", building="天神橋ハイツ", room="305")
     factories.link(account, old, main=True)
-    move_date = TODAY + timedelta(days=10)
+    move_date = clock.today() + timedelta(days=10)
     factories.stop_application(old, desired_stop_date=move_date - timedelta(days=1), move_group="move-1",
                                channel=Channel.PORTAL, account_id=account.id)
     start = factories.start_application(move_group="move-1", channel=Channel.PORTAL, account_id=account.id,
@@ -435,8 +432,10 @@ def test_move_to_another_holder_is_refused(login_as):
     factories.stop_application(old, move_group="move-2")
     factories.start_application(move_group="move-2", applicant_name="別人 花子")
     with pytest.raises(DomainError, match="名義変更"):
-        service.accept_move(staff, "move-2", today=TODAY)
-    assert db.session.scalar(select(func.count()).where(StartApplication.status == ApplicationStatus.ACCEPTED)) == 0
+        service.accept_move(staff, "move-2", today=clock.today())
+    # Other tests commit applications of their own: count this move's only.
+    assert db.session.scalar(select(func.count()).where(StartApplication.move_group == "move-2",
+                                                        StartApplication.status == ApplicationStatus.ACCEPTED)) == 0
 
 
 # --- payment method (R16) -------------------------------------------------------------------------
@@ -521,7 +520,7 @@ def test_new_numbers_are_well_formed_and_collisions_retry(database):
     draws = iter([random.Random(1), random.Random(2)])
     module.new_numbers = lambda start, rng=None: original(start, next(draws))
     try:
-        decision = service.accept_start_application(staff, application.id, today=TODAY)
+        decision = service.accept_start_application(staff, application.id, today=clock.today())
     finally:
         module.new_numbers = original
     assert decision.contract.customer_number != taken
@@ -533,7 +532,7 @@ def test_new_numbers_are_well_formed_and_collisions_retry(database):
 def _phone_form(**overrides):
     form = dict(applicant_name="電話 花子", applicant_kana="でんわ はなこ", holder_kind="person", phone="０９０－３３３３－４４４４",
                 email="", ward_code="27128", town="本町一丁目", address_line="2-3", building="本町ビル", room="501",
-                mailing_address="", desired_start_date=(TODAY + timedelta(days=5)).isoformat(), payment_method="payment_notice")
+                mailing_address="", desired_start_date=(clock.today() + timedelta(days=5)).isoformat(), payment_method="payment_notice")
     form.update(overrides)
     return form
 
@@ -582,7 +581,7 @@ def test_a_phone_stop_application_from_the_customer_view(client, login_as):
     page = f"/applications/stops/new/{contract.id}"
     bad = client.post(page, data={"desired_stop_date": "2001-01-01", "csrf_token": csrf_token(client, page)})
     assert "過去の日付" in bad.get_data(as_text=True)
-    stop_date = (TODAY + timedelta(days=3)).isoformat()
+    stop_date = (clock.today() + timedelta(days=3)).isoformat()
     client.post(page, data={"desired_stop_date": stop_date, "final_bill_address": "東京都千代田区1-1",
                             "csrf_token": csrf_token(client, page)})
     response = client.post(page, data={"desired_stop_date": stop_date, "csrf_token": csrf_token(client, page)})
@@ -616,8 +615,8 @@ def test_list_pages_do_not_query_per_row(client, login_as):
             factories.stop_application(contract)
             db.session.add(PaymentMethodChange(contract_id=contract.id, from_method=PaymentMethod.PAYMENT_NOTICE,
                                                to_method=PaymentMethod.E_PAYMENT, channel=Channel.PORTAL))
-            application = factories.start_application(desired_start_date=TODAY - timedelta(days=1))
-            service.accept_start_application(staff, application.id, today=TODAY)
+            application = factories.start_application(desired_start_date=clock.today() - timedelta(days=1))
+            service.accept_start_application(staff, application.id, today=clock.today())
         db.session.commit()
 
     add_rows(2)
@@ -629,7 +628,7 @@ def test_list_pages_do_not_query_per_row(client, login_as):
 def test_a_phone_application_is_not_told_its_registration_is_complete(smtp_server, database):
     staff = factories.staff("operator")
     application = factories.start_application(email="phone.caller@example.jp")
-    decision = service.accept_start_application(staff, application.id, today=TODAY)
+    decision = service.accept_start_application(staff, application.id, today=clock.today())
     db.session.commit()
     send_notification(decision.notification.id)
     (mail,) = smtp_server.messages

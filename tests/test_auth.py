@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 
+from console import clock
 from console.extensions import db
 from console.models import AuditEvent
 from tests import factories
@@ -97,7 +96,7 @@ def test_idle_timeout_signs_out(client, app):
     assert client.get("/").status_code == 200
     idle = app.config["IDLE_TIMEOUT"].total_seconds()
     with client.session_transaction() as session:
-        session["last_seen"] = datetime.now().timestamp() - idle - 60
+        session["last_seen"] = clock.now().timestamp() - idle - 60
     response = client.get("/")
     assert response.status_code == 302
     page = client.get(response.headers["Location"])

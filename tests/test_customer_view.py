@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
+from console import clock
 from console.extensions import db
 from console.models import (
     AuditEvent,
@@ -124,7 +125,7 @@ def test_identity_confirmation_expires_and_is_per_operator(database, customer_wi
     assert customer.recent_identity_confirmation(second, account) is None
     with pytest.raises(customer.DomainError):
         customer.reveal(second, field_name="email", reason="確認", account=account)
-    assert confirmation.at > datetime.now(UTC) - customer.IDENTITY_VALID_FOR
+    assert confirmation.at > clock.now() - customer.IDENTITY_VALID_FOR
 
 
 def test_reveal_of_another_accounts_contract_is_refused(client, login_as, customer_with_history):
@@ -255,4 +256,4 @@ def test_time_zone_of_withdrawal(database):
     link = factories.link(account, contract, main=True, ended_at=datetime(2026, 11, 14, 16, 0, tzinfo=UTC))
     text = customer._paper_notice_text(contract, None, link)
     assert "2026年12月分から" in text
-    assert timedelta(0) < datetime.now(UTC) - account.created_at < timedelta(hours=1)
+    assert timedelta(0) <= clock.now() - account.created_at < timedelta(hours=1)

@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
+from console import clock
 from console.extensions import db
 from console.models import (
     AuditEvent,
@@ -21,7 +22,6 @@ from console.models import (
     OutageNotice,
     SupplyPoint,
     SupplyPointStatus,
-    utcnow,
 )
 from console.services import DomainError
 from console.services import disaster as service
@@ -148,10 +148,10 @@ def test_recipients_one_mail_per_account_and_only_those_who_may_get_it(app, data
     five = _customer(contracts=5)
     single = _customer(town="梅田二丁目")
     opted_out = _customer(global_notifications=False)
-    withdrawn = _customer(withdrawn_at=utcnow())
+    withdrawn = _customer(withdrawn_at=clock.now())
     elsewhere = _customer(ward="27128", town="本町一丁目")
     ended = factories.account()
-    factories.link(ended, factories.contract(), main=True, ended_at=utcnow())
+    factories.link(ended, factories.contract(), main=True, ended_at=clock.now())
     stopped = factories.account()
     factories.link(stopped, factories.contract(stop_date=date(2025, 3, 31)), main=True)
     other_town = _customer(town="茶屋町")
@@ -372,7 +372,7 @@ def test_refused_recipients_are_retried_with_backoff_or_failed_and_listed(app, c
         select(Delivery).where(Delivery.notification_id == notification_id))}
     assert rows[ok.id].status == DeliveryStatus.SENT
     assert rows[later.id].status == DeliveryStatus.PENDING and rows[later.id].attempts == 1
-    assert rows[later.id].next_attempt_at > utcnow() + timedelta(seconds=20)
+    assert rows[later.id].next_attempt_at > clock.now() + timedelta(seconds=20)
     assert rows[never.id].status == DeliveryStatus.FAILED
     page = client.get(f"/disaster/notices/{version.notice_id}").get_data(as_text=True)
     assert f"#{never.id}" in page and f"#{later.id}" in page
@@ -392,8 +392,8 @@ def test_a_lease_held_by_a_dead_job_is_taken_again_once_it_runs_out(app, databas
     db.session.flush()
     rows = {d.account_id: d for d in db.session.scalars(select(Delivery).where(
         Delivery.notification_id == notification_id))}
-    rows[first.id].claimed_by, rows[first.id].claimed_until = "dead-job", utcnow() - timedelta(seconds=1)
-    rows[second.id].claimed_by, rows[second.id].claimed_until = "live-job", utcnow() + timedelta(minutes=5)
+    rows[first.id].claimed_by, rows[first.id].claimed_until = "dead-job", clock.now() - timedelta(seconds=1)
+    rows[second.id].claimed_by, rows[second.id].claimed_until = "live-job", clock.now() + timedelta(minutes=5)
     db.session.commit()
     enqueue_outage_batches(notification_id)
     assert [m["To"] for m in smtp_server.messages] == [first.email]

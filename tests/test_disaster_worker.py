@@ -93,10 +93,10 @@ def _worker(url, redis_url, queue_name, smtp_port, tmp_path, burst: bool) -> sub
                CONSOLE_MAIL_SERVER="127.0.0.1", CONSOLE_MAIL_PORT=str(smtp_port),
                CONSOLE_OUTAGE_LEASE_SECONDS=str(LEASE), CONSOLE_OUTAGE_BATCH_SIZE=str(BATCH),
                CONSOLE_INSTANCE_PATH=str(tmp_path / "worker-instance"), CONSOLE_SECRET_KEY="test")
-    rq = Path(sys.executable).with_name("rq")
-    command = [str(rq), "worker", "--url", redis_url, "--worker-ttl", "30", queue_name]
+    # Through tests/travel.py: a run with --clock moves the worker's clock with the test's.
+    command = [sys.executable, "-m", "tests.travel", "rq", "worker", "--url", redis_url, "--worker-ttl", "30", queue_name]
     if burst:
-        command.insert(2, "--burst")
+        command.insert(5, "--burst")
     return subprocess.Popen(command, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

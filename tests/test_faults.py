@@ -6,11 +6,11 @@ import shutil
 import socket
 import subprocess
 import time
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
 
+from console import clock
 from console.extensions import db
 from console.models import Delivery, DeliveryStatus
 from tests import factories
@@ -67,7 +67,7 @@ def private_redis(app):
 
 def test_redis_down_the_desk_keeps_working_and_mails_go_when_it_is_back(client, login_as, private_redis, smtp_server, app):
     contract = factories.contract()
-    account = factories.account(email="waiting@example.jp", locked_at=datetime.now(UTC), failed_login_count=5)
+    account = factories.account(email="waiting@example.jp", locked_at=clock.now(), failed_login_count=5)
     factories.link(account, contract, main=True)
     db.session.commit()
     login_as("operator")
@@ -98,6 +98,7 @@ def test_redis_down_the_desk_keeps_working_and_mails_go_when_it_is_back(client, 
     start_sweepers(queue)  # a second worker starting: nothing is sent twice
     run_jobs(queue)
     assert [m["To"] for m in smtp_server.messages] == ["waiting@example.jp"]
+    assert smtp_server.messages[0]["Date"].endswith("+0900")  # Japan time whatever the host's TZ
     db.session.refresh(delivery)
     assert delivery.status == DeliveryStatus.SENT
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-
 from urllib.parse import parse_qsl, urlsplit
 
 from hypothesis import HealthCheck, Phase, given, settings

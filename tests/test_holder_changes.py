@@ -14,6 +14,7 @@ from console.models import (
     AuditEvent,
     ChangeStatus,
     HolderHistory,
+    HolderKind,
     NameChange,
     PaymentMethod,
     PaymentStatus,
@@ -173,28 +174,21 @@ def test_request_and_approve_through_the_pages(client, app, login_as):
     assert "承認待ち" not in client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
 
 
-@pytest.mark.postgresql
 def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
     """Two supervisors decide the same request at the same moment on two real connections."""
     engine = create_engine(database_url)
-    with Session(engine) as setup:
-        operator = factories.committed_staff(setup, "operator")
-        first, second = factories.committed_staff(setup, "supervisor"), factories.committed_staff(setup, "supervisor")
-        contract_id = setup.execute(text(
-            "INSERT INTO contract (customer_number, settlement_number, holder_name, holder_kana, holder_kind, "
-            "holder_name_key, holder_kana_key, ward_code, town, address_line, usage_address_key, payment_method, "
-            "meter_reading_day, start_date, created_at) VALUES ('Q' || lpad((floor(random()*1e9))::bigint::text, 9, '0'), "
-            "'99Q' || lpad((floor(random()*1e7))::bigint::text, 7, '0'), '山田 太郎', 'ヤマダ タロウ', 'person', '山田太郎', "
-            "'ヤマダタロウ', '27127', '梅田一丁目', '1-1', '北区梅田1-1-1', 'bank_transfer', 10, '2020-04-01', now()) RETURNING id"
-        )).scalar_one()
-        change_id = setup.execute(text(
-            "INSERT INTO name_change (contract_id, new_holder_name, new_holder_kana, new_holder_kind, effective_date, "
-            "identity_check, status, requested_by_id, requested_at) VALUES (:c, '鈴木 一郎', 'スズキ イチロウ', 'person', "
-            "'2026-12-01', '電話', 'pending', :op, now()) RETURNING id"
-        ), {"c": contract_id, "op": operator}).scalar_one()
-        setup.commit()
+    with factories.committed(app):
+        operator = factories.staff("operator")
+        first, second = factories.staff("supervisor").id, factories.staff("supervisor").id
+        contract = factories.contract(contract_phone=None)  # committed: must not answer other tests' lookups
+        change = NameChange(contract_id=contract.id, new_holder_name="鈴木 一郎", new_holder_kana="スズキ イチロウ",
+                            new_holder_kind=HolderKind.PERSON, effective_date=date(2026, 12, 1), identity_check="電話",
+                            requested_by_id=operator.id)
+        db.session.add(change)
+        db.session.flush()
+        contract_id, change_id = contract.id, change.id
 
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
     outcomes = {}
 
     def decide(name, staff_id, approve):
@@ -203,6 +197,8 @@ def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
             from console.models import Staff
 
             actor = db.session.get(Staff, staff_id)
+            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
+            db.session.commit()
             barrier.wait()
             try:
                 if approve:

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from console import clock
 from console.extensions import db
 from console.models import AuditEvent
 from tests import factories
@@ -39,7 +40,7 @@ def test_contract_pages_walk_back_and_forth_without_gaps(client, login_as):
 
 
 def test_contract_filters_and_refusals(client, login_as):
-    today = date.today()
+    today = clock.today()
     active = factories.contract(ward_code="27125", town="南港北一丁目", payment_method="e_payment")
     stopped = factories.contract(ward_code="27125", town="南港北一丁目", stop_date=date(2024, 3, 31))
     db.session.commit()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from console import clock
 from console.extensions import db
 from console.models import PortalAccount
 from tests import factories
@@ -31,7 +30,7 @@ def test_number_can_move_once_the_old_link_ended(database):
     contract = factories.contract()
     old_company, new_company = factories.account(), factories.account()
     old_link = factories.link(old_company, contract, main=True)
-    old_link.ended_at = datetime.now(UTC)
+    old_link.ended_at = clock.now()
     db.session.flush()
     assert factories.link(new_company, contract, main=True).id
 
@@ -46,7 +45,7 @@ def test_one_main_number_per_account(database):
 def test_one_live_account_per_email_but_reregistration_after_withdrawal(database):
     first = factories.account(email="Taro@Example.jp")
     _refused(lambda: factories.account(email="taro@example.JP"))
-    first.withdrawn_at = datetime.now(UTC)
+    first.withdrawn_at = clock.now()
     db.session.flush()
     again = factories.account(email="taro@example.jp")
     assert again.email_key == first.email_key == "taro@example.jp"

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from console import clock
 from console.extensions import db
 from console.models import (
     AuditEvent,
@@ -33,9 +34,9 @@ from console.models import (
     StartApplication,
     StopApplication,
 )
-from console.services import DomainError, accounts, handovers, holders
-from console.reports.params import parse
 from console.reports.catalogue import REPORTS
+from console.reports.params import day_bounds, parse
+from console.services import DomainError, accounts, handovers, holders
 from tests import factories
 from tests.report_helpers import build, data_rows, headers, temporary_reports_dir
 
@@ -208,11 +209,11 @@ def test_reissue_requests_and_print_batches(database, reports_dir):
 
 def test_accounts_unlocks_resets_and_locked(database, reports_dir, smtp_server):
     staff = factories.staff("operator")
-    locked = factories.account(locked_at=datetime.now(UTC) - timedelta(days=3), failed_login_count=10)
-    other = factories.account(locked_at=datetime.now(UTC), failed_login_count=6)
+    locked = factories.account(locked_at=clock.now() - timedelta(days=3), failed_login_count=10)
+    other = factories.account(locked_at=clock.now(), failed_login_count=6)
     accounts.unlock_account(staff, other, "@本人確認済")
     accounts.request_password_reset(staff, locked, "電話で依頼")
-    today = datetime.now(UTC).date()
+    today = clock.today()
     period = {
         "start": (today - timedelta(days=1)).isoformat(),
         "end": (today + timedelta(days=1)).isoformat(),
@@ -271,15 +272,18 @@ def test_name_changes_and_handover_steps(database, reports_dir):
         identity_check="書類",
     )
     db.session.flush()
-    today = datetime.now(UTC).date()
+    today = clock.today()
     period = {
         "start": (today - timedelta(days=1)).isoformat(),
         "end": (today + timedelta(days=1)).isoformat(),
     }
     run, wb = build("changes", period, checker)
     rows = data_rows(wb["名義変更"])
-    # Other tests may have committed name changes today on separate connections: count them too.
-    assert len(rows) == run.row_count == db.session.scalar(select(func.count()).select_from(NameChange)) >= 4
+    # Other tests may have committed name changes on separate connections: count those in the period too.
+    start, end = day_bounds(period)
+    in_period = select(func.count()).select_from(NameChange).where(NameChange.requested_at >= start,
+                                                                    NameChange.requested_at < end)
+    assert len(rows) == run.row_count == db.session.scalar(in_period) >= 4
     first = next(r for r in rows if r[0] == change.id)
     assert first[2] == contract.customer_number and first[6] == "承認済"
     assert first[7] == maker.email and first[8] == checker.email and first[10] is not None
@@ -423,7 +427,7 @@ def test_audit_log_by_staff_and_customer(database, reports_dir):
     )
     record(alice, "customer.view", target_type="contract", target_id=2, customer_number="K000000002")
     record(bob, "customer.view", target_type="contract", target_id=1, customer_number="K000000001")
-    today = datetime.now(UTC).date()
+    today = clock.today()
     period = {
         "start": (today - timedelta(days=1)).isoformat(),
         "end": (today + timedelta(days=1)).isoformat(),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from console import clock
 from console.extensions import db
 from console.models import Channel, HolderKind, OutageNotice, PaymentMethod, Role, StartApplication
 from console.reports import dashboard
@@ -43,7 +44,7 @@ def _coordinator_notice():
 
 def test_operator_sees_todays_work_with_links(client, login_as):
     before = {t.label: t.count for t in dashboard.tiles(frozenset({Role.OPERATOR}))}
-    now = datetime.now(UTC)
+    now = clock.now()
     _start(now)
     _start(now - timedelta(days=2))
     _start(now, status="accepted")
@@ -68,7 +69,7 @@ def test_operator_sees_todays_work_with_links(client, login_as):
 def test_supervisor_sees_the_last_30_days(client, login_as):
     # Other tests may have committed applications today on separate connections: compare, don't assume.
     before = dashboard.last_30_days()[0].counts
-    now = datetime.now(UTC)
+    now = clock.now()
     _start(now)
     _start(now - timedelta(days=3))
     _start(now - timedelta(days=40))  # outside the window
@@ -97,7 +98,7 @@ def test_coordinator_and_admin_see_their_own(client, login_as):
 
 def test_admin_sees_locked_staff(client, login_as):
     before = {t.label: t.count for t in dashboard.tiles(frozenset({Role.ADMIN}))}
-    factories.staff("operator").locked_at = datetime.now(UTC)
+    factories.staff("operator").locked_at = clock.now()
     db.session.commit()
     login_as("admin")
     page = client.get("/").get_data(as_text=True)

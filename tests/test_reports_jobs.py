@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from console import clock
 from console.extensions import db
 from console.models import AuditEvent, ReportRun, ReportStatus
 from console.services.audit import record
@@ -26,7 +27,7 @@ def reports_dir(app, tmp_path):
 
 
 def _period():
-    today = datetime.now(UTC).date()
+    today = clock.today()
     return {"start": (today - timedelta(days=1)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
 
 
@@ -168,7 +169,7 @@ def test_a_lost_run_does_not_block_a_new_request(database, reports_dir):
     staff = factories.staff("supervisor")
     run, created = runs.start_run(staff, "audit", _period())
     run.status = ReportStatus.RUNNING
-    run.started_at = datetime.now(UTC) - timedelta(hours=4)
+    run.started_at = clock.now() - timedelta(hours=4)
     db.session.flush()
     again, created = runs.start_run(staff, "audit", _period())
     assert created and again.id != run.id and run.status == ReportStatus.FAILED
@@ -202,7 +203,7 @@ def test_expired_download_is_refused_and_the_file_removed(client, login_as, repo
     run = db.session.scalars(select(ReportRun)).one()
     path = runs.file_path(run)
     assert path.exists()
-    run.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    run.expires_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     response = client.get(f"/reports/runs/{run.id}/download")
     assert response.status_code == 410
@@ -250,9 +251,8 @@ def test_monthly_reports_on_schedule(client, login_as, reports_dir, redis_url):
     page = client.get("/reports/").get_data(as_text=True)
     assert page.count("ダウンロード</a>") >= len(monthly)
 
-    from rq.cron import CronScheduler
-
     from redis import Redis
+    from rq.cron import CronScheduler
 
     scheduler = CronScheduler(connection=Redis.from_url(redis_url))
     job = register_schedule(scheduler, "console")
@@ -265,7 +265,6 @@ def test_report_cron_command_needs_redis(app):
     assert result.exit_code != 0 and "CONSOLE_REDIS_URL is not set" in result.output
 
 
-@pytest.mark.postgresql
 def test_two_supervisors_asking_at_once_get_one_run(app, database_url):
     """Same report, same parameters, same moment, two real connections: one build, both see it."""
     from sqlalchemy import create_engine, text
@@ -275,16 +274,17 @@ def test_two_supervisors_asking_at_once_get_one_run(app, database_url):
     from console.reports import runs
 
     engine = create_engine(database_url)
-    with Session(engine) as setup:
-        staff_ids = [factories.committed_staff(setup, "supervisor") for _ in range(2)]
-        setup.commit()
+    with factories.committed(app):
+        staff_ids = [factories.staff("supervisor").id for _ in range(2)]
     params = {"start": "2001-01-01", "end": "2001-01-31"}
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
     outcomes = []
 
     def ask(staff_id):
         with app.app_context():
             actor = db.session.get(Staff, staff_id)
+            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
+            db.session.commit()
             barrier.wait()
             run, created = runs.start_run(actor, "audit", params)
             db.session.commit()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from console import create_app
+from console import clock, create_app
 from console.extensions import db
 from tests import factories
 from tests.conftest import csrf_token, sign_in
@@ -165,14 +165,13 @@ def test_no_personal_data_in_the_log_of_a_desk_scenario(app, database, caplog, s
     unlock, reset the password. Neither the access log nor the console's own log holds the customer."""
     import threading
     import urllib.parse
-    from datetime import UTC, datetime
 
     from werkzeug.serving import make_server
 
     operator = factories.staff("operator")
     contract = factories.contract(contract_phone="06-6111-2233", holder_name="秘密 花子", holder_kana="ヒミツ ハナコ")
     account = factories.account(email="secret.hanako@example.jp", sms_phone="090-8765-4321",
-                                locked_at=datetime.now(UTC), failed_login_count=5, name="秘密 花子")
+                                locked_at=clock.now(), failed_login_count=5, name="秘密 花子")
     factories.link(account, contract, main=True)
     db.session.commit()
     caplog.set_level(logging.DEBUG)

@@ -6,7 +6,6 @@ from collections import Counter
 from datetime import date
 
 import pytest
-
 from sqlalchemy import func, select
 
 from console import normalise

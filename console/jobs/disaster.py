@@ -26,9 +26,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, text, update
 
-from .. import mail
+from .. import clock, mail
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Notification, NotificationKind, utcnow
+from ..models import Delivery, DeliveryStatus, Notification, NotificationKind
 from .queue import JobsUnavailable, get_queue, with_app_context
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _claimable(now):
 
 def _claim(notification_id: int, first_id: int, last_id: int, token: str) -> list[tuple[int, str, int]]:
     """Lease up to CLAIM_CHUNK claimable rows of the range to this job; commits; returns (id, address, attempts)."""
-    now = utcnow()
+    now = clock.now()
     in_range = and_(_delivery.c.notification_id == notification_id, _delivery.c.id.between(first_id, last_id))
     ids = list(db.session.scalars(
         select(_delivery.c.id).where(in_range, _claimable(now)).order_by(_delivery.c.id).limit(CLAIM_CHUNK)
@@ -139,9 +139,9 @@ def send_outage_batch(notification_id: int, first_id: int, last_id: int) -> dict
                 claimed = _claim(notification_id, first_id, last_id, token)
                 if not claimed:
                     break
-                deadline = utcnow() + _lease() - margin
+                deadline = clock.now() + _lease() - margin
                 for index, (delivery_id, address, attempts) in enumerate(claimed):
-                    if utcnow() >= deadline:  # our lease is running out: leave the rest to another run
+                    if clock.now() >= deadline:  # our lease is running out: leave the rest to another run
                         _release([d for d, _, _ in claimed[index:]], token, None)
                         break
                     try:
@@ -155,17 +155,17 @@ def send_outage_batch(notification_id: int, first_id: int, last_id: int) -> dict
                             failed += 1
                         else:
                             _finish(delivery_id, token, attempts=attempts, last_error=error,
-                                    next_attempt_at=utcnow() + backoff(attempts))
+                                    next_attempt_at=clock.now() + backoff(attempts))
                         continue
                     except (smtplib.SMTPException, OSError) as exc:
                         # The connection is gone: this row counts an attempt, the rest wait for a retry.
                         attempts += 1
                         _finish(delivery_id, token, attempts=attempts, last_error=f"{type(exc).__name__}: {exc}"[:1000],
-                                next_attempt_at=utcnow() + backoff(attempts),
+                                next_attempt_at=clock.now() + backoff(attempts),
                                 **({"status": DeliveryStatus.FAILED.value} if attempts >= MAX_ATTEMPTS else {}))
-                        _release([d for d, _, _ in claimed[index + 1:]], token, utcnow() + backoff(1))
+                        _release([d for d, _, _ in claimed[index + 1:]], token, clock.now() + backoff(1))
                         raise
-                    _finish(delivery_id, token, relaxed=True, status=DeliveryStatus.SENT.value, sent_at=utcnow(),
+                    _finish(delivery_id, token, relaxed=True, status=DeliveryStatus.SENT.value, sent_at=clock.now(),
                             attempts=attempts + 1, last_error=None, next_attempt_at=None)
                     sent += 1
     except (smtplib.SMTPException, OSError) as exc:
@@ -183,7 +183,7 @@ def batch_ranges(notification_id: int, size: int | None = None, *, stale_only: b
     claimed long after publishing), for the sweeper.
     """
     size = size or current_app.config.get("OUTAGE_BATCH_SIZE", 500)
-    now = utcnow()
+    now = clock.now()
     where = [_delivery.c.notification_id == notification_id, _claimable(now)]
     if stale_only:
         created = db.session.scalar(select(Notification.created_at).where(Notification.id == notification_id))

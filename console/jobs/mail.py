@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .. import mail
+from .. import clock, mail
 from ..extensions import db
-from ..models import Delivery, DeliveryStatus, Notification, utcnow
+from ..models import Delivery, DeliveryStatus, Notification
 from .queue import with_app_context
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def send_notification(notification_id: int) -> int:
                     break
                 continue
             delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = utcnow()
+            delivery.sent_at = clock.now()
             db.session.commit()
             sent += 1
     return sent
@@ -79,12 +79,12 @@ def resume_pending_mails() -> int:
 
     Safe to run twice: send_notification claims each delivery row, so an extra job sends nothing.
     """
+    from flask import current_app
+
     from ..models import NotificationKind
     from .queue import get_queue
 
-    from flask import current_app
-
-    cutoff = utcnow() - timedelta(seconds=current_app.config.get("MAIL_SWEEP_GRACE_SECONDS", GRACE.total_seconds()))
+    cutoff = clock.now() - timedelta(seconds=current_app.config.get("MAIL_SWEEP_GRACE_SECONDS", GRACE.total_seconds()))
     ids = db.session.scalars(
         select(Notification.id)
         .join(Delivery, Delivery.notification_id == Notification.id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from .. import clock
 from ..extensions import db
 from ..formats import TOKYO
-from ..models import Staff, utcnow
+from ..models import Staff
 from ..services import reissue
 from .queue import schedule_at, with_app_context
 
@@ -42,15 +43,15 @@ def build_daily_print_batch(day: str | None = None) -> int | None:
     Safe to run twice: its key is daily-<day> and its cut-off is fixed by the day, so a retry or a late
     run builds the same batch. It schedules the next day's run first, so one failure does not end the chain.
     """
-    today = date.fromisoformat(day) if day else utcnow().astimezone(TOKYO).date()
+    today = date.fromisoformat(day) if day else clock.today()
     schedule_daily_print_batch()
-    cutoff = min(reissue.cutoff_for_day(today), utcnow())
+    cutoff = min(reissue.cutoff_for_day(today), clock.now())
     return build_print_batch(reissue.daily_batch_key(today), cutoff.isoformat())
 
 
 def next_daily_run(now: datetime | None = None) -> datetime:
     """The next REISSUE_BATCH_TIME (Japan time) after now."""
-    now = (now or utcnow()).astimezone(TOKYO)
+    now = (now or clock.now()).astimezone(TOKYO)
     run_at = reissue.cutoff_for_day(now.date())
     if run_at <= now:
         run_at = reissue.cutoff_for_day(now.date() + timedelta(days=1))

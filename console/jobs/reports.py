@@ -15,11 +15,11 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
-from ..models import ReportRun, ReportStatus, utcnow
+from ..models import ReportRun, ReportStatus
 from ..reports import runs
 from ..reports.catalogue import REPORTS
-from ..reports.excel import TOKYO
 from ..reports.params import previous_month
 from .queue import JobsUnavailable, get_queue, with_app_context
 
@@ -94,7 +94,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
     Safe to run twice (and daily): a report already built for that month (or being built) is
     skipped, because its run key is the report and its parameters.
     """
-    today = date.fromisoformat(today_iso) if today_iso else utcnow().astimezone(TOKYO).date()
+    today = date.fromisoformat(today_iso) if today_iso else clock.today()
     first, last = previous_month(today)
     started = []
     for cls in REPORTS.values():

@@ -3,7 +3,7 @@
 from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus, RegistrationStep
 from .application import ApplicationStatus, StartApplication, StopApplication
 from .audit import AuditEvent
-from .base import Channel, utcnow
+from .base import Channel
 from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contract import (
     ChangeStatus,
@@ -44,5 +44,5 @@ __all__ = [
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
     "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "Staff", "StaffRole",
     "StartApplication", "StopApplication",
-    "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType", "utcnow",
+    "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
 ]

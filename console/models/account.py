@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, str_enum
 
 
 class RegistrationStep(StrEnum):
@@ -74,7 +74,7 @@ class PortalAccount(db.Model):
     global_notifications: Mapped[bool] = mapped_column(default=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     links: Mapped[list[AccountLink]] = relationship(back_populates="account", order_by="AccountLink.linked_at")
 
@@ -154,7 +154,7 @@ class AccountLink(db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     is_main: Mapped[bool] = mapped_column(default=False)
     source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
-    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)

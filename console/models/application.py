@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
-from .base import Channel, UTCDateTime, str_enum, utcnow
+from .base import Channel, UTCDateTime, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -60,7 +60,7 @@ class StartApplication(db.Model):
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
@@ -97,7 +97,7 @@ class StopApplication(db.Model):
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(Text)

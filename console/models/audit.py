@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import BigId, UTCDateTime, utcnow
+from .base import BigId, UTCDateTime
 
 
 class AuditEvent(db.Model):
@@ -17,7 +18,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Copied so the entry stays readable whatever later happens to the staff row.
     staff_email: Mapped[str | None] = mapped_column(String(254))

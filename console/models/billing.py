@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import BigId, Channel, UTCDateTime, str_enum, utcnow
+from .base import BigId, Channel, UTCDateTime, str_enum
 from .contract import PaymentMethod
 
 
@@ -88,7 +89,7 @@ class PaymentMethodChange(db.Model):
     status: Mapped[PaymentChangeStatus] = mapped_column(
         str_enum(PaymentChangeStatus), default=PaymentChangeStatus.PENDING
     )
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)

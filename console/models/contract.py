@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, event, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, str_enum
 
 
 class HolderKind(StrEnum):
@@ -78,7 +78,7 @@ class Contract(db.Model):
     opened_on: Mapped[date | None] = mapped_column(Date)
     # Set when this contract restarts an earlier one at the same place (R14).
     previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     holders: Mapped[list[HolderHistory]] = relationship(
         back_populates="contract", order_by="HolderHistory.effective_from", cascade="all, delete-orphan"
@@ -139,7 +139,7 @@ class HolderHistory(db.Model):
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     contract: Mapped[Contract] = relationship(back_populates="holders")
 
@@ -170,7 +170,7 @@ class NameChange(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
@@ -204,7 +204,7 @@ class Handover(db.Model):
     )
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")

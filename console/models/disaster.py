@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, str_enum
 
 
 class NoticeKind(StrEnum):
@@ -68,7 +69,7 @@ class OutageNotice(db.Model):
     status: Mapped[IncidentStatus] = mapped_column(
         str_enum(IncidentStatus), default=IncidentStatus.DRAFT
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
 
     versions: Mapped[list[OutageNoticeVersion]] = relationship(
@@ -93,7 +94,7 @@ class OutageNoticeVersion(db.Model):
     guidance: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expected_restoration_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -168,8 +169,8 @@ class SupplyPoint(db.Model):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     statuses: Mapped[list[SupplyPointStatus]] = relationship(
         back_populates="supply_point", order_by="SupplyPointStatus.changed_at"
@@ -184,7 +185,7 @@ class SupplyPointStatus(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     supply_point_id: Mapped[int] = mapped_column(ForeignKey("supply_point.id"))
     status: Mapped[SupplyStatus] = mapped_column(str_enum(SupplyStatus))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(Text)
 

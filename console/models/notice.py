@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, str_enum
 
 
 class ReissueStatus(StrEnum):
@@ -44,7 +45,7 @@ class PrintBatch(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Deterministic key (e.g. the cut-off date): a batch built twice is the same batch.
     batch_key: Mapped[str] = mapped_column(String(40), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -66,7 +67,7 @@ class ReissueRequest(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list[ReissueItem]] = relationship(

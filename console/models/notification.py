@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import BigId, UTCDateTime, str_enum, utcnow
+from .base import BigId, UTCDateTime, str_enum
 
 
 class NotificationKind(StrEnum):
@@ -35,7 +36,7 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     customer_number: Mapped[str | None] = mapped_column(String(10), index=True)
     outage_version_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice_version.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")

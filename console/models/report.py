@@ -8,8 +8,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum, utcnow
+from .base import UTCDateTime, str_enum
 
 
 class ReportStatus(StrEnum):
@@ -47,7 +48,7 @@ class ReportRun(db.Model):
     status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus), default=ReportStatus.QUEUED)
     scheduled: Mapped[bool] = mapped_column(default=False)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import case, func, literal, select
 
+from ..clock import TOKYO
 from ..extensions import db
 from ..models import (
     ApplicationStatus,
@@ -45,7 +46,7 @@ from ..models.contract import HOLDER_KIND_LABELS, PAYMENT_METHOD_LABELS
 from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS
 from ..models.notice import REISSUE_STATUS_LABELS
 from ..wards import WARDS, ward_name
-from .excel import TOKYO, Chart, Col, SummarySheet, period_text
+from .excel import Chart, Col, SummarySheet, period_text
 from .params import Param, day_bounds, month_first
 
 YIELD_PER = 2000

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     ApplicationStatus,
@@ -25,7 +26,6 @@ from ..models import (
     Staff,
     StartApplication,
     StopApplication,
-    utcnow,
 )
 from .catalogue import local
 
@@ -154,7 +154,7 @@ def _per_day(column, *conditions, today: date, since: datetime) -> list[int]:
 
 def last_30_days(now: datetime | None = None) -> list[Series]:
     """Per-day counts of the last 30 days (Japan time) for a supervisor's charts."""
-    now = local(now or utcnow())
+    now = local(now or clock.now())
     today = now.date()
     since = (now - timedelta(days=DAYS - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]

@@ -14,7 +14,6 @@ import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import openpyxl
 from openpyxl import Workbook
@@ -25,7 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from ..clock import TOKYO
 
 # Excel's hard limit of rows per sheet (1,048,576). A sheet here spends two of them on the
 # title and header rows, so it holds 1,048,574 data rows before the next sheet starts.

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from .. import normalise
+from ..clock import TOKYO
 from ..services import DomainError
-from .excel import TOKYO
 
 MAX_PERIOD_DAYS = 731
 # The years a report can be about (the database holds nothing outside them).

@@ -16,8 +16,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..extensions import db
-from ..models import ReportRun, ReportStatus, Staff, utcnow
+from ..models import ReportRun, ReportStatus, Staff
 from ..models.report import ACTIVE_STATUSES
 from ..services import DomainError
 from ..services.audit import record
@@ -77,10 +78,10 @@ def _active_run(key: str) -> ReportRun | None:
 
 def _abandon_if_stale(run: ReportRun) -> bool:
     since = run.started_at or run.created_at
-    if utcnow() - since < job_timeout():
+    if clock.now() - since < job_timeout():
         return False
     run.status = ReportStatus.FAILED
-    run.finished_at = utcnow()
+    run.finished_at = clock.now()
     run.error = "作成が時間内に終わりませんでした（処理が中断されたとみなしました）。"
     db.session.flush()
     return True
@@ -111,7 +112,7 @@ def start_run(
             status=ReportStatus.QUEUED,
             scheduled=scheduled,
             requested_by_id=actor.id if actor is not None else None,
-            created_at=utcnow(),
+            created_at=clock.now(),
         )
         try:
             with db.session.begin_nested():
@@ -144,7 +145,7 @@ def claim(run_id: int) -> ReportRun | None:
     if run is None or run.status != ReportStatus.QUEUED:
         return None
     run.status = ReportStatus.RUNNING
-    run.started_at = utcnow()
+    run.started_at = clock.now()
     db.session.flush()
     return run
 
@@ -152,7 +153,7 @@ def claim(run_id: int) -> ReportRun | None:
 def build(run: ReportRun, progress=None) -> ReportRun:
     """Build the run's file from its parameters, then record it done and audit the export."""
     cls = REPORTS[run.report]
-    report = cls(run.params, utcnow())
+    report = cls(run.params, clock.now())
     run.rows_total = report.count()
     if progress is not None:
         progress(0, run.rows_total)
@@ -168,7 +169,7 @@ def build(run: ReportRun, progress=None) -> ReportRun:
         progress=(lambda done: progress(done, run.rows_total)) if progress is not None else None,
         max_sheet_rows=setting("REPORT_SHEET_ROWS", EXCEL_MAX_ROWS),
     )
-    now = utcnow()
+    now = clock.now()
     run.status = ReportStatus.DONE
     run.finished_at = now
     run.row_count = result.rows
@@ -202,7 +203,7 @@ def fail(run_id: int, error: BaseException) -> None:
     if run is None:
         return
     run.status = ReportStatus.FAILED
-    run.finished_at = utcnow()
+    run.finished_at = clock.now()
     run.error = f"{type(error).__name__}: {error}"[:2000]
     db.session.flush()
 
@@ -219,7 +220,7 @@ def is_expired(run: ReportRun, now: datetime | None = None) -> bool:
     """True once the run's file may no longer be downloaded."""
     if run.status == ReportStatus.EXPIRED:
         return True
-    return run.expires_at is not None and run.expires_at <= (now or utcnow())
+    return run.expires_at is not None and run.expires_at <= (now or clock.now())
 
 
 def download(actor: Staff, run: ReportRun) -> Path:
@@ -247,7 +248,7 @@ def download(actor: Staff, run: ReportRun) -> Path:
 
 def expire_files(now: datetime | None = None) -> int:
     """Delete the files of runs past their expiry and mark the runs expired; returns how many."""
-    now = now or utcnow()
+    now = now or clock.now()
     runs = db.session.scalars(
         select(ReportRun).where(ReportRun.status == ReportStatus.DONE, ReportRun.expires_at <= now)
     ).all()

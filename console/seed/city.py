@@ -11,16 +11,16 @@ from __future__ import annotations
 import multiprocessing
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from .. import clock
 from ..extensions import db
 from ..formats import TOKYO
-from ..models import utcnow
 from ..services.calendar import add_months, month_start
 from . import generate
 
@@ -64,7 +64,7 @@ def load(seed: int, echo: Callable[[str], None] = print, *, scale: float = 1.0) 
         if conn.execute("SELECT EXISTS (SELECT 1 FROM contract)").fetchone()[0]:
             raise CityLoadError("the database already holds contracts: load city-scale data into a fresh database")
         rng = random.Random(seed)
-        today = utcnow().astimezone(TOKYO).date()
+        today = clock.today()
         with _phase("drop indexes and constraints", timings, echo):
             definitions = _drop_secondary(conn)
         with _phase(f"contracts ({n_contracts:,})", timings, echo):

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import insert
 
+from .. import clock
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import (
@@ -32,7 +33,6 @@ from ..models import (
     StopApplication,
     SupplyPoint,
     SupplyPointStatus,
-    utcnow,
 )
 from ..services.calendar import add_months, month_start
 from ..services.staff import create_staff
@@ -67,7 +67,7 @@ def load(seed: int, echo=print) -> dict:
     global _serial
     _serial = itertools.count(1)
     rng = random.Random(seed)
-    today = utcnow().astimezone(TOKYO).date()
+    today = clock.today()
     for email, name, roles, password in DEMO_STAFF:
         create_staff(None, email, name, roles, password)
     contracts = _contracts(rng, today)
@@ -158,16 +158,16 @@ def _accounts(rng, today, contracts) -> list[PortalAccount]:
                       created=_aware(date(2024, 6, 1)), global_notifications=True)
     company = _account(rng, today, name=("株式会社大阪住宅管理", "カブシキガイシャオオサカジュウタクカンリ"),
                        email="kanri@osaka-jutaku.example.jp", created=_aware(date(2024, 2, 1)))
-    locked = _account(rng, today, locked_at=utcnow() - timedelta(hours=2), failed_login_count=5)
-    withdrawn = _account(rng, today, withdrawn_at=utcnow() - timedelta(days=12))
+    locked = _account(rng, today, locked_at=clock.now() - timedelta(hours=2), failed_login_count=5)
+    withdrawn = _account(rng, today, withdrawn_at=clock.now() - timedelta(days=12))
     opted_out = _account(rng, today, global_notifications=False)
     in_progress = [
         _account(rng, today, step=step, status=RegistrationStatus.IN_PROGRESS)
         for step in (RegistrationStep.EMAIL_VERIFIED, RegistrationStep.USER_INFO, RegistrationStep.CONTRACT_INFO)
     ]
-    void = _account(rng, today, status=RegistrationStatus.VOID, voided_at=utcnow() - timedelta(days=3))
+    void = _account(rng, today, status=RegistrationStatus.VOID, voided_at=clock.now() - timedelta(days=3))
     provisional = [_account(rng, today, status=RegistrationStatus.PROVISIONAL,
-                            created=utcnow() - timedelta(days=rng.randint(0, 6))) for _ in range(6)]
+                            created=clock.now() - timedelta(days=rng.randint(0, 6))) for _ in range(6)]
     db.session.flush()
     _link(yamada, contracts[0], True)
     for i, contract in enumerate(contracts[1:1 + COMPANY_NUMBERS]):
@@ -246,7 +246,7 @@ def _applications(rng, today, contracts, accounts):
             applicant_name=name, applicant_kana=kana, holder_kind="person", phone=generate.mobile(rng),
             email=provisional[i].email if with_registration else None, desired_start_date=today + timedelta(days=i * 2 - 4),
             payment_method=rng.choice(["bank_transfer", "payment_notice", "e_payment"]),
-            received_at=utcnow() - timedelta(hours=rng.randint(1, 200)), **location,
+            received_at=clock.now() - timedelta(hours=rng.randint(1, 200)), **location,
         ))
     for contract in contracts[100:102]:
         db.session.add(StopApplication(channel=Channel.PHONE, contract_id=contract.id,
@@ -288,7 +288,7 @@ def _reissues(today, contracts):
             caller_relation=relation, other_address="大阪市中央区大手前二丁目1-1 山田方" if other else None,
             other_address_reason="入院中のため家族宅へ" if other else None,
         )
-        request.requested_at = utcnow() - timedelta(days=days_ago, hours=1)
+        request.requested_at = clock.now() - timedelta(days=days_ago, hours=1)
         if then == "cancelled":
             reissue.cancel_reissue(operator, request.id, "お客さまから、見つかったので不要と連絡")
         elif then in ("mailed", "in batch"):
@@ -322,10 +322,10 @@ def _supply_points(rng) -> int:
 def _point(code, name, kana, kind, ward_code, address, lat, lon, status) -> int:
     point = SupplyPoint(code=code, name=name, kana=kana, point_type=kind, ward_code=ward_code, address=address,
                         latitude=lat, longitude=lon)
-    point.statuses = [SupplyPointStatus(status="closed", changed_at=utcnow() - timedelta(days=30))]
+    point.statuses = [SupplyPointStatus(status="closed", changed_at=clock.now() - timedelta(days=30))]
     if status != "closed":
-        point.statuses.append(SupplyPointStatus(status="preparing", changed_at=utcnow() - timedelta(hours=3)))
-        point.statuses.append(SupplyPointStatus(status=status, changed_at=utcnow() - timedelta(hours=1)))
+        point.statuses.append(SupplyPointStatus(status="preparing", changed_at=clock.now() - timedelta(hours=3)))
+        point.statuses.append(SupplyPointStatus(status=status, changed_at=clock.now() - timedelta(hours=1)))
     db.session.add(point)
     return 1
 

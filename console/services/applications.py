@@ -16,8 +16,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
+from ..formats import jdate
 from ..models import (
     ApplicationStatus,
     Bill,
@@ -36,9 +37,7 @@ from ..models import (
     Staff,
     StartApplication,
     StopApplication,
-    utcnow,
 )
-from ..formats import jdate
 from ..wards import ward_name
 from . import DomainError
 from .audit import record
@@ -393,7 +392,7 @@ def _claim(model, application_id: int, actor: Staff, status: ApplicationStatus, 
     result = db.session.execute(
         update(model)
         .where(model.id == application_id, model.status == ApplicationStatus.PENDING)
-        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), **values)
+        .values(status=status, decided_by_id=actor.id, decided_at=clock.now(), **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -541,7 +540,7 @@ def accept_start_application(actor: Staff, application_id: int, acknowledged: se
                 decision.messages.append(warning)
         if application.with_registration and account.registration_status == RegistrationStatus.PROVISIONAL:
             account.registration_status = RegistrationStatus.FULL
-            account.registered_at = utcnow()
+            account.registered_at = clock.now()
     elif application.channel == Channel.PHONE and account is not None:
         decision.messages.append("電話での申込のため、お客さま番号はマイページに自動では登録されません（Q32）。")
     db.session.flush()
@@ -581,7 +580,7 @@ def reject_start_application(actor: Staff, application_id: int, reason_code: str
     voided = False
     if application.with_registration and account is not None and account.registration_status == RegistrationStatus.PROVISIONAL:
         account.registration_status = RegistrationStatus.VOID
-        account.voided_at = utcnow()
+        account.voided_at = clock.now()
         voided = True
     db.session.flush()
     record(actor, "start_application.reject", target=application, reason=reason_text or REJECT_REASONS[reason_code],
@@ -738,7 +737,7 @@ def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: st
     result = db.session.execute(
         update(PaymentMethodChange)
         .where(PaymentMethodChange.id == change_id, PaymentMethodChange.status == PaymentChangeStatus.PENDING)
-        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), note=note)
+        .values(status=status, decided_by_id=actor.id, decided_at=clock.now(), note=note)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

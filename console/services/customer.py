@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
 from ..models import (
     AccountLink,
@@ -32,7 +32,6 @@ from ..models import (
     Staff,
     StartApplication,
     StopApplication,
-    utcnow,
 )
 from ..wards import ward_name
 from . import DomainError
@@ -165,16 +164,10 @@ def _paper_notice_text(contract: Contract, link: AccountLink | None, withdrawn_l
     if link is not None and link.account.withdrawn_at is None and link.account.registration_status == "full":
         return "マイページ利用中のため、紙のお知らせ票は発行されません。"
     if withdrawn_link is not None and withdrawn_link.account.withdrawn_at is not None:
-        withdrawn_on = withdrawn_link.account.withdrawn_at.astimezone(_tokyo()).date()
+        withdrawn_on = withdrawn_link.account.withdrawn_at.astimezone(clock.TOKYO).date()
         resume = paper_notices_resume(withdrawn_on, contract.meter_reading_day)
         return f"退会（{withdrawn_on:%Y-%m-%d}）により、{resume.year}年{resume.month}月分から紙のお知らせ票を再開します。"
     return "紙のお知らせ票を発行しています。"
-
-
-def _tokyo():
-    from ..formats import TOKYO
-
-    return TOKYO
 
 
 def _panels(contracts: list[Contract], account: PortalAccount | None, today: date) -> list[ContractPanel]:
@@ -262,7 +255,7 @@ def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditE
             AuditEvent.staff_id == actor.id,
             AuditEvent.target_type == "portal_account",
             AuditEvent.target_id == str(account.id),
-            AuditEvent.at >= utcnow() - IDENTITY_VALID_FOR,
+            AuditEvent.at >= clock.now() - IDENTITY_VALID_FOR,
         )
         .order_by(AuditEvent.at.desc())
         .limit(1)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import (
@@ -41,7 +41,6 @@ from ..models import (
     SupplyPointType,
     SupplyStatus,
     VersionType,
-    utcnow,
 )
 from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS, SUPPLY_STATUS_LABELS
 from ..wards import WARDS, ward_name
@@ -264,7 +263,7 @@ def recipients_query(version: OutageNoticeVersion):
         area_terms.append(Contract.ward_code.in_(whole_wards))
     if towns:
         area_terms.append(tuple_(Contract.ward_code, Contract.town).in_(towns))
-    today = utcnow().astimezone(TOKYO).date()
+    today = clock.today()
     in_area = (
         select(AccountLink.id)
         .join(Contract, Contract.id == AccountLink.contract_id)
@@ -354,7 +353,7 @@ def _record_mails(actor: Staff, version: OutageNoticeVersion, public_url: str | 
 
 
 def _publish(actor: Staff, notice: OutageNotice, version: OutageNoticeVersion, public_url: str | None):
-    version.published_at = utcnow()
+    version.published_at = clock.now()
     version.published_by_id = actor.id
     notice.status = {VersionType.RESOLVE: IncidentStatus.RESOLVED,
                      VersionType.CANCEL: IncidentStatus.CANCELLED}.get(version.version_type, IncidentStatus.PUBLISHED)
@@ -406,7 +405,7 @@ def close_notice(actor: Staff, notice_id: int, *, cancel: bool, message: str,
         kind=latest.kind, phenomenon=latest.phenomenon, mode=latest.mode,
         title=re.sub(r"^【(解消|取消)】", "", latest.title), body=message,
         guidance=None if cancel else latest.guidance, starts_at=latest.starts_at,
-        expected_restoration_at=utcnow() if not cancel else latest.expected_restoration_at,
+        expected_restoration_at=clock.now() if not cancel else latest.expected_restoration_at,
         created_by_id=actor.id,
     )
     version.areas = [OutageArea(ward_code=a.ward_code, town=a.town) for a in latest.areas]
@@ -543,7 +542,7 @@ def update_supply_point(actor: Staff, point: SupplyPoint, data: SupplyPointInput
     before = {k: str(getattr(point, k)) for k in changed}
     for key, value in changed.items():
         setattr(point, key, value)
-    point.updated_at = utcnow()
+    point.updated_at = clock.now()
     db.session.flush()
     record(actor, "supply_point.update", target=point,
            detail={"code": point.code, "before": before, "after": {k: str(v) for k, v in changed.items()}})
@@ -598,7 +597,7 @@ def set_supply_status(actor: Staff, point: SupplyPoint, status: str, note: str |
     if current is not None and current.status == new:
         raise DomainError(f"{point.name}は既に「{SUPPLY_STATUS_LABELS[new]}」です。")
     entry = SupplyPointStatus(supply_point_id=point.id, status=new, changed_by_id=actor.id,
-                              note=normalise.nfkc(note) or None, changed_at=utcnow())
+                              note=normalise.nfkc(note) or None, changed_at=clock.now())
     db.session.add(entry)
     db.session.flush()
     record(actor, "supply_point.status", target=point, detail={
@@ -626,7 +625,7 @@ def set_ward_status(actor: Staff, ward_code: str, status: str, note: str | None 
         ids = ids.where(SupplyPoint.point_type == point_type)
     locked = list(db.session.scalars(ids.with_for_update()))
     changed = 0
-    now = utcnow()
+    now = clock.now()
     for point, current, _ in current_supply_points(ward_code):
         if point.id not in locked or current == new:
             continue
@@ -658,16 +657,19 @@ def public_fingerprint() -> tuple:
     status_time = select(func.max(SupplyPointStatus.changed_at)).scalar_subquery()
     point_max = select(func.max(func.coalesce(SupplyPoint.updated_at, SupplyPoint.created_at))).scalar_subquery()
     point_count = select(func.count(SupplyPoint.id)).scalar_subquery()
+    published = OutageNoticeVersion.published_at.isnot(None)
     version_max = select(func.max(OutageNoticeVersion.published_at)).scalar_subquery()
-    version_count = select(func.count(OutageNoticeVersion.id)).where(
-        OutageNoticeVersion.published_at.isnot(None)).scalar_subquery()
-    return tuple(db.session.execute(select(status_max, status_time, point_max, point_count, version_max, version_count)).one())
+    version_count = select(func.count(OutageNoticeVersion.id)).where(published).scalar_subquery()
+    # Two versions published within one clock tick differ by id, not by time.
+    version_id = select(func.max(OutageNoticeVersion.id)).where(published).scalar_subquery()
+    return tuple(db.session.execute(
+        select(status_max, status_time, point_max, point_count, version_max, version_count, version_id)).one())
 
 
 def public_notices(days: int = 7) -> list[tuple[OutageNotice, OutageNoticeVersion]]:
     """Notices to show publicly with their latest published version: every one in force, plus those
     resolved or cancelled in the last `days` days (so the public sees the all-clear)."""
-    since = utcnow() - timedelta(days=days)
+    since = clock.now() - timedelta(days=days)
     notices = db.session.scalars(
         select(OutageNotice).where(OutageNotice.status != IncidentStatus.DRAFT).order_by(OutageNotice.id.desc())
         .limit(200)

@@ -11,7 +11,12 @@ from xml.etree import ElementTree as ET
 
 from ..formats import TOKYO
 from ..models import NoticeKind, NoticeMode, OutageNoticeVersion, Phenomenon, SupplyPoint, VersionType
-from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS, SUPPLY_POINT_TYPE_LABELS, SUPPLY_STATUS_LABELS
+from ..models.disaster import (
+    NOTICE_MODE_LABELS,
+    PHENOMENON_LABELS,
+    SUPPLY_POINT_TYPE_LABELS,
+    SUPPLY_STATUS_LABELS,
+)
 from ..wards import CITY_NAME, ward_name
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
 from ..models import (
     AccountLink,
@@ -29,7 +29,6 @@ from ..models import (
     NotificationKind,
     PortalAccount,
     Staff,
-    utcnow,
 )
 from . import DomainError
 from .audit import record
@@ -184,7 +183,7 @@ def release_old_links(actor: Staff, handover: Handover, reason: str) -> tuple[in
     by_account: dict[int, list[str]] = {}
     for state in states:
         unlink(actor, state.old_link, reason)
-        state.item.released_at = utcnow()
+        state.item.released_at = clock.now()
         by_account.setdefault(state.old_link.account_id, []).append(state.item.contract.customer_number)
     notifications = [
         _mail_release(actor, handover, db.session.get(PortalAccount, account_id), numbers).id
@@ -233,7 +232,7 @@ def link_new_account(actor: Staff, handover: Handover, new_account: PortalAccoun
             continue
         _link, warning = link_contract(actor, new_account, state.item.contract, source=LinkSource.STAFF,
                                        reason=f"管理会社変更 #{handover.id}")
-        state.item.linked_at = utcnow()
+        state.item.linked_at = clock.now()
         linked += 1
     handover.new_account_id = new_account.id
     db.session.flush()
@@ -246,5 +245,5 @@ def refresh_status(handover: Handover) -> None:
     """Close the case once every number has reached the new company (also after a portal registration)."""
     if handover.status == HandoverStatus.OPEN and case_step(item_states(handover)) == STEP_DONE:
         handover.status = HandoverStatus.DONE
-        handover.closed_at = utcnow()
+        handover.closed_at = clock.now()
         db.session.flush()

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
 from ..models import (
     Bill,
@@ -23,7 +23,6 @@ from ..models import (
     PaymentStatus,
     Role,
     Staff,
-    utcnow,
 )
 from . import DomainError
 from .audit import record
@@ -138,7 +137,7 @@ def _decide(actor: Staff, change_id: int, status: ChangeStatus, note: str | None
             NameChange.status == ChangeStatus.PENDING,
             NameChange.requested_by_id != actor.id,
         )
-        .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), decision_note=note)
+        .values(status=status, decided_by_id=actor.id, decided_at=clock.now(), decision_note=note)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

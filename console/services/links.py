@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
-from ..models import AccountLink, Contract, LinkSource, PortalAccount, Staff, utcnow
+from ..models import AccountLink, Contract, LinkSource, PortalAccount, Staff
 from . import DomainError
 from .accounts import check_registration
 from .audit import record
@@ -100,7 +100,7 @@ def unlink(actor: Staff | None, link: AccountLink, reason: str) -> None:
     if link.ended_at is not None:
         raise DomainError("この登録はすでに解除されています。")
     was_main = link.is_main
-    link.ended_at = utcnow()
+    link.ended_at = clock.now()
     link.end_reason = reason
     link.ended_by_id = actor.id if actor else None
     link.is_main = False

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
 from ..formats import TOKYO, parse_month, wareki_date, wareki_month, yen
 from ..models import (
@@ -37,7 +37,6 @@ from ..models import (
     Role,
     SendTo,
     Staff,
-    utcnow,
 )
 from ..models.contract import PAYMENT_METHOD_LABELS
 from ..models.notice import REISSUE_STATUS_LABELS
@@ -259,7 +258,7 @@ def daily_batch_key(day: date) -> str:
 
 def new_manual_batch_key(now: datetime | None = None) -> str:
     """A key for a supervisor's build form: a resubmitted form builds the same batch."""
-    now = (now or utcnow()).astimezone(TOKYO)
+    now = (now or clock.now()).astimezone(TOKYO)
     return f"manual-{now:%Y%m%d%H%M%S}-{os.urandom(3).hex()}"
 
 
@@ -325,7 +324,7 @@ def mark_batch_mailed(actor: Staff, batch_id: int) -> int:
     )
     if not requests:
         raise DomainError("発送済にする再発行がありません（すでに発送済みか、取消済みです）。")
-    now = utcnow()
+    now = clock.now()
     for request in requests:
         request.status = ReissueStatus.MAILED
         request.mailed_at = now
@@ -476,7 +475,7 @@ def write_batch_files(batch: PrintBatch, *, only_missing: bool = False) -> list[
             _write_atomically(path, notice_pdf(request, reissued_on(batch)))
             written.append(path)
     if batch.built_at is None:
-        batch.built_at = utcnow()
+        batch.built_at = clock.now()
         db.session.flush()
     return written
 

@@ -7,9 +7,9 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import normalise
+from .. import clock, normalise
 from ..extensions import db
-from ..models import Role, Staff, StaffRole, utcnow
+from ..models import Role, Staff, StaffRole
 from . import DomainError
 from .audit import record
 
@@ -111,7 +111,7 @@ def authenticate(email: str, password: str) -> Staff:
         threshold = current_app.config["STAFF_LOCK_THRESHOLD"]
         detail = {"failed_logins": staff.failed_logins}
         if staff.failed_logins >= threshold:
-            staff.locked_at = utcnow()
+            staff.locked_at = clock.now()
             staff.rotate_session_token()
             record(staff, "staff.locked", target=staff, detail=detail)
             db.session.flush()
@@ -124,7 +124,7 @@ def authenticate(email: str, password: str) -> Staff:
         record(staff, "staff.login_refused_inactive", target=staff)
         raise DomainError("このアカウントは無効になっています。")
     staff.failed_logins = 0
-    staff.last_login_at = utcnow()
+    staff.last_login_at = clock.now()
     db.session.flush()
     record(staff, "staff.login", target=staff)
     return staff

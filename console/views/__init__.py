@@ -7,20 +7,20 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
-from ..web import csp_nonce
 from ..models import AuditEvent, PortalAccount, Staff
+from ..web import csp_nonce
 from . import auth, health, public
-from .audit import AuditEventView
 from .accounts import LockedAccountView
 from .applications import ApplicationView
+from .audit import AuditEventView
 from .changes import HandoverView, NameChangeView
-from .disaster import OutageNoticeView, SupplyPointView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
+from .disaster import OutageNoticeView, SupplyPointView
 from .home import HomeView
 from .labels import label_helpers
 from .listing import BillListView, ContractListView
-from .reports import ReportView
 from .reissue import PrintBatchView, ReissueView
+from .reports import ReportView
 from .staff import StaffView
 
 ADMIN_CATEGORY = "管理"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from markupsafe import Markup, escape
 from flask import url_for
+from markupsafe import Markup, escape
 
 from ..formats import jdatetime
 from ..models import PortalAccount

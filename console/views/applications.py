@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from .. import clock
 from ..extensions import db
 from ..formats import to_tokyo
 from ..models import ApplicationStatus, Channel, Contract, StartApplication, StopApplication
@@ -16,7 +17,6 @@ from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, commit_change, send_pending_mails
-from .customer import today
 
 PAGE_SIZE = 100
 CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
@@ -65,7 +65,7 @@ class ApplicationView(ConsoleView):
 
     def _render(self, template, **kwargs):
         return self.render(template, wards=WARDS, channels=CHANNEL_LABELS, reasons=service.REJECT_REASONS,
-                           today=today(), **kwargs)
+                           today=clock.today(), **kwargs)
 
     @expose("/")
     def index(self):
@@ -74,7 +74,7 @@ class ApplicationView(ConsoleView):
             flash(problem, "warning")
         page = _page()
         rows = service.start_queue(filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-        now = today()
+        now = clock.today()
         return self._render(
             "applications/queue.html", applications=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
             filters=filters, overdue={a.id for a in rows if a.status == ApplicationStatus.PENDING
@@ -94,7 +94,7 @@ class ApplicationView(ConsoleView):
                 town=form.get("town", ""), address_line=form.get("address_line", ""), building=form.get("building"),
                 room=form.get("room"), mailing_address=form.get("mailing_address"),
                 desired_start_date=_date(form.get("desired_start_date")), payment_method=form.get("payment_method", ""),
-                today=today(),
+                today=clock.today(),
             ))
             if done:
                 flash(f"使用開始申込 #{application.id} を受け付けました。内容を確認して承認・却下してください。", "success")
@@ -109,7 +109,7 @@ class ApplicationView(ConsoleView):
         if request.method == "POST":
             done, _stop = commit_change(lambda: service.record_stop_application(
                 current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
-                final_bill_address=form.get("final_bill_address"), today=today()))
+                final_bill_address=form.get("final_bill_address"), today=clock.today()))
             if done:
                 flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
                 return redirect(url_for(".stops"))
@@ -122,14 +122,14 @@ class ApplicationView(ConsoleView):
         db.session.commit()
         return self._render("applications/detail.html", application=application, ctx=ctx,
                             overdue=application.status == ApplicationStatus.PENDING
-                            and service.is_overdue(application.received_at, today()))
+                            and service.is_overdue(application.received_at, clock.today()))
 
     @expose("/<int:application_id>/accept", methods=["POST"])
     def accept(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
         acknowledged = set(request.form.getlist("acknowledge"))
         done, decision = commit_change(
-            lambda: service.accept_start_application(current_user, application_id, acknowledged, today=today()))
+            lambda: service.accept_start_application(current_user, application_id, acknowledged, today=clock.today()))
         if done:
             self._accepted(decision, f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。")
         return redirect(url_for(".detail", application_id=application_id))
@@ -159,13 +159,13 @@ class ApplicationView(ConsoleView):
 
     @expose("/not-started")
     def not_started(self):
-        return self._render("applications/not_started.html", applications=service.accepted_not_started(today()))
+        return self._render("applications/not_started.html", applications=service.accepted_not_started(clock.today()))
 
     @expose("/contract/<int:contract_id>/opened", methods=["POST"])
     def opened(self, contract_id: int):
         contract = db.get_or_404(Contract, contract_id)
         done, _ = commit_change(lambda: service.confirm_opened(
-            current_user, contract, _date(request.form.get("opened_on")), today=today()))
+            current_user, contract, _date(request.form.get("opened_on")), today=clock.today()))
         if done:
             flash(f"お客さま番号 {contract.customer_number} の開栓日を記録しました。", "success")
         return redirect(url_for(".not_started"))
@@ -215,7 +215,7 @@ class ApplicationView(ConsoleView):
     @expose("/moves/<move_group>/accept", methods=["POST"])
     def accept_move(self, move_group: str):
         done, decision = commit_change(lambda: service.accept_move(
-            current_user, move_group, set(request.form.getlist("acknowledge")), today=today()))
+            current_user, move_group, set(request.form.getlist("acknowledge")), today=clock.today()))
         if done:
             self._accepted(decision, "転居（中止と開始）を承認しました。"
                                      f"新しいお客さま番号は {decision.contract.customer_number} です。")

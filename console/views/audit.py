@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from ..formats import jdatetime
-from ..models import AuditEvent, Role
+from ..models import Role
 from .base import ConsoleModelView
 
 # Japanese names of audited actions; an action missing here shows its code.

@@ -10,22 +10,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..extensions import db
-from ..models import (
-    ChangeStatus,
-    Contract,
-    Handover,
-    HandoverStatus,
-    NameChange,
-    PortalAccount,
-    Role,
-)
+from ..models import ChangeStatus, Contract, Handover, HandoverStatus, NameChange, PortalAccount, Role
 from ..models.contract import HOLDER_KIND_LABELS
 from ..services import DomainError
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
 from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
-from .customer import today
 
 
 def _date(value: str | None) -> date | None:
@@ -73,7 +65,7 @@ class NameChangeView(ConsoleView):
                 flash("名義変更を受け付けました。スーパーバイザーの承認後に反映されます。", "success")
                 return redirect(url_for(".detail", change_id=change.id))
         return self.render(
-            "changes/name_change_new.html", contract=contract, form=form, today=today(),
+            "changes/name_change_new.html", contract=contract, form=form, today=clock.today(),
             carry=holder_service.carry_over(contract), kinds=HOLDER_KIND_LABELS,
         )
 
@@ -126,7 +118,7 @@ class HandoverView(ConsoleView):
                 continue
             rows.append((handover, states, case_step))
         return self.render("changes/handover_list.html", rows=rows, company=company, step=step,
-                           step_labels=handover_service.STEP_LABELS, today=today())
+                           step_labels=handover_service.STEP_LABELS, today=clock.today())
 
     @expose("/new", methods=["GET", "POST"])
     def new(self):

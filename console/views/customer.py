@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
+from .. import clock
 from ..extensions import db
-from ..formats import TOKYO
-from ..models import AccountLink, Contract, PortalAccount, utcnow
+from ..models import AccountLink, Contract, PortalAccount
 from ..services import DomainError
 from ..services import accounts as accounts_service
-from ..services import links as links_service
 from ..services import customer as customer_service
+from ..services import links as links_service
 from ..services import lookup as lookup_service
 from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
-
-
-def today() -> date:
-    """Today in Japan."""
-    return utcnow().astimezone(TOKYO).date()
 
 
 class LookupView(ConsoleView):
@@ -95,7 +88,7 @@ class CustomerPageView(ConsoleView):
             view=view,
             revealed=revealed or {},
             reveal_url=reveal_url,
-            today=today(),
+            today=clock.today(),
             identity_methods=customer_service.IDENTITY_METHODS,
             revealable=customer_service.REVEALABLE,
             mask_phone=customer_service.mask_phone,
@@ -111,7 +104,7 @@ class CustomerPageView(ConsoleView):
     @expose("/account/<int:account_id>")
     def account(self, account_id: int):
         try:
-            view = customer_service.view_account(current_user, account_id, today=today())
+            view = customer_service.view_account(current_user, account_id, today=clock.today())
         except DomainError:
             abort(404)
         db.session.commit()
@@ -120,7 +113,7 @@ class CustomerPageView(ConsoleView):
     @expose("/contract/<int:contract_id>")
     def contract(self, contract_id: int):
         try:
-            view = customer_service.view_contract(current_user, contract_id, today=today())
+            view = customer_service.view_contract(current_user, contract_id, today=clock.today())
         except DomainError:
             abort(404)
         db.session.commit()
@@ -149,13 +142,13 @@ class CustomerPageView(ConsoleView):
             if contract is None or not customer_service.account_holds(account, contract):
                 abort(404)
         return self._reveal(account, contract, lambda: customer_service.view_account(
-            current_user, account_id, today=today()), url_for(".account", account_id=account_id), True)
+            current_user, account_id, today=clock.today()), url_for(".account", account_id=account_id), True)
 
     @expose("/contract/<int:contract_id>/reveal", methods=["POST"])
     def reveal_contract(self, contract_id: int):
         contract = db.get_or_404(Contract, contract_id)
         return self._reveal(None, contract, lambda: customer_service.view_contract(
-            current_user, contract_id, today=today()), url_for(".contract", contract_id=contract_id), False)
+            current_user, contract_id, today=clock.today()), url_for(".contract", contract_id=contract_id), False)
 
     @expose("/account/<int:account_id>/unlock", methods=["POST"])
     def unlock(self, account_id: int):

@@ -77,7 +77,7 @@ class OutageNoticeView(ConsoleView):
     def new(self):
         data = service.NoticeInput(
             kind=NoticeKind.EMERGENCY.value, phenomenon=Phenomenon.OUTAGE.value, mode=NoticeMode.ACTUAL.value,
-            starts_at=service.local_input(service.utcnow()),
+            starts_at=service.local_input(service.clock.now()),
         )
         if request.method == "POST":
             data = _notice_input(request.form)

@@ -6,15 +6,14 @@ from flask import flash, request
 from flask_admin import expose
 from flask_login import current_user
 
+from .. import clock
 from ..extensions import db
 from ..models.billing import PAYMENT_STATUS_LABELS
 from ..models.contract import PAYMENT_METHOD_LABELS
-from ..services import DomainError
-from ..services import listing
+from ..services import DomainError, listing
 from ..services.customer import mask_phone, masked_usage_location
 from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView
-from .customer import today
 
 
 class ContractListView(ConsoleView):
@@ -27,7 +26,7 @@ class ContractListView(ConsoleView):
         try:
             filters = listing.ContractFilter.parse(request.args)
             page = listing.list_contracts(current_user, filters, after=request.args.get("after"),
-                                          before=request.args.get("before"), today=today())
+                                          before=request.args.get("before"), today=clock.today())
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -35,7 +34,7 @@ class ContractListView(ConsoleView):
         db.session.commit()
         return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
                            methods=PAYMENT_METHOD_LABELS, masked_location=masked_usage_location, mask_phone=mask_phone,
-                           today=today())
+                           today=clock.today())
 
 
 class BillListView(ConsoleView):

@@ -17,8 +17,9 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from sqlalchemy import select
 from werkzeug.http import is_resource_modified
 
+from .. import clock
 from ..extensions import db
-from ..models import OutageNoticeVersion, utcnow
+from ..models import OutageNoticeVersion
 from ..models.disaster import (
     NOTICE_MODE_LABELS,
     PHENOMENON_LABELS,
@@ -126,7 +127,7 @@ def _labels() -> dict:
     return dict(wards=WARDS, mode_labels=NOTICE_MODE_LABELS, phenomenon_labels=PHENOMENON_LABELS,
                 type_labels=SUPPLY_POINT_TYPE_LABELS, status_labels=SUPPLY_STATUS_LABELS,
                 area_text=disaster_service.area_text, version_type_labels=disaster_service.VERSION_TYPE_LABELS,
-                generated_at=utcnow())
+                generated_at=clock.now())
 
 
 @bp.get("/supply-points")
@@ -146,14 +147,14 @@ def supply_points():
 @bp.get("/supply-points.json")
 def supply_points_json():
     """Supply points as JSON."""
-    return _cached(lambda: _json(feeds.supply_points_json(disaster_service.current_supply_points(), utcnow())),
+    return _cached(lambda: _json(feeds.supply_points_json(disaster_service.current_supply_points(), clock.now())),
                    "application/json")
 
 
 @bp.get("/supply-points.geojson")
 def supply_points_geojson():
     """Supply points as an RFC 7946 FeatureCollection (lon, lat)."""
-    return _cached(lambda: _json(feeds.supply_points_geojson(disaster_service.current_supply_points(), utcnow())),
+    return _cached(lambda: _json(feeds.supply_points_geojson(disaster_service.current_supply_points(), clock.now())),
                    "application/geo+json")
 
 
@@ -171,7 +172,7 @@ def alerts_json():
     def build():
         notices = disaster_service.public_notices()
         return _json({
-            "generated_at": feeds.iso_tokyo(utcnow()),
+            "generated_at": feeds.iso_tokyo(clock.now()),
             "notices": [
                 {**feeds.version_record(latest, _url("public.alert_cap", version_id=latest.id)),
                  "status": notice.status.value}
@@ -190,7 +191,7 @@ def alerts_atom():
             (latest, _url("public.alert_cap", version_id=latest.id), _url("public.alerts") + f"#notice-{notice.id}")
             for notice, latest in notices
         ]
-        updated = max((latest.published_at for _, latest in notices), default=utcnow())
+        updated = max((latest.published_at for _, latest in notices), default=clock.now())
         return feeds.atom_feed(entries, _url("public.alerts_atom"), _url("public.alerts"), updated)
     return _cached(build, "application/atom+xml")
 

@@ -10,10 +10,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..jobs.reissue import build_print_batch
-from ..models import AuditEvent, Contract, PrintBatch, ReissueRequest, ReissueStatus, Role, utcnow
+from ..models import AuditEvent, Contract, PrintBatch, ReissueRequest, ReissueStatus, Role
 from ..models.notice import REISSUE_STATUS_LABELS
 from ..services import DomainError
 from ..services import customer as customer_service
@@ -130,7 +131,7 @@ class PrintBatchView(ConsoleView):
             flash("印刷バッチの指定が正しくありません。画面を更新してやり直してください。", "error")
             return redirect(url_for(".index"))
         try:
-            state = enqueue(build_print_batch, key, utcnow().isoformat(), current_user.id, job_id=f"print-batch-{key}")
+            state = enqueue(build_print_batch, key, clock.now().isoformat(), current_user.id, job_id=f"print-batch-{key}")
         except JobsUnavailable as exc:
             flash(str(exc), "error")
             return redirect(url_for(".index"))

@@ -7,14 +7,14 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, get_queue
 from ..jobs.reports import enqueue_build
-from ..models import ReportRun, ReportStatus, Role, utcnow
+from ..models import ReportRun, ReportStatus, Role
 from ..models.report import ACTIVE_STATUSES, REPORT_STATUS_LABELS
 from ..reports import runs
 from ..reports.catalogue import REPORTS
-from ..reports.excel import TOKYO
 from ..reports.params import previous_month
 from ..services import DomainError
 from ..wards import ward_choices, ward_name
@@ -78,7 +78,7 @@ def params_text(run: ReportRun) -> str:
 
 
 def _defaults() -> dict:
-    first, last = previous_month(utcnow().astimezone(TOKYO).date())
+    first, last = previous_month(clock.today())
     return {
         "start": first.isoformat(),
         "end": last.isoformat(),

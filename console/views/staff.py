@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ..extensions import db
+from ..formats import jdatetime
 from ..models import Role, Staff
 from ..models.staff import ROLE_LABELS
 from ..services import DomainError
 from ..services import staff as staff_service
-from ..formats import jdatetime
 from .base import ConsoleModelView, SecureFlaskForm, row_id
 
 ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
