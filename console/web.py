@@ -8,14 +8,16 @@ import re
 import secrets
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
-from . import clock
+from . import clock, transaction
 from .extensions import babel, csrf, db, login_manager, migrate
+from .services import DomainError
 
 
 def configure_database(app: Flask) -> None:
@@ -217,6 +219,28 @@ def configure_requests(app: Flask) -> None:
             else:
                 session["last_seen"] = now
                 session.permanent = True
+
+    @app.after_request
+    def _end_transaction(response):
+        # The request's one commit (indico's request handler): a view calls services, which flush;
+        # here the work is committed once, or rolled back when the answer is an error. What the services
+        # left for after the commit (mails, jobs) runs then; what waits is said as a warning.
+        if response.status_code >= 400:
+            transaction.rollback()
+            return response
+        for warning in transaction.commit():
+            flash(warning, "warning")
+        return response
+
+    @app.errorhandler(DomainError)
+    def _refused(exc):
+        # A refusal no view caught: nothing is changed, the member of staff sees why on the page they came from.
+        transaction.rollback()
+        flash(exc.message, "error")
+        back = request.referrer
+        if not back or urlsplit(back).netloc != request.host:
+            back = url_for("admin.index")
+        return redirect(back, code=303)
 
     @app.after_request
     def _headers(response):

@@ -16,7 +16,7 @@ from ..models.contract import PAYMENT_METHOD_LABELS
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, commit_change, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, send_pending_mails
 
 PAGE_SIZE = 100
 CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
@@ -87,7 +87,7 @@ class ApplicationView(ConsoleView):
         """使用開始申込（電話受付）."""
         form = request.form
         if request.method == "POST":
-            done, application = commit_change(lambda: service.record_start_application(
+            done, application = apply_change(lambda: service.record_start_application(
                 current_user, applicant_name=form.get("applicant_name", ""),
                 applicant_kana=form.get("applicant_kana", ""), holder_kind=form.get("holder_kind", ""),
                 phone=form.get("phone", ""), email=form.get("email"), ward_code=form.get("ward_code", ""),
@@ -107,7 +107,7 @@ class ApplicationView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            done, _stop = commit_change(lambda: service.record_stop_application(
+            done, _stop = apply_change(lambda: service.record_stop_application(
                 current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
                 final_bill_address=form.get("final_bill_address"), today=clock.today()))
             if done:
@@ -128,7 +128,7 @@ class ApplicationView(ConsoleView):
     def accept(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
         acknowledged = set(request.form.getlist("acknowledge"))
-        done, decision = commit_change(
+        done, decision = apply_change(
             lambda: service.accept_start_application(current_user, application_id, acknowledged, today=clock.today()))
         if done:
             self._accepted(decision, f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。")
@@ -137,7 +137,7 @@ class ApplicationView(ConsoleView):
     @expose("/<int:application_id>/reject", methods=["POST"])
     def reject(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
-        done, decision = commit_change(lambda: service.reject_start_application(
+        done, decision = apply_change(lambda: service.reject_start_application(
             current_user, application_id, request.form.get("reason_code", ""), request.form.get("reason_text")))
         if done:
             flash("却下しました。", "success")
@@ -164,7 +164,7 @@ class ApplicationView(ConsoleView):
     @expose("/contract/<int:contract_id>/opened", methods=["POST"])
     def opened(self, contract_id: int):
         contract = db.get_or_404(Contract, contract_id)
-        done, _ = commit_change(lambda: service.confirm_opened(
+        done, _ = apply_change(lambda: service.confirm_opened(
             current_user, contract, _date(request.form.get("opened_on")), today=clock.today()))
         if done:
             flash(f"お客さま番号 {contract.customer_number} の開栓日を記録しました。", "success")
@@ -197,7 +197,7 @@ class ApplicationView(ConsoleView):
                 return "使用中止申込を却下しました。"
             raise DomainError("承認か却下を選んでください。")
 
-        done, message = commit_change(decide)
+        done, message = apply_change(decide)
         if done:
             flash(message, "success")
         return redirect(url_for(".stops"))
@@ -214,7 +214,7 @@ class ApplicationView(ConsoleView):
 
     @expose("/moves/<move_group>/accept", methods=["POST"])
     def accept_move(self, move_group: str):
-        done, decision = commit_change(lambda: service.accept_move(
+        done, decision = apply_change(lambda: service.accept_move(
             current_user, move_group, set(request.form.getlist("acknowledge")), today=clock.today()))
         if done:
             self._accepted(decision, "転居（中止と開始）を承認しました。"
@@ -236,7 +236,7 @@ class ApplicationView(ConsoleView):
             return service.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
                                                  note=request.form.get("note"))
 
-        done, result = commit_change(decide)
+        done, result = apply_change(decide)
         if done:
             _change, bills = result
             flash("支払方法を変更しました。" if decision == "apply" else "支払方法の変更をお受けしないことにしました。", "success")

@@ -12,7 +12,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..extensions import db
+from .. import transaction
 from ..jobs.mail import send_notification
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import Role
@@ -105,17 +105,20 @@ class ConsoleModelView(RoleRequired, ModelView):
 
 
 def send_pending_mails(notification_ids: list[int]) -> bool:
-    """Enqueue the mails a committed change recorded; tell the staff member if they wait for Redis.
+    """Have the mails a change recorded sent once the request has committed (see console.transaction).
 
-    Returns True when every mail was sent or queued, False when they wait for the job queue.
+    When the job queue is unreachable the mails stay recorded and the member of staff is told so.
     """
     for notification_id in notification_ids:
-        try:
-            enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
-        except JobsUnavailable as exc:
-            flash(f"{exc} メールは記録済みで、復旧後に送信します。", "warning")
-            return False
+        transaction.after_commit(_enqueue_mail, notification_id)
     return True
+
+
+def _enqueue_mail(notification_id: int) -> None:
+    try:
+        enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
+    except JobsUnavailable as exc:
+        raise transaction.AfterCommitWarning(f"{exc} メールは記録済みで、復旧後に送信します。") from exc
 
 
 def row_id(raw: str | None) -> int | None:
@@ -126,14 +129,17 @@ def row_id(raw: str | None) -> int | None:
     return None
 
 
-def commit_change(change: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run one service change in this request's transaction: commit it and return (True, its result),
-    or roll it back, show its Japanese refusal and return (False, None)."""
+def apply_change(change: Callable[[], Any], success: str | None = None) -> tuple[bool, Any]:
+    """Run one service change in this request's transaction and return (True, its result), flashing
+    `success`; or roll it back, show its Japanese refusal and return (False, None).
+
+    It does not commit: the request does, once, when the view has answered (console.web)."""
     try:
         result = change()
     except DomainError as exc:
-        db.session.rollback()
+        transaction.rollback()
         flash(exc.message, "error")
         return False, None
-    db.session.commit()
+    if success:
+        flash(success, "success")
     return True, result
