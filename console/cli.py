@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from . import transaction
 from .extensions import db
 from .models import Role
 from .services import DomainError
@@ -25,9 +26,9 @@ def create_staff_command(email, roles, name, password):
     try:
         staff = create_staff(None, email, name or email.split("@")[0], roles, password)
     except DomainError as exc:
-        db.session.rollback()
+        transaction.rollback()
         raise click.ClickException(exc.message) from None
-    db.session.commit()
+    transaction.commit()
     click.echo(f"created staff #{staff.id} {staff.email} ({', '.join(sorted(roles))})")
 
 
@@ -44,7 +45,7 @@ def unlock_staff_command(email):
         unlock_staff(None, staff, reason="command line")
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    db.session.commit()
+    transaction.commit()
     click.echo(f"unlocked {staff.email}")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-from console import clock
+from console import clock, transaction
 from console.extensions import db
 from console.models import (
     AccountLink,
@@ -26,6 +29,7 @@ from console.models import (
     Staff,
     StaffRole,
 )
+from console.services import DomainError
 
 PASSWORD = "correct-horse-battery-staple"
 _HASH = generate_password_hash(PASSWORD)
@@ -172,3 +176,39 @@ def bill(contract_row: Contract, period: date, **overrides) -> Bill:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def race(app, attempts: dict[str, tuple[int, Callable[[Staff], Any]]]) -> dict[str, Any]:
+    """Run each attempt {name: (staff id, act(actor))} in its own thread, app context, session and real
+    connection, all released at the same moment; each commits (console.transaction) or rolls back.
+
+    Returns {name: act's result, or a refusal's Japanese message, or repr() of any other error}.
+    """
+    barrier = threading.Barrier(len(attempts), timeout=60)  # a thread that failed early must not hang the run
+    outcomes: dict[str, Any] = {}
+
+    def attempt(name: str, staff_id: int, act: Callable[[Staff], Any]) -> None:
+        with app.app_context():
+            actor = db.session.get(Staff, staff_id)
+            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
+            transaction.commit()
+            barrier.wait()
+            try:
+                outcomes[name] = act(actor)
+                transaction.commit()
+            except DomainError as exc:
+                transaction.rollback()
+                outcomes[name] = exc.message
+            except Exception as exc:  # noqa: BLE001 - the test's assertion shows it
+                transaction.rollback()
+                outcomes[name] = repr(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(name, staff_id, act))
+               for name, (staff_id, act) in attempts.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

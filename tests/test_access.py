@@ -80,14 +80,15 @@ def _sample_ids():
     db.session.flush()
     from console.reports import runs as report_runs
 
-    report_run, _ = report_runs.start_run(staff, "audit", {"start": "2026-10-01", "end": "2026-10-31"})
+    report_run, _ = report_runs.start_run(factories.staff("supervisor"), "audit", {"start": "2026-10-01", "end": "2026-10-31"})
     from console.services import disaster
 
     notice_input = disaster.NoticeInput(title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",))
-    notice_draft = disaster.create_draft(staff, notice_input)
-    disaster.publish_draft(staff, notice_draft.notice_id)
-    disaster.save_draft(staff, notice_draft.notice_id, notice_input)
-    point = disaster.create_supply_point(staff, disaster.SupplyPointInput(
+    coordinator = factories.staff("disaster_coordinator")
+    notice_draft = disaster.create_draft(coordinator, notice_input)
+    disaster.publish_draft(coordinator, notice_draft.notice_id)
+    disaster.save_draft(coordinator, notice_draft.notice_id, notice_input)
+    point = disaster.create_supply_point(coordinator, disaster.SupplyPointInput(
         code="SP-ACCESS", name="拠点", kana="キョテン", ward_code="27127", address="北区", latitude="34.7",
         longitude="135.5"))
     from console.services import reissue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -209,39 +208,15 @@ def test_two_staff_deciding_at_once_get_one_success_and_one_refusal(app, databas
             desired_start_date=clock.today() + timedelta(days=3),
         ).id
 
-    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
-    outcomes = {}
+    def accept(actor):
+        service.accept_start_application(actor, application_id, today=clock.today())
+        return "ok"
 
-    def decide(name, staff_id, accept):
-        with app.app_context():
-            from console.models import Staff
+    def reject(actor):
+        service.reject_start_application(actor, application_id, "other", "同時に却下")
+        return "ok"
 
-            actor = db.session.get(Staff, staff_id)
-            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
-            db.session.commit()
-            barrier.wait()
-            try:
-                if accept:
-                    service.accept_start_application(actor, application_id, today=clock.today())
-                else:
-                    service.reject_start_application(actor, application_id, "other", "同時に却下")
-                db.session.commit()
-                outcomes[name] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                outcomes[name] = exc.message
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                db.session.rollback()
-                outcomes[name] = repr(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=decide, args=("accept", ids[0], True)),
-               threading.Thread(target=decide, args=("reject", ids[1], False))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = factories.race(app, {"accept": (ids[0], accept), "reject": (ids[1], reject)})
     assert sorted(outcomes.values()).count("ok") == 1, outcomes
     assert [v for v in outcomes.values() if v != "ok"] == ["この申込はすでに処理されています。画面を更新して確認してください。"]
     with Session(engine) as check:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -188,37 +187,15 @@ def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
         db.session.flush()
         contract_id, change_id = contract.id, change.id
 
-    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
-    outcomes = {}
+    def approve(actor):
+        holders.approve_name_change(actor, change_id)
+        return "ok"
 
-    def decide(name, staff_id, approve):
-        # Each thread gets its own app context, so its own session and pooled connection.
-        with app.app_context():
-            from console.models import Staff
+    def send_back(actor):
+        holders.return_name_change(actor, change_id, "同時に差戻し")
+        return "ok"
 
-            actor = db.session.get(Staff, staff_id)
-            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
-            db.session.commit()
-            barrier.wait()
-            try:
-                if approve:
-                    holders.approve_name_change(actor, change_id)
-                else:
-                    holders.return_name_change(actor, change_id, "同時に差戻し")
-                db.session.commit()
-                outcomes[name] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                outcomes[name] = exc.message
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=decide, args=("approve", first, True)),
-               threading.Thread(target=decide, args=("return", second, False))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = factories.race(app, {"approve": (first, approve), "return": (second, send_back)})
     assert sorted(outcomes.values()).count("ok") == 1, outcomes
     refused = [v for v in outcomes.values() if v != "ok"]
     assert refused == ["この名義変更はすでに処理されています。画面を更新して確認してください。"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 import zipfile
 from datetime import date, datetime, timedelta
 
@@ -23,7 +22,7 @@ from console.jobs.reissue import (
     next_daily_run,
     schedule_daily_print_batch,
 )
-from console.models import AuditEvent, PaymentMethod, PrintBatch, ReissueRequest, ReissueStatus
+from console.models import AuditEvent, Contract, PaymentMethod, PrintBatch, ReissueRequest, ReissueStatus
 from console.services import DomainError, holders, reissue
 from tests import factories
 from tests.conftest import csrf_token, run_jobs
@@ -453,33 +452,11 @@ def test_two_operators_recording_the_same_month_at_once_get_one_request(app, dat
         contract = billed_contract(DEC)
         ids = first.id, second.id, contract.id
 
-    barrier = threading.Barrier(2, timeout=60)  # a thread that failed early must not hang the run
-    outcomes = {}
+    def record(actor):
+        record_request(actor, db.session.get(Contract, ids[2]), [DEC])
+        return "ok"
 
-    def record(name, staff_id, contract_id):
-        with app.app_context():
-            from console.models import Contract, Staff
-
-            actor, target = db.session.get(Staff, staff_id), db.session.get(Contract, contract_id)
-            # End the read before waiting: on SQLite every transaction holds the write lock from BEGIN.
-            db.session.commit()
-            barrier.wait()
-            try:
-                record_request(actor, target, [DEC])
-                db.session.commit()
-                outcomes[name] = "ok"
-            except DomainError as exc:
-                db.session.rollback()
-                outcomes[name] = exc.message
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=record, args=(name, staff_id, ids[2]))
-               for name, staff_id in (("first", ids[0]), ("second", ids[1]))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = factories.race(app, {"first": (ids[0], record), "second": (ids[1], record)})
     engine = create_engine(database_url)
     try:
         with Session(engine) as check:

@@ -189,7 +189,7 @@ def test_reissue_requests_and_print_batches(database, reports_dir):
         months=(date(2023, 11, 1),),
     )
     _reissue(contract, staff, jst(2026, 11, 1, 0, 1))  # after the period
-    run, wb = build("reissue", OCTOBER, staff)
+    run, wb = build("reissue", OCTOBER, factories.staff("supervisor"))
     rows = data_rows(wb["再発行依頼"])
     assert run.row_count == len(rows) == 2
     first, second = rows
@@ -218,7 +218,7 @@ def test_accounts_unlocks_resets_and_locked(database, reports_dir, smtp_server):
         "start": (today - timedelta(days=1)).isoformat(),
         "end": (today + timedelta(days=1)).isoformat(),
     }
-    run, wb = build("accounts", period, staff)
+    run, wb = build("accounts", period, factories.staff("supervisor"))
     rows = data_rows(wb["対応一覧"])
 
     # Other tests may have committed entries of their own (separate connections): count, don't assume.
@@ -334,7 +334,7 @@ def test_disaster_deliveries_per_version(database, reports_dir):
                 Delivery(notification_id=notification.id, address=f"a{i}@example.jp", status=status)
             )
     db.session.flush()
-    run, wb = build("disaster", OCTOBER, staff)
+    run, wb = build("disaster", OCTOBER, factories.staff("supervisor"))
     rows = data_rows(wb["版別配信件数"])
     assert run.row_count == len(rows) == 2
     assert (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from .. import clock
+from .. import clock, transaction
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import Staff
@@ -26,12 +26,12 @@ def build_print_batch(batch_key: str, cutoff: str, staff_id: int | None = None) 
     """
     actor = db.session.get(Staff, staff_id) if staff_id is not None else None
     batch = reissue.gather_print_batch(actor, batch_key, datetime.fromisoformat(cutoff))
-    db.session.commit()
+    transaction.commit()
     if batch is None:
         log.info("print batch %s: no request waiting", batch_key)
         return None
     written = reissue.write_batch_files(batch, only_missing=batch.built_at is not None)
-    db.session.commit()
+    transaction.commit()
     log.info("print batch %s (#%s): %s files written", batch_key, batch.id, len(written))
     return batch.id
 

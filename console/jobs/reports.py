@@ -15,7 +15,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, transaction
 from ..extensions import db
 from ..models import ReportRun, ReportStatus
 from ..reports import runs
@@ -72,18 +72,18 @@ def build_report(run_id: int) -> int | None:
     """
     run = runs.claim(run_id)
     if run is None:
-        db.session.rollback()
+        transaction.rollback()
         return None
-    db.session.commit()
+    transaction.commit()
     try:
         runs.build(run, progress=_progress_to_job())
     except Exception as exc:  # noqa: BLE001 - recorded on the row and logged
-        db.session.rollback()
+        transaction.rollback()
         log.exception("report run %s failed", run_id)
         runs.fail(run_id, exc)
-        db.session.commit()
+        transaction.commit()
         return None
-    db.session.commit()
+    transaction.commit()
     return run.row_count
 
 
@@ -114,7 +114,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
         if built is not None:
             continue
         run, created = runs.start_run(None, cls.key, params, scheduled=True)
-        db.session.commit()
+        transaction.commit()
         if created:
             started.append(run.id)
     for run_id in started:
@@ -127,7 +127,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
 def expire_report_files() -> int:
     """Delete files past their expiry; safe to run any number of times."""
     count = runs.expire_files()
-    db.session.commit()
+    transaction.commit()
     return count
 
 

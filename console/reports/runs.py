@@ -22,6 +22,7 @@ from ..models import ReportRun, ReportStatus, Staff
 from ..models.report import ACTIVE_STATUSES
 from ..services import DomainError
 from ..services.audit import record
+from ..services.permissions import SUPERVISORS, requires
 from .catalogue import REPORTS, Report
 from .excel import EXCEL_MAX_ROWS, heading_text, write_report
 from .params import canonical, parse
@@ -87,6 +88,7 @@ def _abandon_if_stale(run: ReportRun) -> bool:
     return True
 
 
+@requires(SUPERVISORS)
 def request_report(actor: Staff, report: str, form) -> tuple[ReportRun, bool]:
     """Ask for a report with the form's parameters; (run, True) when a new build must be enqueued,
     (run, False) when the same report with the same parameters is already queued or running."""
@@ -95,6 +97,7 @@ def request_report(actor: Staff, report: str, form) -> tuple[ReportRun, bool]:
     return start_run(actor, cls.key, params)
 
 
+@requires(SUPERVISORS, system=True)
 def start_run(
     actor: Staff | None, report: str, params: dict, *, scheduled: bool = False
 ) -> tuple[ReportRun, bool]:
@@ -223,6 +226,7 @@ def is_expired(run: ReportRun, now: datetime | None = None) -> bool:
     return run.expires_at is not None and run.expires_at <= (now or clock.now())
 
 
+@requires(SUPERVISORS)
 def download(actor: Staff, run: ReportRun) -> Path:
     """The file of a finished, unexpired run; audits the download."""
     if run.status == ReportStatus.FAILED:

@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .permissions import CUSTOMER_DESK, requires
 
 MATCH, MISMATCH, NOT_APPLICABLE, NOT_ENTERED = "match", "mismatch", "not_applicable", "not_entered"
 OUTCOME_LABELS = {MATCH: "一致", MISMATCH: "不一致", NOT_APPLICABLE: "対象外", NOT_ENTERED: "未入力"}
@@ -49,6 +50,7 @@ def _compare(entered: str, stored: str | None) -> str:
     return MATCH if stored and entered == stored else MISMATCH
 
 
+@requires(CUSTOMER_DESK)
 def check_registration(
     actor: Staff,
     *,
@@ -111,6 +113,7 @@ def check_registration(
     return result
 
 
+@requires(CUSTOMER_DESK)
 def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
     """Unlock a portal account and reset its wrong-password count (R7)."""
     reason = normalise.nfkc(reason)
@@ -125,6 +128,7 @@ def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
     record(actor, "account.unlock", target=account, reason=reason, detail=before)
 
 
+@requires(CUSTOMER_DESK)
 def request_password_reset(actor: Staff, account: PortalAccount, reason: str) -> Notification:
     """Record a password-reset mail to the account's address (R7); the caller enqueues the sending job."""
     reason = normalise.nfkc(reason)

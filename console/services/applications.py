@@ -43,6 +43,7 @@ from . import DomainError
 from .audit import record
 from .calendar import add_business_days
 from .links import holder_of, link_contract
+from .permissions import CUSTOMER_DESK, requires
 
 # R16: electronic payment (PayPay) covers bills under this amount; at or above it a paper payment
 # notice (納入通知書) is sent instead (Q39, Q40).
@@ -107,6 +108,7 @@ def _optional(value: str | None, label: str, field_name: str, max_length: int) -
     return value
 
 
+@requires(CUSTOMER_DESK)
 def record_start_application(actor: Staff, *, applicant_name: str, applicant_kana: str, holder_kind: str, phone: str,
                              email: str | None, ward_code: str, town: str, address_line: str, building: str | None,
                              room: str | None, mailing_address: str | None, desired_start_date: date | None,
@@ -149,6 +151,7 @@ def record_start_application(actor: Staff, *, applicant_name: str, applicant_kan
     return application
 
 
+@requires(CUSTOMER_DESK)
 def record_stop_application(actor: Staff, contract: Contract, *, desired_stop_date: date | None,
                             final_bill_address: str | None, today: date) -> StopApplication:
     """A stop application taken by phone for one contract."""
@@ -513,6 +516,7 @@ class Decision:
     messages: list[str] = field(default_factory=list)
 
 
+@requires(CUSTOMER_DESK)
 def accept_start_application(actor: Staff, application_id: int, acknowledged: set[str] | frozenset[str] = frozenset(),
                              *, today: date) -> Decision:
     """Accept: new contract and numbers, portal link and 本登録 where it came with a registration (R17)."""
@@ -565,6 +569,7 @@ def accept_start_application(actor: Staff, application_id: int, acknowledged: se
     return decision
 
 
+@requires(CUSTOMER_DESK)
 def reject_start_application(actor: Staff, application_id: int, reason_code: str, reason_text: str | None = None) -> Decision:
     """Reject with a reason; the provisional registration ends and the customer must register again (R17, Q7)."""
     reason_text = normalise.nfkc(reason_text) or None
@@ -602,6 +607,7 @@ def reject_start_application(actor: Staff, application_id: int, reason_code: str
                                                     body, actor, None))
 
 
+@requires(CUSTOMER_DESK)
 def accept_stop_application(actor: Staff, application_id: int, *, final_reading_date: date | None = None) -> StopApplication:
     """Accept a stop: the contract ends on the desired date; the portal keeps its history (Q34)."""
     application = _pending(StopApplication, application_id)
@@ -623,6 +629,7 @@ def accept_stop_application(actor: Staff, application_id: int, *, final_reading_
     return application
 
 
+@requires(CUSTOMER_DESK)
 def reject_stop_application(actor: Staff, application_id: int, note: str) -> StopApplication:
     """Refuse a stop application with a reason; the contract continues."""
     note = normalise.nfkc(note)
@@ -645,6 +652,7 @@ def move_pair(move_group: str) -> tuple[StopApplication, StartApplication]:
     return stops[0], starts[0]
 
 
+@requires(CUSTOMER_DESK)
 def accept_move(actor: Staff, move_group: str, acknowledged: set[str] | frozenset[str] = frozenset(), *,
                 today: date) -> Decision:
     """An in-city move with the same holder: the stop and the start are decided together (R12)."""
@@ -662,6 +670,7 @@ def accept_move(actor: Staff, move_group: str, acknowledged: set[str] | frozense
     return decision
 
 
+@requires(CUSTOMER_DESK)
 def confirm_opened(actor: Staff, contract: Contract, opened_on: date | None, *, today: date) -> None:
     """Record the day the tap was opened (開栓), which takes the contract off the not-started list."""
     if opened_on is None:
@@ -723,6 +732,7 @@ def apply_payment_method_to_unpaid(actor: Staff | None, contract: Contract) -> l
 PAYMENT_CHANGE_TARGETS = {PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT}
 
 
+@requires(CUSTOMER_DESK)
 def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: str | None = None) -> tuple[PaymentMethodChange, list[Bill]]:
     """Apply or refuse a switch between payment notice and e-payment (Q41); R16 applies at once."""
     note = normalise.nfkc(note) or None
@@ -768,6 +778,7 @@ def pending_payment_changes(*, limit: int = 200) -> list[PaymentMethodChange]:
     ).all()
 
 
+@requires(CUSTOMER_DESK)
 def view_start_application(actor: Staff, application: StartApplication) -> PlaceContext:
     """The detail page's context; opening it shows personal data, so it is audited."""
     ctx = place_context(application)

@@ -37,6 +37,7 @@ from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .calendar import expected_paid_date, paper_notices_resume, portal_shows
+from .permissions import CUSTOMER_DESK, requires
 
 # How long an identity confirmation lets the operator disclose the e-mail address (R6).
 IDENTITY_VALID_FOR = timedelta(minutes=30)
@@ -262,6 +263,7 @@ def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditE
     )
 
 
+@requires(CUSTOMER_DESK)
 def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
     """The customer view of a portal account; opening it is audited."""
     account = db.session.get(PortalAccount, account_id)
@@ -309,6 +311,7 @@ def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
     return view
 
 
+@requires(CUSTOMER_DESK)
 def view_contract(actor: Staff, contract_id: int, *, today: date) -> CustomerView:
     """The customer view of one contract (no portal account needed); opening it is audited."""
     contract = db.session.get(Contract, contract_id)
@@ -340,6 +343,7 @@ def account_holds(account: PortalAccount, contract: Contract) -> bool:
     ) is not None
 
 
+@requires(CUSTOMER_DESK)
 def confirm_identity(actor: Staff, account: PortalAccount, method: str, note: str | None = None) -> AuditEvent:
     """Record that the caller's identity was confirmed, and how (before disclosing the e-mail, R6)."""
     if method not in IDENTITY_METHODS:
@@ -353,6 +357,7 @@ def confirm_identity(actor: Staff, account: PortalAccount, method: str, note: st
     )
 
 
+@requires(CUSTOMER_DESK)
 def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount | None = None,
            contract: Contract | None = None) -> str:
     """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first."""

@@ -46,6 +46,7 @@ from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS, SUPPLY_STAT
 from ..wards import WARDS, ward_name
 from . import DomainError
 from .audit import record
+from .permissions import COORDINATORS, requires
 
 KIND_LABELS = {NoticeKind.EMERGENCY: "緊急（災害・事故）", NoticeKind.PLANNED: "計画（工事等）"}
 VERSION_TYPE_LABELS = {
@@ -193,6 +194,7 @@ def _apply(version: OutageNoticeVersion, values: dict) -> None:
     version.areas = [OutageArea(ward_code=w, town=t) for w, t in values["areas"]]
 
 
+@requires(COORDINATORS)
 def create_draft(actor: Staff, data: NoticeInput) -> OutageNoticeVersion:
     """Start a new incident with its first (draft) version."""
     values = _validated(data)
@@ -208,6 +210,7 @@ def create_draft(actor: Staff, data: NoticeInput) -> OutageNoticeVersion:
     return version
 
 
+@requires(COORDINATORS)
 def save_draft(actor: Staff, notice_id: int, data: NoticeInput) -> OutageNoticeVersion:
     """Create or change the notice's draft version (an update of a published notice starts here)."""
     notice = _lock_notice(notice_id)
@@ -233,6 +236,7 @@ def save_draft(actor: Staff, notice_id: int, data: NoticeInput) -> OutageNoticeV
     return version
 
 
+@requires(COORDINATORS)
 def discard_draft(actor: Staff, notice_id: int) -> None:
     """Throw away the unpublished draft (published versions stay as they are)."""
     notice = _lock_notice(notice_id)
@@ -371,6 +375,7 @@ def _publish(actor: Staff, notice: OutageNotice, version: OutageNoticeVersion, p
     return notification
 
 
+@requires(COORDINATORS)
 def publish_draft(actor: Staff, notice_id: int, public_url: str | None = None) -> tuple[OutageNoticeVersion, int | None]:
     """Publish the draft as the first version or an update; returns it and the notification id to send."""
     notice = _lock_notice(notice_id)
@@ -384,6 +389,7 @@ def publish_draft(actor: Staff, notice_id: int, public_url: str | None = None) -
     return version, notification.id if notification is not None else None
 
 
+@requires(COORDINATORS)
 def close_notice(actor: Staff, notice_id: int, *, cancel: bool, message: str,
                  public_url: str | None = None) -> tuple[OutageNoticeVersion, int | None]:
     """Resolve (解消) or cancel (取消) a published notice: a new, final version saying so."""
@@ -454,6 +460,7 @@ def failed_deliveries(notification_id: int, limit: int = 200) -> list[Delivery]:
     ))
 
 
+@requires(COORDINATORS)
 def retry_failed(actor: Staff, notification_id: int) -> int:
     """Put failed deliveries back in the queue (a coordinator's decision, e.g. after the mail server recovered)."""
     rows = db.session.execute(
@@ -520,6 +527,7 @@ def _validated_point(data: SupplyPointInput) -> dict:
                 address=address, latitude=round(latitude, 6), longitude=round(longitude, 6), notes=notes)
 
 
+@requires(COORDINATORS)
 def create_supply_point(actor: Staff, data: SupplyPointInput) -> SupplyPoint:
     """Add a supply point; it starts closed."""
     values = _validated_point(data)
@@ -533,6 +541,7 @@ def create_supply_point(actor: Staff, data: SupplyPointInput) -> SupplyPoint:
     return point
 
 
+@requires(COORDINATORS)
 def update_supply_point(actor: Staff, point: SupplyPoint, data: SupplyPointInput) -> SupplyPoint:
     """Change a supply point's details; its public code never changes."""
     values = _validated_point(SupplyPointInput(**{**data.__dict__, "code": point.code}))
@@ -588,6 +597,7 @@ def _status(value: str) -> SupplyStatus:
         raise DomainError("状態（閉鎖・開設準備中・開設中・一時休止）を選んでください。", field="status") from None
 
 
+@requires(COORDINATORS)
 def set_supply_status(actor: Staff, point: SupplyPoint, status: str, note: str | None = None) -> SupplyPointStatus:
     """Append a status entry for one point (the history is never changed)."""
     new = _status(status)
@@ -606,6 +616,7 @@ def set_supply_status(actor: Staff, point: SupplyPoint, status: str, note: str |
     return entry
 
 
+@requires(COORDINATORS)
 def set_ward_status(actor: Staff, ward_code: str, status: str, note: str | None = None,
                     point_type: str | None = None) -> int:
     """Set every point of a ward (optionally of one type) to a status; points already there are left alone.

@@ -34,6 +34,7 @@ from . import DomainError
 from .audit import record
 from .holders import request_name_change
 from .links import link_contract, unlink
+from .permissions import CUSTOMER_DESK, requires
 
 STEP_NAME_CHANGE, STEP_RELEASE, STEP_LINK, STEP_DONE = 1, 2, 3, 4
 STEP_LABELS = {
@@ -89,6 +90,7 @@ def _customer_numbers(raw: str) -> list[str]:
     return list(dict.fromkeys(numbers))
 
 
+@requires(CUSTOMER_DESK)
 def open_handover(
     actor: Staff,
     *,
@@ -169,6 +171,7 @@ def case_step(states: list[ItemState]) -> int:
     return min((s.step for s in states), default=STEP_DONE)
 
 
+@requires(CUSTOMER_DESK)
 def release_old_links(actor: Staff, handover: Handover, reason: str) -> tuple[int, list[int]]:
     """Step 2 by staff: unlink the old company's numbers (name change approved) and tell it by mail.
 
@@ -216,6 +219,7 @@ def _mail_release(actor: Staff, handover: Handover, account: PortalAccount, numb
     return notification
 
 
+@requires(CUSTOMER_DESK)
 def link_new_account(actor: Staff, handover: Handover, new_account: PortalAccount) -> tuple[int, str | None]:
     """Step 3 by staff: add the released numbers to the new company's account (refused while old links remain)."""
     states = item_states(handover)

@@ -17,6 +17,7 @@ from ..models import (
     Bill,
     ChangeStatus,
     Contract,
+    Handover,
     HolderHistory,
     HolderKind,
     NameChange,
@@ -26,6 +27,7 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .permissions import CUSTOMER_DESK, SUPERVISORS, requires
 
 
 @dataclass
@@ -57,6 +59,7 @@ def _current_holder(contract: Contract) -> HolderHistory | None:
     )
 
 
+@requires(CUSTOMER_DESK)
 def request_name_change(
     actor: Staff,
     contract: Contract,
@@ -122,8 +125,6 @@ def request_name_change(
 
 
 def _decide(actor: Staff, change_id: int, status: ChangeStatus, note: str | None) -> NameChange:
-    if not actor.has_role(Role.SUPERVISOR):
-        raise DomainError("名義変更の承認・差戻しはスーパーバイザーが行います。")
     change = db.session.get(NameChange, change_id)
     if change is None:
         raise DomainError("該当する名義変更がありません。")
@@ -146,6 +147,22 @@ def _decide(actor: Staff, change_id: int, status: ChangeStatus, note: str | None
     return change
 
 
+def may_decide(actor: Staff, change: NameChange) -> bool:
+    """Maker-checker: a supervisor other than the one who recorded it may approve or return a pending change."""
+    return (actor.has_role(Role.SUPERVISOR) and change.requested_by_id != actor.id
+            and change.status == ChangeStatus.PENDING)
+
+
+def _refresh_handover(change: NameChange) -> None:
+    # A change that is step ① of a handover may complete the case (R13). Imported here because the
+    # handover service opens its name changes through this module.
+    if change.handover_id is not None:
+        from .handovers import refresh_status
+
+        refresh_status(db.session.get(Handover, change.handover_id))
+
+
+@requires(SUPERVISORS, message="名義変更の承認・差戻しはスーパーバイザーが行います。")
 def approve_name_change(actor: Staff, change_id: int, note: str | None = None) -> NameChange:
     """Approve: the holder history gets a new entry from the effective date; nothing old is overwritten."""
     change = _decide(actor, change_id, ChangeStatus.APPROVED, normalise.nfkc(note) or None)
@@ -174,9 +191,11 @@ def approve_name_change(actor: Staff, change_id: int, note: str | None = None) -
         actor, "name_change.approve", target=change, customer_number=contract.customer_number, reason=change.decision_note,
         detail={"from": previous, "to": change.new_holder_name, "requested_by": change.requested_by_id},
     )
+    _refresh_handover(change)
     return change
 
 
+@requires(SUPERVISORS, message="名義変更の承認・差戻しはスーパーバイザーが行います。")
 def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
     """Send back to the operator with a reason; the holder stays as it is."""
     note = normalise.nfkc(note)
@@ -184,4 +203,5 @@ def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
         raise DomainError("差戻しの理由を入力してください。", field="note")
     change = _decide(actor, change_id, ChangeStatus.RETURNED, note)
     record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
+    _refresh_handover(change)
     return change

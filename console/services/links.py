@@ -11,6 +11,7 @@ from ..models import AccountLink, Contract, LinkSource, PortalAccount, Staff
 from . import DomainError
 from .accounts import check_registration
 from .audit import record
+from .permissions import CUSTOMER_DESK, requires
 
 # Q33: about 20 customer numbers per account are recommended.
 RECOMMENDED_MAX_NUMBERS = 20
@@ -74,6 +75,7 @@ def link_contract(actor: Staff | None, account: PortalAccount, contract: Contrac
     return link, warning
 
 
+@requires(CUSTOMER_DESK)
 def add_on_behalf(actor: Staff, account: PortalAccount, *, customer_number: str, settlement_number: str,
                   phone: str = "", usage_location: str = "", bank_last4: str = "",
                   reason: str) -> tuple[AccountLink, str | None]:
@@ -92,6 +94,7 @@ def add_on_behalf(actor: Staff, account: PortalAccount, *, customer_number: str,
     return link_contract(actor, account, contract, source=LinkSource.STAFF, reason=normalise.nfkc(reason))
 
 
+@requires(CUSTOMER_DESK)
 def unlink(actor: Staff | None, link: AccountLink, reason: str) -> None:
     """End a link with a recorded reason; the main flag moves to the oldest remaining number."""
     reason = normalise.nfkc(reason)
@@ -113,6 +116,7 @@ def unlink(actor: Staff | None, link: AccountLink, reason: str) -> None:
     record(actor, "link.remove", target=link.account, customer_number=link.contract.customer_number, reason=reason)
 
 
+@requires(CUSTOMER_DESK)
 def set_main(actor: Staff, account: PortalAccount, contract: Contract) -> None:
     """Make one of the account's numbers the main one (shown first on the portal, Q27)."""
     links = active_links(account)

@@ -18,6 +18,7 @@ from ..models import Bill, Contract, PaymentMethod, PaymentStatus, Staff
 from ..wards import WARDS
 from . import DomainError
 from .audit import record
+from .permissions import CUSTOMER_DESK, requires
 
 PAGE_SIZE = 50
 
@@ -81,6 +82,7 @@ class ContractFilter:
         return cls(ward, town, state, method)
 
 
+@requires(CUSTOMER_DESK)
 def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None = None, before: str | None = None,
                    today: date) -> Page:
     """One page of contracts, newest first."""
@@ -131,6 +133,7 @@ class BillFilter:
         return cls(period, status, number)
 
 
+@requires(CUSTOMER_DESK)
 def list_bills(actor: Staff, filters: BillFilter, *, after: str | None = None, before: str | None = None) -> Page:
     """One page of bills, newest first."""
     query = select(Bill).join(Bill.contract).options(contains_eager(Bill.contract))

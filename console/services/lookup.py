@@ -14,6 +14,7 @@ from .. import normalise
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount, Staff
 from .audit import record
+from .permissions import CUSTOMER_DESK, requires
 
 CAP = 50
 MIN_LENGTH = 2
@@ -119,6 +120,7 @@ def _is_phone_like(text: str) -> bool:
     return bool(normalise.phone_digits(text)) and not _PHONE_PUNCTUATION.sub("", normalise.compact(text))
 
 
+@requires(CUSTOMER_DESK)
 def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
     """Find accounts and contracts for what the operator typed; audited (the query can be personal data)."""
     query = normalise.nfkc(raw)
@@ -228,3 +230,18 @@ def main_links_for_accounts(account_ids: list[int]) -> dict[int, AccountLink]:
         ).options(selectinload(AccountLink.contract))
     )
     return {link.account_id: link for link in rows}
+
+
+def screen_pop_target(result: LookupResult) -> tuple[str, int] | None:
+    """Screen pop (a call's number): ("account", id) or ("contract", id) when the number identifies one
+    customer — one portal account, or one contract that no account holds — else None (show the list)."""
+    accounts = {h.id for h in result.hits if h.kind == "account"}
+    contracts = [h.id for h in result.hits if h.kind == "contract"]
+    links = active_links_for_contracts(contracts)
+    orphans = [c for c in contracts if c not in links]
+    accounts |= {links[c].account_id for c in contracts if c in links}
+    if len(accounts) == 1 and not orphans:
+        return "account", accounts.pop()
+    if not accounts and len(orphans) == 1:
+        return "contract", orphans[0]
+    return None

@@ -34,7 +34,6 @@ from ..models import (
     ReissueItem,
     ReissueRequest,
     ReissueStatus,
-    Role,
     SendTo,
     Staff,
 )
@@ -45,6 +44,7 @@ from ..wards import CITY_NAME
 from . import DomainError
 from .audit import record
 from .calendar import LAST_CENTRE_REISSUE_PERIOD, add_months, month_start
+from .permissions import CUSTOMER_DESK, SUPERVISORS, requires
 
 # Q35/Q38: where the customer prints notices from 2024-01 on.
 PORTAL_PDF_GUIDANCE = "マイページの「実績」>「過去の利用履歴」>「PDF出力」"
@@ -59,15 +59,11 @@ CALLER_RELATIONS = {
 }
 SEND_TO_LABELS = {SendTo.MAILING_ADDRESS: "契約の送付先", SendTo.OTHER: "指定の送付先"}
 OPEN_STATUSES = (ReissueStatus.REQUESTED, ReissueStatus.IN_BATCH)
+DOWNLOAD_REFUSED = "印刷バッチのファイルはスーパーバイザーがダウンロードします。"
 # A range such as 令和5年4月〜令和5年9月 expands to at most this many months.
 MAX_RANGE_MONTHS = 60
 # daily-2026-11-25 from the scheduled job; manual-<yyyymmddHHMMSS>-<6 hex> from a supervisor's form.
 BATCH_KEY_RE = re.compile(r"^(daily-\d{4}-\d{2}-\d{2}|manual-\d{14}-[0-9a-f]{6})$")
-
-
-def _require(actor: Staff | None, roles: tuple[Role, ...], message: str) -> None:
-    if actor is None or not actor.has_role(*roles):
-        raise DomainError(message)
 
 
 def _months_text(months) -> str:
@@ -139,6 +135,7 @@ def _portal_guidance(contract: Contract) -> str:
     return guidance
 
 
+@requires(CUSTOMER_DESK, message="お知らせ票の再発行はオペレーターまたはスーパーバイザーが受け付けます。")
 def request_reissue(
     actor: Staff,
     contract: Contract,
@@ -150,7 +147,6 @@ def request_reissue(
     other_address_reason: str | None = None,
 ) -> ReissueRequest:
     """Record a reissue request (R15): months up to 2023-12 that have a bill and no open request."""
-    _require(actor, (Role.OPERATOR, Role.SUPERVISOR), "お知らせ票の再発行はオペレーターまたはスーパーバイザーが受け付けます。")
     wanted = sorted({month_start(m) for m in months})
     if not wanted:
         raise DomainError("再発行する請求月を選ぶか入力してください。", field="months")
@@ -216,9 +212,9 @@ def request_reissue(
     return request
 
 
+@requires(CUSTOMER_DESK, message="再発行の取消はオペレーターまたはスーパーバイザーが行います。")
 def cancel_reissue(actor: Staff, request_id: int, reason: str) -> ReissueRequest:
     """Cancel a request that has not been mailed, with a reason (also out of a print batch)."""
-    _require(actor, (Role.OPERATOR, Role.SUPERVISOR), "再発行の取消はオペレーターまたはスーパーバイザーが行います。")
     reason = normalise.nfkc(reason)
     if not reason:
         raise DomainError("取消の理由を入力してください。", field="reason")
@@ -262,14 +258,13 @@ def new_manual_batch_key(now: datetime | None = None) -> str:
     return f"manual-{now:%Y%m%d%H%M%S}-{os.urandom(3).hex()}"
 
 
+@requires(SUPERVISORS, system=True, message="印刷バッチの作成はスーパーバイザーが行います。")
 def gather_print_batch(actor: Staff | None, batch_key: str, cutoff: datetime) -> PrintBatch | None:
     """Put every request recorded up to cutoff and still waiting into the batch named batch_key.
 
     The same key always gives the same batch: a second call returns it and gathers nothing more.
     None when no batch has that key and no request is waiting. actor None is the scheduled job.
     """
-    if actor is not None:
-        _require(actor, (Role.SUPERVISOR,), "印刷バッチの作成はスーパーバイザーが行います。")
     if not BATCH_KEY_RE.match(batch_key or ""):
         raise DomainError("印刷バッチの指定が正しくありません。画面を更新してやり直してください。")
     existing = db.session.scalar(select(PrintBatch).where(PrintBatch.batch_key == batch_key))
@@ -305,9 +300,9 @@ def gather_print_batch(actor: Staff | None, batch_key: str, cutoff: datetime) ->
     return batch
 
 
+@requires(SUPERVISORS, message="発送済にするのはスーパーバイザーです。")
 def mark_batch_mailed(actor: Staff, batch_id: int) -> int:
     """The mailing room has sent the batch: its requests still in it become mailed (one audit entry each)."""
-    _require(actor, (Role.SUPERVISOR,), "発送済にするのはスーパーバイザーです。")
     batch = db.session.get(PrintBatch, batch_id)
     if batch is None:
         raise DomainError("該当する印刷バッチがありません。")
@@ -502,11 +497,11 @@ def reissued_on(batch: PrintBatch) -> date:
 
 
 def _check_download(actor: Staff, batch: PrintBatch) -> None:
-    _require(actor, (Role.SUPERVISOR,), "印刷バッチのファイルはスーパーバイザーがダウンロードします。")
     if batch.built_at is None:
         raise DomainError("この印刷バッチはまだ作成中です。しばらくしてから開き直してください。")
 
 
+@requires(SUPERVISORS, message=DOWNLOAD_REFUSED)
 def download_list(actor: Staff, batch: PrintBatch) -> Path:
     """The batch's Excel list for a supervisor; the download is audited (it holds names and addresses)."""
     _check_download(actor, batch)
@@ -515,6 +510,7 @@ def download_list(actor: Staff, batch: PrintBatch) -> Path:
     return path
 
 
+@requires(SUPERVISORS, message=DOWNLOAD_REFUSED)
 def download_notice(actor: Staff, batch: PrintBatch, request: ReissueRequest) -> Path:
     """One request's PDF for a supervisor; audited under the customer number."""
     _check_download(actor, batch)
@@ -526,6 +522,7 @@ def download_notice(actor: Staff, batch: PrintBatch, request: ReissueRequest) ->
     return path
 
 
+@requires(SUPERVISORS, message=DOWNLOAD_REFUSED)
 def download_notices_zip(actor: Staff, batch: PrintBatch) -> bytes:
     """Every PDF of the batch that is still to be mailed (cancelled ones left out), as one ZIP; audited."""
     import zipfile

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Role, Staff, StaffRole
 from . import DomainError
 from .audit import record
+from .permissions import ADMINS, requires
 
 MIN_PASSWORD_LENGTH = 12
 # Compared against when the e-mail is unknown, so a wrong address costs as much time as a wrong password.
@@ -47,6 +48,7 @@ def find_staff(email: str) -> Staff | None:
     return db.session.scalar(select(Staff).where(Staff.email == normalise.email_key(email)))
 
 
+@requires(ADMINS, system=True)
 def create_staff(actor: Staff | None, email: str, name: str, roles, password: str) -> Staff:
     """Create a staff account with roles; actor None means the command line."""
     email = _clean_email(email)
@@ -65,6 +67,7 @@ def create_staff(actor: Staff | None, email: str, name: str, roles, password: st
     return staff
 
 
+@requires(ADMINS, system=True)
 def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) -> Staff:
     """Change name, roles or the active flag; a role change or deactivation ends open sessions."""
     name = normalise.nfkc(name)
@@ -87,6 +90,7 @@ def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) 
     return staff
 
 
+@requires(ADMINS, system=True)
 def set_password(actor: Staff | None, staff: Staff, password: str) -> None:
     """Set a new password; every open session of that staff member ends."""
     _check_password(password)
@@ -137,6 +141,7 @@ def sign_out(staff: Staff) -> None:
     record(staff, "staff.logout", target=staff)
 
 
+@requires(ADMINS, system=True)
 def unlock_staff(actor: Staff | None, staff: Staff, reason: str | None = None) -> None:
     """Clear a staff lock and the wrong-password count; actor None means the command line."""
     if not staff.is_locked and staff.failed_logins == 0:

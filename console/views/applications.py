@@ -119,7 +119,6 @@ class ApplicationView(ConsoleView):
     def detail(self, application_id: int):
         application = db.get_or_404(StartApplication, application_id)
         ctx = service.view_start_application(current_user, application)
-        db.session.commit()
         return self._render("applications/detail.html", application=application, ctx=ctx,
                             overdue=application.status == ApplicationStatus.PENDING
                             and service.is_overdue(application.received_at, clock.today()))
@@ -209,7 +208,6 @@ class ApplicationView(ConsoleView):
         except DomainError:
             abort(404)
         ctx = service.view_start_application(current_user, start)
-        db.session.commit()
         return self._render("applications/move.html", stop=stop, application=start, ctx=ctx, move_group=move_group)
 
     @expose("/moves/<move_group>/accept", methods=["POST"])

@@ -11,7 +11,6 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from .. import normalise
-from ..extensions import db
 from ..services import DomainError
 from ..services.staff import authenticate, sign_out
 
@@ -51,14 +50,12 @@ def login():
         try:
             staff = authenticate(form.email.data, form.password.data)
         except DomainError as exc:
-            # The wrong-password count and the audit entry must stay.
-            db.session.commit()
+            # The wrong-password count and the audit entry stay: the page answers 200, so the request commits.
             flash(exc.message, "error")
         else:
             # A fresh session on sign-in: nothing chosen before it survives (session fixation).
             session.clear()
             login_user(staff, remember=False)
-            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -71,7 +68,6 @@ def logout():
     """
     if current_user.is_authenticated:
         sign_out(current_user)
-        db.session.commit()
     logout_user()
     session.clear()
     flash("ログアウトしました。", "info")

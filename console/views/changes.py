@@ -12,12 +12,11 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import ChangeStatus, Contract, Handover, HandoverStatus, NameChange, PortalAccount, Role
+from ..models import ChangeStatus, Contract, Handover, HandoverStatus, NameChange, PortalAccount
 from ..models.contract import HOLDER_KIND_LABELS
-from ..services import DomainError
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id, send_pending_mails
 
 
 def _date(value: str | None) -> date | None:
@@ -46,23 +45,17 @@ class NameChangeView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            try:
-                change = holder_service.request_name_change(
-                    current_user, contract,
-                    new_holder_name=form.get("new_holder_name", ""),
-                    new_holder_kana=form.get("new_holder_kana", ""),
-                    new_holder_kind=form.get("new_holder_kind", ""),
-                    effective_date=_date(form.get("effective_date")),
-                    identity_check=form.get("identity_check", ""),
-                    documents_checked=form.get("documents_checked"),
-                    note=form.get("note"),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash("名義変更を受け付けました。スーパーバイザーの承認後に反映されます。", "success")
+            done, change = apply_change(lambda: holder_service.request_name_change(
+                current_user, contract,
+                new_holder_name=form.get("new_holder_name", ""),
+                new_holder_kana=form.get("new_holder_kana", ""),
+                new_holder_kind=form.get("new_holder_kind", ""),
+                effective_date=_date(form.get("effective_date")),
+                identity_check=form.get("identity_check", ""),
+                documents_checked=form.get("documents_checked"),
+                note=form.get("note"),
+            ), "名義変更を受け付けました。スーパーバイザーの承認後に反映されます。")
+            if done:
                 return redirect(url_for(".detail", change_id=change.id))
         return self.render(
             "changes/name_change_new.html", contract=contract, form=form, today=clock.today(),
@@ -74,26 +67,16 @@ class NameChangeView(ConsoleView):
         change = db.get_or_404(NameChange, change_id)
         return self.render("changes/name_change_detail.html", change=change,
                            carry=holder_service.carry_over(change.contract), kinds=HOLDER_KIND_LABELS,
-                           may_decide=current_user.has_role(Role.SUPERVISOR) and change.requested_by_id != current_user.id)
+                           may_decide=holder_service.may_decide(current_user, change))
 
     @expose("/<int:change_id>/decide", methods=["POST"])
     def decide(self, change_id: int):
-        try:
-            if request.form.get("decision") == "approve":
-                holder_service.approve_name_change(current_user, change_id, request.form.get("note"))
-                message = "名義変更を承認しました。契約者の履歴に反映しました。"
-            else:
-                holder_service.return_name_change(current_user, change_id, request.form.get("note", ""))
-                message = "名義変更を差し戻しました。"
-            change = db.session.get(NameChange, change_id)
-            if change.handover_id:
-                handover_service.refresh_status(db.session.get(Handover, change.handover_id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if request.form.get("decision") == "approve":
+            apply_change(lambda: holder_service.approve_name_change(current_user, change_id, request.form.get("note")),
+                         "名義変更を承認しました。契約者の履歴に反映しました。")
         else:
-            db.session.commit()
-            flash(message, "success")
+            apply_change(lambda: holder_service.return_name_change(current_user, change_id, request.form.get("note", "")),
+                         "名義変更を差し戻しました。")
         return redirect(url_for(".detail", change_id=change_id))
 
 
@@ -124,24 +107,18 @@ class HandoverView(ConsoleView):
     def new(self):
         form = request.form
         if request.method == "POST":
-            try:
-                handover = handover_service.open_handover(
-                    current_user,
-                    old_company_name=form.get("old_company_name", ""),
-                    new_company_name=form.get("new_company_name", ""),
-                    new_company_kana=form.get("new_company_kana", ""),
-                    customer_numbers=form.get("customer_numbers", ""),
-                    target_date=_date(form.get("target_date")),
-                    identity_check=form.get("identity_check", ""),
-                    old_account_id=row_id(form.get("old_account_id")),
-                    note=form.get("note"),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash("管理会社の変更を受け付けました。各お客さま番号の名義変更が承認待ちになりました。", "success")
+            done, handover = apply_change(lambda: handover_service.open_handover(
+                current_user,
+                old_company_name=form.get("old_company_name", ""),
+                new_company_name=form.get("new_company_name", ""),
+                new_company_kana=form.get("new_company_kana", ""),
+                customer_numbers=form.get("customer_numbers", ""),
+                target_date=_date(form.get("target_date")),
+                identity_check=form.get("identity_check", ""),
+                old_account_id=row_id(form.get("old_account_id")),
+                note=form.get("note"),
+            ), "管理会社の変更を受け付けました。各お客さま番号の名義変更が承認待ちになりました。")
+            if done:
                 return redirect(url_for(".detail", handover_id=handover.id))
         return self.render("changes/handover_new.html", form=form)
 
@@ -155,15 +132,12 @@ class HandoverView(ConsoleView):
     @expose("/<int:handover_id>/release", methods=["POST"])
     def release(self, handover_id: int):
         handover = db.get_or_404(Handover, handover_id)
-        try:
-            count, mails = handover_service.release_old_links(current_user, handover, request.form.get("reason", ""))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".detail", handover_id=handover_id))
-        db.session.commit()
-        flash(f"{count}件のお客さま番号を旧管理会社の登録から解除し、お知らせメールを送りました。", "success")
-        send_pending_mails(mails)
+        done, result = apply_change(lambda: handover_service.release_old_links(
+            current_user, handover, request.form.get("reason", "")))
+        if done:
+            count, mails = result
+            flash(f"{count}件のお客さま番号を旧管理会社の登録から解除し、お知らせメールを送りました。", "success")
+            send_pending_mails(mails)
         return redirect(url_for(".detail", handover_id=handover_id))
 
     @expose("/<int:handover_id>/link", methods=["POST"])
@@ -174,13 +148,9 @@ class HandoverView(ConsoleView):
         if account is None:
             flash("新管理会社のマイページ利用者番号を入力してください。", "error")
             return redirect(url_for(".detail", handover_id=handover_id))
-        try:
-            linked, warning = handover_service.link_new_account(current_user, handover, account)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        done, result = apply_change(lambda: handover_service.link_new_account(current_user, handover, account))
+        if done:
+            linked, warning = result
             flash(f"{linked}件のお客さま番号を新管理会社の利用者 #{account.id} に登録しました。", "success")
             if warning:
                 flash(warning, "warning")

@@ -14,7 +14,7 @@ from ..services import accounts as accounts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
-from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id, send_pending_mails
 
 
 class LookupView(ConsoleView):
@@ -28,14 +28,15 @@ class LookupView(ConsoleView):
         query = request.args.get("q", "")
         if phone is not None:
             result = lookup_service.search(current_user, phone, phone_only=True)
-            db.session.commit()
-            target = _single_target(result)
+            target = lookup_service.screen_pop_target(result)
             if target is not None:
-                return redirect(target)
+                kind, target_id = target
+                if kind == "account":
+                    return redirect(url_for("customer.account", account_id=target_id))
+                return redirect(url_for("customer.contract", contract_id=target_id))
             query = phone
         elif query.strip():
             result = lookup_service.search(current_user, query)
-            db.session.commit()
         else:
             result = None
         return self.render(
@@ -53,20 +54,6 @@ class LookupView(ConsoleView):
             mask_phone=customer_service.mask_phone,
             mask_email=customer_service.mask_email,
         )
-
-
-def _single_target(result) -> str | None:
-    """Screen pop: the one account (or account-less contract) a caller's number identifies."""
-    accounts = {h.id for h in result.hits if h.kind == "account"}
-    contracts = [h.id for h in result.hits if h.kind == "contract"]
-    links = lookup_service.active_links_for_contracts(contracts)
-    orphans = [c for c in contracts if c not in links]
-    accounts |= {links[c].account_id for c in contracts if c in links}
-    if len(accounts) == 1 and not orphans:
-        return url_for("customer.account", account_id=accounts.pop())
-    if not accounts and len(orphans) == 1:
-        return url_for("customer.contract", contract_id=orphans[0])
-    return None
 
 
 class CustomerPageView(ConsoleView):
@@ -107,7 +94,6 @@ class CustomerPageView(ConsoleView):
             view = customer_service.view_account(current_user, account_id, today=clock.today())
         except DomainError:
             abort(404)
-        db.session.commit()
         return self._render(view, account_page=True)
 
     @expose("/contract/<int:contract_id>")
@@ -116,21 +102,13 @@ class CustomerPageView(ConsoleView):
             view = customer_service.view_contract(current_user, contract_id, today=clock.today())
         except DomainError:
             abort(404)
-        db.session.commit()
         return self._render(view, account_page=False)
 
     @expose("/account/<int:account_id>/identity", methods=["POST"])
     def identity(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
-        try:
-            customer_service.confirm_identity(current_user, account, request.form.get("method", ""),
-                                              request.form.get("note"))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("本人確認を記録しました。", "success")
+        apply_change(lambda: customer_service.confirm_identity(
+            current_user, account, request.form.get("method", ""), request.form.get("note")), "本人確認を記録しました。")
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/reveal", methods=["POST"])
@@ -153,51 +131,31 @@ class CustomerPageView(ConsoleView):
     @expose("/account/<int:account_id>/unlock", methods=["POST"])
     def unlock(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
-        try:
-            accounts_service.unlock_account(current_user, account, request.form.get("reason", ""))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("ロックを解除しました。", "success")
+        apply_change(lambda: accounts_service.unlock_account(current_user, account, request.form.get("reason", "")),
+                     "ロックを解除しました。")
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/password-reset", methods=["POST"])
     def password_reset(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
-        try:
-            notification = accounts_service.request_password_reset(
-                current_user, account, request.form.get("reason", "")
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".account", account_id=account_id))
-        db.session.commit()
-        if send_pending_mails([notification.id]):
-            flash("パスワード再設定メールの送信を受け付けました。", "success")
+        done, notification = apply_change(lambda: accounts_service.request_password_reset(
+            current_user, account, request.form.get("reason", "")), "パスワード再設定メールの送信を受け付けました。")
+        if done:
+            send_pending_mails([notification.id])
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/links/add", methods=["POST"])
     def add_link(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
         form = request.form
-        try:
-            _link, warning = links_service.add_on_behalf(
-                current_user, account, customer_number=form.get("customer_number", ""),
-                settlement_number=form.get("settlement_number", ""), phone=form.get("phone", ""),
-                usage_location=form.get("usage_location", ""), bank_last4=form.get("bank_last4", ""),
-                reason=form.get("reason", ""),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("お客さま番号を登録しました。", "success")
-            if warning:
-                flash(warning, "warning")
+        done, result = apply_change(lambda: links_service.add_on_behalf(
+            current_user, account, customer_number=form.get("customer_number", ""),
+            settlement_number=form.get("settlement_number", ""), phone=form.get("phone", ""),
+            usage_location=form.get("usage_location", ""), bank_last4=form.get("bank_last4", ""),
+            reason=form.get("reason", ""),
+        ), "お客さま番号を登録しました。")
+        if done and result[1]:
+            flash(result[1], "warning")
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/links/<int:link_id>/<action>", methods=["POST"])
@@ -205,34 +163,23 @@ class CustomerPageView(ConsoleView):
         link = db.get_or_404(AccountLink, link_id)
         if link.account_id != account_id or action not in ("remove", "main"):
             abort(404)
-        try:
-            if action == "remove":
-                links_service.unlink(current_user, link, request.form.get("reason", ""))
-                message = "お客さま番号の登録を解除しました。"
-            else:
-                links_service.set_main(current_user, link.account, link.contract)
-                message = "メインのお客さま番号を変更しました。"
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if action == "remove":
+            apply_change(lambda: links_service.unlink(current_user, link, request.form.get("reason", "")),
+                         "お客さま番号の登録を解除しました。")
         else:
-            db.session.commit()
-            flash(message, "success")
+            apply_change(lambda: links_service.set_main(current_user, link.account, link.contract),
+                         "メインのお客さま番号を変更しました。")
         return redirect(url_for(".account", account_id=account_id))
 
     def _reveal(self, account, contract, load_view, back_url, account_page):
         field_name = request.form.get("field", "")
-        try:
-            value = customer_service.reveal(
-                current_user, field_name=field_name, reason=request.form.get("reason", ""),
-                account=account, contract=contract,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, value = apply_change(lambda: customer_service.reveal(
+            current_user, field_name=field_name, reason=request.form.get("reason", ""),
+            account=account, contract=contract,
+        ))
+        if not done:
             return redirect(back_url)
         view = load_view()
-        db.session.commit()
         key = f"{field_name}:{contract.id}" if contract is not None else field_name
         return self._render(view, revealed={key: value}, account_page=account_page)
 
@@ -251,7 +198,6 @@ class RegistrationCheckView(ConsoleView):
                 flash("お客さま番号を入力してください。", "error")
             else:
                 result = accounts_service.check_registration(current_user, **form)
-                db.session.commit()
         return self.render(
             "customer/registration_check.html",
             form=form,

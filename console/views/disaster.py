@@ -7,6 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import transaction
 from ..extensions import db
 from ..jobs import disaster as disaster_jobs
 from ..jobs.queue import JobsUnavailable
@@ -17,11 +18,10 @@ from ..models.disaster import (
     SUPPLY_POINT_TYPE_LABELS,
     SUPPLY_STATUS_LABELS,
 )
-from ..services import DomainError
 from ..services import disaster as service
 from ..services import disaster_feeds as feeds
 from ..wards import WARDS
-from .base import ConsoleView
+from .base import ConsoleView, apply_change
 
 COORDINATOR_ROLES = frozenset({Role.DISASTER_COORDINATOR})
 
@@ -44,14 +44,16 @@ def _public_url() -> str:
 
 
 def _start_sending(notification_id: int | None) -> None:
-    """After commit: enqueue the batches of a published actual version and say so."""
-    if notification_id is None:
-        return
+    """Once the request has committed, enqueue the batches of a published actual version and say so."""
+    if notification_id is not None:
+        transaction.after_commit(_enqueue_batches, notification_id)
+
+
+def _enqueue_batches(notification_id: int) -> None:
     try:
         jobs = disaster_jobs.enqueue_outage_batches(notification_id)
     except JobsUnavailable as exc:
-        flash(str(exc), "warning")
-        return
+        raise transaction.AfterCommitWarning(str(exc)) from exc
     progress = service.delivery_progress(notification_id)
     flash(f"お客さまへのメール {progress['total']}通を{jobs}件の送信ジョブに分けて送信を開始しました。", "info")
 
@@ -81,14 +83,9 @@ class OutageNoticeView(ConsoleView):
         )
         if request.method == "POST":
             data = _notice_input(request.form)
-            try:
-                version = service.create_draft(current_user, data)
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash("下書きを保存しました。プレビューで内容と送信先の件数を確かめてから発表してください。", "success")
+            done, version = apply_change(lambda: service.create_draft(current_user, data),
+                                         "下書きを保存しました。プレビューで内容と送信先の件数を確かめてから発表してください。")
+            if done:
                 return redirect(url_for(".preview", notice_id=version.notice_id))
         return self.render("disaster/notice_form.html", data=data, notice=None, published=None, **_labels())
 
@@ -113,14 +110,8 @@ class OutageNoticeView(ConsoleView):
         data = service.input_from_version(source)
         if request.method == "POST":
             data = _notice_input(request.form)
-            try:
-                service.save_draft(current_user, notice_id, data)
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash("下書きを保存しました。", "success")
+            done, _ = apply_change(lambda: service.save_draft(current_user, notice_id, data), "下書きを保存しました。")
+            if done:
                 return redirect(url_for(".preview", notice_id=notice_id))
         return self.render("disaster/notice_form.html", data=data, notice=notice,
                            published=service.first_published(notice), **_labels())
@@ -142,13 +133,10 @@ class OutageNoticeView(ConsoleView):
 
     @expose("/<int:notice_id>/publish", methods=["POST"])
     def publish(self, notice_id: int):
-        try:
-            version, notification_id = service.publish_draft(current_user, notice_id, _public_url())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, result = apply_change(lambda: service.publish_draft(current_user, notice_id, _public_url()))
+        if not done:
             return redirect(url_for(".detail", notice_id=notice_id))
-        db.session.commit()
+        version, notification_id = result
         if version.mode == NoticeMode.ACTUAL:
             flash(f"第{version.version_no}報を発表しました。", "success")
         else:
@@ -159,14 +147,7 @@ class OutageNoticeView(ConsoleView):
 
     @expose("/<int:notice_id>/discard", methods=["POST"])
     def discard(self, notice_id: int):
-        try:
-            service.discard_draft(current_user, notice_id)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("下書きを破棄しました。", "success")
+        apply_change(lambda: service.discard_draft(current_user, notice_id), "下書きを破棄しました。")
         notice = db.session.get(OutageNotice, notice_id)
         if notice is not None and not notice.versions:
             return redirect(url_for(".index"))
@@ -175,16 +156,13 @@ class OutageNoticeView(ConsoleView):
     @expose("/<int:notice_id>/close", methods=["POST"])
     def close(self, notice_id: int):
         cancel = request.form.get("action") == "cancel"
-        try:
-            version, notification_id = service.close_notice(
-                current_user, notice_id, cancel=cancel, message=request.form.get("message", ""),
-                public_url=_public_url(),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, result = apply_change(lambda: service.close_notice(
+            current_user, notice_id, cancel=cancel, message=request.form.get("message", ""),
+            public_url=_public_url(),
+        ))
+        if not done:
             return redirect(url_for(".detail", notice_id=notice_id))
-        db.session.commit()
+        version, notification_id = result
         flash(f"お知らせを{'取り消し' if cancel else '解消とし'}ました（第{version.version_no}報）。", "success")
         _start_sending(notification_id)
         return redirect(url_for(".detail", notice_id=notice_id))
@@ -209,13 +187,8 @@ class OutageNoticeView(ConsoleView):
             flash("再送信するメールがありません。", "error")
             return redirect(url_for(".detail", notice_id=notice_id))
         retried = service.retry_failed(current_user, notification.id)
-        db.session.commit()
-        try:
-            jobs = disaster_jobs.enqueue_outage_batches(notification.id)
-        except JobsUnavailable as exc:
-            flash(str(exc), "warning")
-        else:
-            flash(f"送信失敗{retried}件を戻し、未送信分を{jobs}件のジョブで再送信します。", "success")
+        flash(f"送信失敗{retried}件を戻し、未送信分を再送信します。", "success")
+        _start_sending(notification.id)
         return redirect(url_for(".detail", notice_id=notice_id))
 
 
@@ -245,13 +218,8 @@ class SupplyPointView(ConsoleView):
         data = service.SupplyPointInput()
         if request.method == "POST":
             data = _point_input(request.form)
-            try:
-                point = service.create_supply_point(current_user, data)
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
+            done, point = apply_change(lambda: service.create_supply_point(current_user, data))
+            if done:
                 flash(f"給水拠点 {point.code} を登録しました（状態：閉鎖）。", "success")
                 return redirect(url_for(".detail", point_id=point.id))
         return self.render("disaster/supply_point_form.html", data=data, point=None, **self._labels())
@@ -272,28 +240,17 @@ class SupplyPointView(ConsoleView):
         )
         if request.method == "POST":
             data = _point_input(request.form)
-            try:
-                service.update_supply_point(current_user, point, data)
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash("給水拠点の情報を更新しました。", "success")
+            done, _ = apply_change(lambda: service.update_supply_point(current_user, point, data), "給水拠点の情報を更新しました。")
+            if done:
                 return redirect(url_for(".detail", point_id=point_id))
         return self.render("disaster/supply_point_form.html", data=data, point=point, **self._labels())
 
     @expose("/<int:point_id>/status", methods=["POST"])
     def status(self, point_id: int):
         point = db.get_or_404(SupplyPoint, point_id)
-        try:
-            entry = service.set_supply_status(current_user, point, request.form.get("status", ""),
-                                              request.form.get("note"))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        done, entry = apply_change(lambda: service.set_supply_status(
+            current_user, point, request.form.get("status", ""), request.form.get("note")))
+        if done:
             flash(f"{point.name}を「{SUPPLY_STATUS_LABELS[entry.status]}」にしました。", "success")
         return redirect(request.form.get("next") == "list" and url_for(".index", ward=point.ward_code)
                         or url_for(".detail", point_id=point_id))
@@ -301,14 +258,10 @@ class SupplyPointView(ConsoleView):
     @expose("/ward-status", methods=["POST"])
     def ward_status(self):
         ward = request.form.get("ward_code", "")
-        try:
-            changed = service.set_ward_status(current_user, ward, request.form.get("status", ""),
-                                              request.form.get("note"), request.form.get("point_type") or None)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        done, changed = apply_change(lambda: service.set_ward_status(
+            current_user, ward, request.form.get("status", ""), request.form.get("note"),
+            request.form.get("point_type") or None))
+        if done:
             label = SUPPLY_STATUS_LABELS.get(request.form.get("status"), "")
             flash(f"{WARDS[ward]}の給水拠点{changed}か所を「{label}」にしました。", "success")
         return redirect(url_for(".index", ward=ward if ward in WARDS else None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from .. import transaction
 from ..extensions import db
 
 bp = Blueprint("health", __name__)
@@ -18,7 +19,7 @@ def healthz():
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy; the type goes in the report
-        db.session.rollback()
+        transaction.rollback()
         checks["database"] = f"error: {type(exc).__name__}"
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import flash, request
+from flask import request
 from flask_admin import expose
 from flask_login import current_user
 
 from .. import clock
-from ..extensions import db
 from ..models.billing import PAYMENT_STATUS_LABELS
 from ..models.contract import PAYMENT_METHOD_LABELS
-from ..services import DomainError, listing
+from ..services import listing
 from ..services.customer import mask_phone, masked_usage_location
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 
 class ContractListView(ConsoleView):
@@ -23,15 +22,13 @@ class ContractListView(ConsoleView):
 
     @expose("/")
     def index(self):
-        try:
+        def contracts():
             filters = listing.ContractFilter.parse(request.args)
-            page = listing.list_contracts(current_user, filters, after=request.args.get("after"),
-                                          before=request.args.get("before"), today=clock.today())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            filters, page = listing.ContractFilter(), listing.Page([], None, None)
-        db.session.commit()
+            return filters, listing.list_contracts(current_user, filters, after=request.args.get("after"),
+                                                   before=request.args.get("before"), today=clock.today())
+
+        done, result = apply_change(contracts)
+        filters, page = result if done else (listing.ContractFilter(), listing.Page([], None, None))
         return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
                            methods=PAYMENT_METHOD_LABELS, masked_location=masked_usage_location, mask_phone=mask_phone,
                            today=clock.today())
@@ -44,13 +41,11 @@ class BillListView(ConsoleView):
 
     @expose("/")
     def index(self):
-        try:
+        def bills():
             filters = listing.BillFilter.parse(request.args)
-            page = listing.list_bills(current_user, filters, after=request.args.get("after"),
-                                      before=request.args.get("before"))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            filters, page = listing.BillFilter(), listing.Page([], None, None)
-        db.session.commit()
+            return filters, listing.list_bills(current_user, filters, after=request.args.get("after"),
+                                               before=request.args.get("before"))
+
+        done, result = apply_change(bills)
+        filters, page = result if done else (listing.BillFilter(), listing.Page([], None, None))
         return self.render("listing/bills.html", page=page, filters=filters, status_labels=PAYMENT_STATUS_LABELS)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, transaction
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..jobs.reissue import build_print_batch
@@ -20,7 +20,7 @@ from ..services import DomainError
 from ..services import customer as customer_service
 from ..services import reissue as reissue_service
 from .audit import ACTION_LABELS
-from .base import CUSTOMER_ROLES, ConsoleView
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 LIST_LIMIT = 500
 
@@ -56,18 +56,13 @@ class ReissueView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            try:
-                months = reissue_service.parse_months(" ".join(form.getlist("month") + [form.get("months_text", "")]))
-                created = reissue_service.request_reissue(
-                    current_user, contract, months=months, send_to=form.get("send_to", ""),
-                    caller_relation=form.get("caller_relation", ""), other_address=form.get("other_address"),
-                    other_address_reason=form.get("other_address_reason"),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
+            done, created = apply_change(lambda: reissue_service.request_reissue(
+                current_user, contract,
+                months=reissue_service.parse_months(" ".join(form.getlist("month") + [form.get("months_text", "")])),
+                send_to=form.get("send_to", ""), caller_relation=form.get("caller_relation", ""),
+                other_address=form.get("other_address"), other_address_reason=form.get("other_address_reason"),
+            ))
+            if done:
                 flash(f"お知らせ票の再発行を受け付けました（受付番号 {created.id}）。印刷バッチで印刷・発送します。", "success")
                 return redirect(url_for(".detail", request_id=created.id))
         return self.render(
@@ -94,14 +89,10 @@ class ReissueView(ConsoleView):
 
     @expose("/<int:request_id>/cancel", methods=["POST"])
     def cancel(self, request_id: int):
-        try:
-            cancelled = reissue_service.cancel_reissue(current_user, request_id, request.form.get("reason", ""))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("再発行を取り消しました。", "success")
+        done, cancelled = apply_change(
+            lambda: reissue_service.cancel_reissue(current_user, request_id, request.form.get("reason", "")),
+            "再発行を取り消しました。")
+        if done:
             if cancelled.batch is not None:
                 flash(f"印刷バッチ {cancelled.batch.batch_key} に入っていました。発送室に、この封筒を抜き取るよう伝えてください。",
                       "warning")
@@ -136,7 +127,7 @@ class PrintBatchView(ConsoleView):
             flash(str(exc), "error")
             return redirect(url_for(".index"))
         except DomainError as exc:
-            db.session.rollback()
+            transaction.rollback()
             flash(exc.message, "error")
             return redirect(url_for(".index"))
         if state == "queued":
@@ -167,7 +158,7 @@ class PrintBatchView(ConsoleView):
         except JobsUnavailable as exc:
             flash(str(exc), "error")
         except DomainError as exc:
-            db.session.rollback()
+            transaction.rollback()
             flash(exc.message, "error")
         else:
             flash("ファイルを作成しました。" if state == "done" else "ファイルの作成を受け付けました。", "success")
@@ -175,13 +166,8 @@ class PrintBatchView(ConsoleView):
 
     @expose("/<int:batch_id>/mailed", methods=["POST"])
     def mailed(self, batch_id: int):
-        try:
-            count = reissue_service.mark_batch_mailed(current_user, batch_id)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        done, count = apply_change(lambda: reissue_service.mark_batch_mailed(current_user, batch_id))
+        if done:
             flash(f"{count}件を発送済にしました。", "success")
         return redirect(url_for(".detail", batch_id=batch_id))
 
@@ -207,11 +193,7 @@ class PrintBatchView(ConsoleView):
                           f"再発行_お知らせ票_{batch.batch_key}.zip")
 
     def _send(self, load, batch_id: int, download_name: str):
-        try:
-            source = load()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, source = apply_change(load)
+        if not done:
             return redirect(url_for(".detail", batch_id=batch_id))
-        db.session.commit()
         return send_file(source, as_attachment=True, download_name=download_name, max_age=0)

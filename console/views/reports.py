@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, transaction
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, get_queue
 from ..jobs.reports import enqueue_build
@@ -18,7 +18,7 @@ from ..reports.catalogue import REPORTS
 from ..reports.params import previous_month
 from ..services import DomainError
 from ..wards import ward_choices, ward_name
-from .base import ConsoleView
+from .base import ConsoleView, apply_change
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -87,6 +87,14 @@ def _defaults() -> dict:
     }
 
 
+def _enqueue_build(run_id: int) -> None:
+    """After the run's row is committed: build it on a worker (or here, without Redis)."""
+    try:
+        enqueue_build(db.session.get(ReportRun, run_id))
+    except JobsUnavailable as exc:
+        raise transaction.AfterCommitWarning(str(exc)) from exc
+
+
 class ReportView(ConsoleView):
     """レポート: supervisors pick a report and its parameters; a job builds the Excel file."""
 
@@ -126,20 +134,14 @@ class ReportView(ConsoleView):
 
     @expose("/request/<report>", methods=["POST"])
     def request_report(self, report: str):
-        try:
-            run, created = runs.request_report(current_user, report, request.form)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, result = apply_change(lambda: runs.request_report(current_user, report, request.form))
+        if not done:
             return redirect(url_for(".index"))
-        db.session.commit()
+        run, created = result
         if not created:
             flash("同じ条件のレポートを作成中です。その進み具合を表示します。", "info")
             return redirect(url_for(".run", run_id=run.id))
-        try:
-            enqueue_build(run)
-        except JobsUnavailable as exc:
-            flash(str(exc), "error")
+        transaction.after_commit(_enqueue_build, run.id)
         return redirect(url_for(".run", run_id=run.id))
 
     @expose("/runs/<int:run_id>")
@@ -161,11 +163,10 @@ class ReportView(ConsoleView):
         try:
             path = runs.download(current_user, run)
         except DomainError as exc:
-            db.session.rollback()
+            transaction.rollback()
             return self.render(
                 "reports/gone.html", run=run, report=REPORTS[run.report], message=exc.message
             ), 410
-        db.session.commit()
         return send_file(
             path, mimetype=XLSX, as_attachment=True, download_name=runs.download_name(run), max_age=0
         )

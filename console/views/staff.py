@@ -16,7 +16,7 @@ from ..models import Role, Staff
 from ..models.staff import ROLE_LABELS
 from ..services import DomainError
 from ..services import staff as staff_service
-from .base import ConsoleModelView, SecureFlaskForm, row_id
+from .base import ConsoleModelView, SecureFlaskForm, apply_change, row_id
 
 ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
 
@@ -92,27 +92,17 @@ class StaffView(ConsoleModelView):
         return form
 
     def create_model(self, form):
-        try:
-            staff = staff_service.create_staff(
-                current_user, form.email.data, form.name.data, form.roles.data, form.password.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, staff = apply_change(lambda: staff_service.create_staff(
+            current_user, form.email.data, form.name.data, form.roles.data, form.password.data))
+        if not done:
             return False
-        db.session.commit()
         return staff
 
     def update_model(self, form, model):
-        try:
-            staff_service.update_staff(
-                current_user, model, name=form.name.data, roles=form.roles.data, active=form.active.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        done, _ = apply_change(lambda: staff_service.update_staff(
+            current_user, model, name=form.name.data, roles=form.roles.data, active=form.active.data))
+        if not done:
             return False
-        db.session.commit()
         return True
 
     @action("unlock", "ロック解除", "選択した職員のロックを解除しますか？")
@@ -126,7 +116,6 @@ class StaffView(ConsoleModelView):
                 done += 1
             except DomainError as exc:
                 refused.append(exc.message)
-        db.session.commit()
         if done:
             flash(f"{done}件のロックを解除しました。", "success")
         for message in refused:
