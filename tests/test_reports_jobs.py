@@ -87,7 +87,7 @@ def test_supervisor_builds_and_downloads_inline(client, login_as, reports_dir):
 
 def test_operator_may_not(client, login_as, reports_dir):
     supervisor = factories.staff("supervisor")
-    record(supervisor, "test.sample")
+    record(supervisor, "customer.view")
     from console.reports import runs
 
     run, _ = runs.start_run(supervisor, "audit", _period())
@@ -116,7 +116,7 @@ def test_bad_parameters_change_nothing(client, login_as, reports_dir):
 def test_same_report_twice_is_one_job_with_progress(client, login_as, reports_dir, rq_queue):
     first = login_as("supervisor")
     for i in range(3):
-        record(first, "test.sample", reason=f"=event {i}")
+        record(first, "customer.view", reason=f"=event {i}")
     db.session.commit()
     assert _ask(client).status_code == 302
     assert _ask(client).status_code == 302
@@ -218,7 +218,7 @@ def test_expired_download_is_refused_and_the_file_removed(client, login_as, repo
 def test_row_limit_per_sheet_is_configurable(app, database, reports_dir):
     staff = factories.staff("supervisor")
     for i in range(7):
-        record(staff, "test.sample", reason=str(i))
+        record(staff, "customer.view", reason=str(i))
     app.config["REPORT_SHEET_ROWS"] = 5  # title + header + 3 data rows per sheet
     try:
         run, wb = build("audit", {**_period(), "staff": staff.email}, staff)

@@ -19,7 +19,6 @@ from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, send_pending_mails
 
 PAGE_SIZE = 100
-CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
 
 
 def _date(value: str | None) -> date | None:
@@ -64,7 +63,7 @@ class ApplicationView(ConsoleView):
     required_roles = CUSTOMER_ROLES
 
     def _render(self, template, **kwargs):
-        return self.render(template, wards=WARDS, channels=CHANNEL_LABELS, reasons=service.REJECT_REASONS,
+        return self.render(template, wards=WARDS, channels=Channel, reasons=service.REJECT_REASONS,
                            today=clock.today(), **kwargs)
 
     @expose("/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..models import AuditAction
 from ..models.account import REGISTRATION_STATUS_LABELS, REGISTRATION_STEP_LABELS
 from ..models.application import APPLICATION_STATUS_LABELS
 from ..models.contract import HOLDER_KIND_LABELS, PAYMENT_METHOD_LABELS, ChangeStatus
@@ -19,6 +20,8 @@ def _lookup(table):
 def label_helpers() -> dict:
     """Template globals: status_label(account), payment_label(method), …"""
     return {
+        # Audit entries hold the action's code; templates name it with AuditAction.label_of(code).
+        "AuditAction": AuditAction,
         "status_label": lambda account: REGISTRATION_STATUS_LABELS.get(account.registration_status, ""),
         "step_label": lambda account: REGISTRATION_STEP_LABELS.get(account.registration_step, ""),
         "holder_kind_label": _lookup(HOLDER_KIND_LABELS),
