@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from console import clock
 from console.extensions import db
-from console.models import AuditAction, AuditEvent, AuditTarget, VersionType
+from console.models import AuditAction, AuditEvent, AuditTarget, LabelledEnum, VersionType
 from console.services import staff as staff_service
 from console.services.audit import record
 from tests import factories
@@ -115,7 +115,7 @@ def test_every_recorded_action_is_a_member():
     assert {AuditAction(f"outage.{t.value}") for t in VersionType}
 
 
-@pytest.mark.parametrize("enum", [AuditAction, AuditTarget])
+@pytest.mark.parametrize("enum", LabelledEnum.__subclasses__(), ids=lambda e: e.__name__)
 def test_every_member_has_its_own_japanese_label(enum):
     labels = [m.label for m in enum]
     assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", label) for label in labels)
@@ -141,7 +141,7 @@ def _record_every_action(staff) -> None:
 
 
 def _cells(html: str, column: str) -> list[str]:
-    return [c.strip() for c in re.findall(rf'<td class="col-{column}">(.*?)</td>', html, re.S)]
+    return [c.strip() for c in re.findall(rf'<td class="col-{column}">(.*?)</td>', html, re.DOTALL)]
 
 
 def test_audit_list_shows_every_action_and_target_type_by_its_label(client, login_as):
@@ -149,7 +149,7 @@ def test_audit_list_shows_every_action_and_target_type_by_its_label(client, logi
     _record_every_action(supervisor)
     db.session.commit()
     actions, targets = [], []
-    for page in range(0, len(AuditAction) // 50 + 1):
+    for page in range(len(AuditAction) // 50 + 1):
         html = client.get(f"/audit/?flt0_customer_number_equals=K000000077&page={page}").get_data(as_text=True)
         actions += _cells(html, "action")
         targets += _cells(html, "target_type")

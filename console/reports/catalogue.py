@@ -29,10 +29,12 @@ from ..models import (
     DeliveryStatus,
     Handover,
     HandoverItem,
+    HolderKind,
     NameChange,
     Notification,
     OutageArea,
     OutageNoticeVersion,
+    PaymentMethod,
     PaymentStatus,
     PortalAccount,
     PrintBatch,
@@ -42,9 +44,6 @@ from ..models import (
     StartApplication,
     StopApplication,
 )
-from ..models.application import APPLICATION_STATUS_LABELS
-from ..models.billing import PAYMENT_STATUS_LABELS
-from ..models.contract import HOLDER_KIND_LABELS, PAYMENT_METHOD_LABELS
 from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS
 from ..models.notice import REISSUE_STATUS_LABELS
 from ..wards import WARDS, ward_name
@@ -242,7 +241,7 @@ class ApplicationsReport(Report):
                 day,
                 received,
                 desired,
-                APPLICATION_STATUS_LABELS.get(status, status),
+                ApplicationStatus.label_of(status),
                 decided,
                 hours,
                 age,
@@ -620,7 +619,7 @@ class ChangesReport(Report):
                 requested,
                 number,
                 ward_name(ward),
-                HOLDER_KIND_LABELS.get(kind, kind),
+                HolderKind.label_of(kind),
                 effective,
                 self.STATUS.get(status, status),
                 maker,
@@ -985,7 +984,7 @@ class BillsReport(Report):
     @staticmethod
     def map_rows(rows) -> Iterator[tuple]:
         """Database rows → sheet rows (labels for codes, a total column)."""
-        wards, methods, statuses = WARDS, PAYMENT_METHOD_LABELS, PAYMENT_STATUS_LABELS
+        wards = WARDS
         for number, ward, town, period, reading, usage, water, sewer, due, method, status in rows:
             yield (
                 number,
@@ -998,8 +997,8 @@ class BillsReport(Report):
                 sewer,
                 water + sewer,
                 due,
-                methods.get(method, method),
-                statuses.get(status, status),
+                PaymentMethod.label_of(method),
+                PaymentStatus.label_of(status),
             )
 
 

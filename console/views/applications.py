@@ -11,8 +11,7 @@ from flask_login import current_user
 from .. import clock
 from ..extensions import db
 from ..formats import to_tokyo
-from ..models import ApplicationStatus, Channel, Contract, StartApplication, StopApplication
-from ..models.contract import PAYMENT_METHOD_LABELS
+from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartApplication, StopApplication
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
@@ -98,7 +97,7 @@ class ApplicationView(ConsoleView):
             if done:
                 flash(f"使用開始申込 #{application.id} を受け付けました。内容を確認して承認・却下してください。", "success")
                 return redirect(url_for(".detail", application_id=application.id))
-        return self._render("applications/new.html", form=form, methods=PAYMENT_METHOD_LABELS)
+        return self._render("applications/new.html", form=form, methods=PaymentMethod)
 
     @expose("/stops/new/<int:contract_id>", methods=["GET", "POST"])
     def new_stop(self, contract_id: int):

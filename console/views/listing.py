@@ -8,8 +8,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..extensions import db
-from ..models.billing import PAYMENT_STATUS_LABELS
-from ..models.contract import PAYMENT_METHOD_LABELS
+from ..models import PaymentMethod
 from ..services import DomainError, listing
 from ..services.customer import mask_phone, masked_usage_location
 from ..wards import WARDS
@@ -33,7 +32,7 @@ class ContractListView(ConsoleView):
             filters, page = listing.ContractFilter(), listing.Page([], None, None)
         db.session.commit()
         return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
-                           methods=PAYMENT_METHOD_LABELS, masked_location=masked_usage_location, mask_phone=mask_phone,
+                           methods=PaymentMethod, masked_location=masked_usage_location, mask_phone=mask_phone,
                            today=clock.today())
 
 
@@ -53,4 +52,4 @@ class BillListView(ConsoleView):
             flash(exc.message, "error")
             filters, page = listing.BillFilter(), listing.Page([], None, None)
         db.session.commit()
-        return self.render("listing/bills.html", page=page, filters=filters, status_labels=PAYMENT_STATUS_LABELS)
+        return self.render("listing/bills.html", page=page, filters=filters)
