@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from .config import instance_path, load_config
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -14,11 +16,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, views, CLI; nothing else happens at import time."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("CONSOLE_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=instance_path(),
         template_folder=str(ROOT / "templates"),
     )
-    from .config import load_config
-
     app.config.update(load_config(app.instance_path, overrides))
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -10,6 +10,9 @@ from .clock import TOKYO
 
 PREFIX = "CONSOLE_"
 
+# The checkout's instance folder, unless CONSOLE_INSTANCE_PATH names another.
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+
 # Shift length: an operator's session ends after this much inactivity (DESIGN: shared desk PCs).
 DEFAULT_IDLE_MINUTES = 9 * 60
 
@@ -30,6 +33,15 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def instance_path() -> str:
+    """The instance folder (SQLite file, outbox, reports, compiled catalogues): CONSOLE_INSTANCE_PATH."""
+    return _env("INSTANCE_PATH") or str(DEFAULT_INSTANCE_PATH)
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from CONSOLE_* variables, then apply overrides."""
     overrides = dict(overrides or {})
@@ -44,7 +56,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         secret = "dev-only-secret-not-for-production"
 
     database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'console.db'}"
-    idle = int(_env("IDLE_MINUTES", str(DEFAULT_IDLE_MINUTES)))
+    idle = _int("IDLE_MINUTES", DEFAULT_IDLE_MINUTES)
     secure_cookies = _bool("SECURE_COOKIES", production)
 
     config = {
@@ -63,7 +75,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "RQ_QUEUE": _env("RQ_QUEUE", "console"),
         "MAIL_SERVER": _env("MAIL_SERVER"),
-        "MAIL_PORT": int(_env("MAIL_PORT", "25")),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_USERNAME": _env("MAIL_USERNAME"),
         "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
@@ -71,14 +83,24 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PORTAL_PASSWORD_RESET_URL": _env("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset"),
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
         # Outage mails (issue 7): recipients per job, and how long a job's claim on a row lasts.
-        "OUTAGE_BATCH_SIZE": int(_env("OUTAGE_BATCH_SIZE", "500")),
-        "OUTAGE_LEASE_SECONDS": int(_env("OUTAGE_LEASE_SECONDS", "300")),
+        "OUTAGE_BATCH_SIZE": _int("OUTAGE_BATCH_SIZE", 500),
+        "OUTAGE_LEASE_SECONDS": _int("OUTAGE_LEASE_SECONDS", 300),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL"),
         # Generated files (print batches: Excel lists and reissued notices); served only through role-checked views.
         "FILES_DIR": _env("FILES_DIR", str(instance / "files")),
         # Japan time of day at which the daily job gathers open reissue requests into a print batch.
         "REISSUE_BATCH_TIME": _env("REISSUE_BATCH_TIME", "17:00"),
-        "STAFF_LOCK_THRESHOLD": int(_env("STAFF_LOCK_THRESHOLD", "5")),
+        "STAFF_LOCK_THRESHOLD": _int("STAFF_LOCK_THRESHOLD", 5),
+        # Business days a pending start application may wait before the queue highlights it.
+        "APPLICATION_SLA_DAYS": _int("APPLICATION_SLA_DAYS", 2),
+        # Excel reports: where built files live (shared by web and workers), how long they can be
+        # downloaded, rows per sheet (None: Excel's own limit), and when a build counts as lost with its
+        # worker (rq issue #2015).
+        "REPORTS_DIR": _env("REPORTS_DIR", str(instance / "reports")),
+        "REPORT_TTL_HOURS": _int("REPORT_TTL_HOURS", 72),
+        "REPORT_MONTHLY_TTL_DAYS": _int("REPORT_MONTHLY_TTL_DAYS", 400),
+        "REPORT_SHEET_ROWS": int(rows) if (rows := _env("REPORT_SHEET_ROWS")) else None,
+        "REPORT_JOB_TIMEOUT_MINUTES": _int("REPORT_JOB_TIMEOUT_MINUTES", 180),
         "IDLE_TIMEOUT": timedelta(minutes=idle),
         # No remember-me cookie is ever issued; these flags guard it anyway.
         "REMEMBER_COOKIE_DURATION": timedelta(minutes=idle),

@@ -53,7 +53,7 @@ def _sample_ids():
     staff = factories.staff("operator")
     from console.services.audit import record
 
-    event = record(staff, "test.sample", target=staff)
+    event = record(staff, "customer.view", target=staff)
     contract = factories.contract()
     account = factories.account(locked_at=clock.now(), failed_login_count=10)
     link = factories.link(account, contract, main=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from console import clock
 from console.extensions import db
-from console.models import AuditEvent, ReportRun, ReportStatus
+from console.models import AuditAction, AuditEvent, ReportRun, ReportStatus
 from console.services.audit import record
 from tests import factories
 from tests.conftest import csrf_token, run_jobs
@@ -72,7 +72,7 @@ def test_supervisor_builds_and_downloads_inline(client, login_as, reports_dir):
     wb = load_workbook(io.BytesIO(download.data))
     rows = data_rows(wb["監査ログ"])
     assert len(rows) == run.row_count
-    assert "report.request" in [r[3] for r in rows]  # the request itself is in the period's audit log
+    assert AuditAction.REPORT_REQUEST.label in [r[3] for r in rows]  # the request itself is in the period's audit log
 
     (requested,) = _events("report.request")
     (exported,) = _events("report.export")
@@ -86,7 +86,7 @@ def test_supervisor_builds_and_downloads_inline(client, login_as, reports_dir):
 
 def test_operator_may_not(client, login_as, reports_dir):
     supervisor = factories.staff("supervisor")
-    record(supervisor, "test.sample")
+    record(supervisor, "customer.view")
     from console.reports import runs
 
     run, _ = runs.start_run(supervisor, "audit", _period())
@@ -115,7 +115,7 @@ def test_bad_parameters_change_nothing(client, login_as, reports_dir):
 def test_same_report_twice_is_one_job_with_progress(client, login_as, reports_dir, rq_queue):
     first = login_as("supervisor")
     for i in range(3):
-        record(first, "test.sample", reason=f"=event {i}")
+        record(first, "customer.view", reason=f"=event {i}")
     db.session.commit()
     assert _ask(client).status_code == 302
     assert _ask(client).status_code == 302
@@ -180,6 +180,7 @@ def test_failed_build_is_recorded(app, database, tmp_path):
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
+    previous = app.config["REPORTS_DIR"]
     app.config["REPORTS_DIR"] = str(blocker)
     try:
         staff = factories.staff("supervisor")
@@ -187,7 +188,7 @@ def test_failed_build_is_recorded(app, database, tmp_path):
         db.session.commit()
         assert build_report(run.id) is None
     finally:
-        app.config["REPORTS_DIR"] = None
+        app.config["REPORTS_DIR"] = previous
     run = db.session.get(ReportRun, run.id)
     assert run.status == ReportStatus.FAILED and "Error" in run.error
     assert _events("report.export") == []
@@ -217,12 +218,12 @@ def test_expired_download_is_refused_and_the_file_removed(client, login_as, repo
 def test_row_limit_per_sheet_is_configurable(app, database, reports_dir):
     staff = factories.staff("supervisor")
     for i in range(7):
-        record(staff, "test.sample", reason=str(i))
+        record(staff, "customer.view", reason=str(i))
     app.config["REPORT_SHEET_ROWS"] = 5  # title + header + 3 data rows per sheet
     try:
         run, wb = build("audit", {**_period(), "staff": staff.email}, staff)
     finally:
-        app.config.pop("REPORT_SHEET_ROWS")
+        app.config["REPORT_SHEET_ROWS"] = None
     assert run.row_count == 8 and run.sheet_count == 3  # 7 samples + the report.request entry
     assert wb.sheetnames == ["監査ログ", "監査ログ (2)", "監査ログ (3)"]
     assert sum(len(data_rows(wb[name])) for name in wb.sheetnames) == 8

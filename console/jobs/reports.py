@@ -9,6 +9,7 @@ the scheduler was down is caught up the next day.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date
 
 from flask import current_app
@@ -131,11 +132,15 @@ def expire_report_files() -> int:
     return count
 
 
-def register_schedule(scheduler, queue_name: str | None = None):
-    """Register the daily monthly-report job on an rq CronScheduler."""
+def register_schedule(scheduler, queue_name: str | None = None, config: Mapping | None = None):
+    """Register the daily monthly-report job on an rq CronScheduler (or rq.cron), with the app's settings.
+
+    config defaults to the current app's; rq's cron config file has no app and passes load_config()'s.
+    """
+    config = current_app.config if config is None else config
     return scheduler.register(
         build_monthly_reports,
-        queue_name or current_app.config["RQ_QUEUE"],
+        queue_name or config["RQ_QUEUE"],
         cron=MONTHLY_CRON,
-        job_timeout=int(runs.job_timeout().total_seconds()) * 4,
+        job_timeout=config["REPORT_JOB_TIMEOUT_MINUTES"] * 60 * 4,
     )

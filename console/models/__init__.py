@@ -2,8 +2,8 @@
 
 from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus, RegistrationStep
 from .application import ApplicationStatus, StartApplication, StopApplication
-from .audit import AuditEvent
-from .base import Channel
+from .audit import AuditAction, AuditEvent, AuditTarget
+from .base import Channel, LabelledEnum
 from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contract import (
     ChangeStatus,
@@ -36,9 +36,9 @@ from .report import ReportRun, ReportStatus
 from .staff import Role, Staff, StaffRole
 
 __all__ = [
-    "AccountLink", "ApplicationStatus", "AuditEvent", "Bill", "ChangeStatus", "Channel", "Contract",
+    "AccountLink", "ApplicationStatus", "AuditAction", "AuditEvent", "AuditTarget", "Bill", "ChangeStatus", "Channel", "Contract",
     "Delivery", "DeliveryStatus", "Handover", "HandoverItem", "HandoverStatus", "HolderHistory",
-    "HolderKind", "IncidentStatus", "LinkSource", "NameChange", "NoticeChannel", "PaymentChangeStatus", "NoticeKind", "NoticeMode",
+    "HolderKind", "IncidentStatus", "LabelledEnum", "LinkSource", "NameChange", "NoticeChannel", "PaymentChangeStatus", "NoticeKind", "NoticeMode",
     "Notification", "NotificationKind", "OutageArea", "OutageNotice", "OutageNoticeVersion",
     "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",

@@ -10,42 +10,28 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class RegistrationStep(StrEnum):
+class RegistrationStep(LabelledEnum):
     """The last registration step the customer completed (R1, Q6), in order."""
 
-    EMAIL_VERIFIED = "email_verified"
-    USER_INFO = "user_info"
-    CONTRACT_INFO = "contract_info"
-    SMS_VERIFIED = "sms_verified"
+    EMAIL_VERIFIED = "email_verified", "メールアドレス認証済"
+    USER_INFO = "user_info", "利用者情報入力済"
+    CONTRACT_INFO = "contract_info", "契約情報入力済"
+    SMS_VERIFIED = "sms_verified", "SMS認証済（登録完了）"
 
 
 REGISTRATION_STEPS = list(RegistrationStep)
-REGISTRATION_STEP_LABELS = {
-    RegistrationStep.EMAIL_VERIFIED: "メールアドレス認証済",
-    RegistrationStep.USER_INFO: "利用者情報入力済",
-    RegistrationStep.CONTRACT_INFO: "契約情報入力済",
-    RegistrationStep.SMS_VERIFIED: "SMS認証済（登録完了）",
-}
 
 
-class RegistrationStatus(StrEnum):
+class RegistrationStatus(LabelledEnum):
     """Where the account stands: still registering, provisional (仮登録), full (本登録) or void."""
 
-    IN_PROGRESS = "in_progress"
-    PROVISIONAL = "provisional"
-    FULL = "full"
-    VOID = "void"  # a provisional registration whose start application was rejected (R17)
-
-
-REGISTRATION_STATUS_LABELS = {
-    RegistrationStatus.IN_PROGRESS: "登録手続中",
-    RegistrationStatus.PROVISIONAL: "仮登録",
-    RegistrationStatus.FULL: "本登録",
-    RegistrationStatus.VOID: "仮登録取消",
-}
+    IN_PROGRESS = "in_progress", "登録手続中"
+    PROVISIONAL = "provisional", "仮登録"
+    FULL = "full", "本登録"
+    VOID = "void", "仮登録取消"  # a provisional registration whose start application was rejected (R17)
 
 
 class PortalAccount(db.Model):

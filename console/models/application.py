@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import Channel, UTCDateTime, str_enum
+from .base import Channel, LabelledEnum, UTCDateTime, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
-class ApplicationStatus(StrEnum):
+class ApplicationStatus(LabelledEnum):
     """An application is decided once (R18)."""
 
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
-
-APPLICATION_STATUS_LABELS = {
-    ApplicationStatus.PENDING: "未処理",
-    ApplicationStatus.ACCEPTED: "承認済",
-    ApplicationStatus.REJECTED: "却下",
-    ApplicationStatus.CANCELLED: "取下げ",
-}
+    PENDING = "pending", "未処理"
+    ACCEPTED = "accepted", "承認済"
+    REJECTED = "rejected", "却下"
+    CANCELLED = "cancelled", "取下げ"
 
 
 class StartApplication(db.Model):

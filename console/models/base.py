@@ -51,14 +51,36 @@ def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
     )
 
 
-class Channel(StrEnum):
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members carry their Japanese label: `MEMBER = "value", "ラベル"`; `.label` reads it.
+
+    Pages, reports and the audit log all take the word from here, so they say the same word.
+    """
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a member or of its stored value; "" for None (an unknown value raises ValueError)."""
+        return "" if value is None or value == "" else cls(value).label
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs in definition order, for select boxes and filters."""
+        return [(m.value, m.label) for m in cls]
+
+
+class Channel(LabelledEnum):
     """Where a request came from: the portal itself or a call to the customer centre."""
 
-    PORTAL = "portal"
-    PHONE = "phone"
-
-
-CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
+    PORTAL = "portal", "マイページ"
+    PHONE = "phone", "電話"
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -10,28 +10,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, Channel, UTCDateTime, str_enum
+from .base import BigId, Channel, LabelledEnum, UTCDateTime, str_enum
 from .contract import PaymentMethod
 
 
-class PaymentStatus(StrEnum):
+class PaymentStatus(LabelledEnum):
     """Whether a bill has been paid (shown as paid about 10 business days after payment, R11)."""
 
-    UNPAID = "unpaid"
-    PAID = "paid"
+    UNPAID = "unpaid", "未払"
+    PAID = "paid", "支払済"
 
 
-PAYMENT_STATUS_LABELS = {PaymentStatus.UNPAID: "未払", PaymentStatus.PAID: "支払済"}
-
-
-class NoticeChannel(StrEnum):
+class NoticeChannel(LabelledEnum):
     """How the usage notice for a reading was delivered (R9)."""
 
-    PAPER = "paper"
-    PORTAL = "portal"
-
-
-NOTICE_CHANNEL_LABELS = {NoticeChannel.PAPER: "紙", NoticeChannel.PORTAL: "マイページ"}
+    PAPER = "paper", "紙"
+    PORTAL = "portal", "マイページ"
 
 
 class Bill(db.Model):

@@ -10,30 +10,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class HolderKind(StrEnum):
+class HolderKind(LabelledEnum):
     """A contract holder is a person or a company (Q30)."""
 
-    PERSON = "person"
-    COMPANY = "company"
+    PERSON = "person", "個人"
+    COMPANY = "company", "法人"
 
 
-class PaymentMethod(StrEnum):
+class PaymentMethod(LabelledEnum):
     """How a contract's bills are paid (Q2, Q39–Q43)."""
 
-    BANK_TRANSFER = "bank_transfer"  # 口座振替
-    PAYMENT_NOTICE = "payment_notice"  # 納入通知書
-    E_PAYMENT = "e_payment"  # マイページ上での電子決済 (PayPay)
-
-
-HOLDER_KIND_LABELS = {HolderKind.PERSON: "個人", HolderKind.COMPANY: "法人"}
-PAYMENT_METHOD_LABELS = {
-    PaymentMethod.BANK_TRANSFER: "口座振替",
-    PaymentMethod.PAYMENT_NOTICE: "納入通知書",
-    PaymentMethod.E_PAYMENT: "電子決済（マイページ）",
-}
+    BANK_TRANSFER = "bank_transfer", "口座振替"  # 口座振替
+    PAYMENT_NOTICE = "payment_notice", "納入通知書"  # 納入通知書
+    E_PAYMENT = "e_payment", "電子決済（マイページ）"  # マイページ上での電子決済 (PayPay)
 
 
 def usage_address_text(ward_name: str, town: str, address_line: str, building: str | None, room: str | None) -> str:
@@ -146,12 +138,12 @@ class HolderHistory(db.Model):
     __table_args__ = (UniqueConstraint("contract_id", "effective_from", name="uq_contract_holder_from"),)
 
 
-class ChangeStatus(StrEnum):
+class ChangeStatus(LabelledEnum):
     """Maker-checker states of a name change (R12)."""
 
-    PENDING = "pending"
-    APPROVED = "approved"
-    RETURNED = "returned"
+    PENDING = "pending", "承認待ち"
+    APPROVED = "approved", "承認済"
+    RETURNED = "returned", "差戻し"
 
 
 class NameChange(db.Model):

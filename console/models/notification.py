@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, UTCDateTime, str_enum
+from .base import BigId, LabelledEnum, UTCDateTime, str_enum
 
 
 class NotificationKind(StrEnum):
@@ -42,12 +42,12 @@ class Notification(db.Model):
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")
 
 
-class DeliveryStatus(StrEnum):
+class DeliveryStatus(LabelledEnum):
     """pending until the SMTP server accepted it (sent) or refused it for good (failed)."""
 
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
+    PENDING = "pending", "送信待ち"
+    SENT = "sent", "送信済"
+    FAILED = "failed", "送信失敗"
 
 
 class Delivery(db.Model):

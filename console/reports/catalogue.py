@@ -18,18 +18,23 @@ from ..clock import TOKYO
 from ..extensions import db
 from ..models import (
     ApplicationStatus,
+    AuditAction,
     AuditEvent,
+    AuditTarget,
     Bill,
     ChangeStatus,
+    Channel,
     Contract,
     Delivery,
     DeliveryStatus,
     Handover,
     HandoverItem,
+    HolderKind,
     NameChange,
     Notification,
     OutageArea,
     OutageNoticeVersion,
+    PaymentMethod,
     PaymentStatus,
     PortalAccount,
     PrintBatch,
@@ -39,10 +44,6 @@ from ..models import (
     StartApplication,
     StopApplication,
 )
-from ..models.application import APPLICATION_STATUS_LABELS
-from ..models.base import CHANNEL_LABELS
-from ..models.billing import PAYMENT_STATUS_LABELS
-from ..models.contract import HOLDER_KIND_LABELS, PAYMENT_METHOD_LABELS
 from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS
 from ..models.notice import REISSUE_STATUS_LABELS
 from ..wards import WARDS, ward_name
@@ -235,12 +236,12 @@ class ApplicationsReport(Report):
             yield (
                 "開始" if kind == "start" else "中止",
                 app_id,
-                CHANNEL_LABELS.get(channel, channel),
+                Channel.label_of(channel),
                 ward_name(ward),
                 day,
                 received,
                 desired,
-                APPLICATION_STATUS_LABELS.get(status, status),
+                ApplicationStatus.label_of(status),
                 decided,
                 hours,
                 age,
@@ -445,7 +446,7 @@ class ReissueReport(Report):
 
 # --- マイページ利用者のロック・ロック解除・パスワード再設定 ---------------------------------------------
 
-ACCOUNT_ACTIONS = {"account.unlock": "ロック解除", "account.password_reset_mail": "パスワード再設定メール"}
+ACCOUNT_ACTIONS = (AuditAction.ACCOUNT_UNLOCK, AuditAction.ACCOUNT_PASSWORD_RESET_MAIL)
 
 
 class AccountsReport(Report):
@@ -475,7 +476,7 @@ class AccountsReport(Report):
                 AuditEvent.target_id,
                 AuditEvent.reason,
             )
-            .where(AuditEvent.action.in_(list(ACCOUNT_ACTIONS)), AuditEvent.at >= start, AuditEvent.at < end)
+            .where(AuditEvent.action.in_(ACCOUNT_ACTIONS), AuditEvent.at >= start, AuditEvent.at < end)
             .order_by(AuditEvent.at, AuditEvent.id)
         )
 
@@ -488,7 +489,7 @@ class AccountsReport(Report):
             self.by_action[action] += 1
             yield (
                 local(at),
-                ACCOUNT_ACTIONS[action],
+                AuditAction.label_of(action),
                 staff,
                 int(target) if target and target.isdigit() else target,
                 reason,
@@ -514,8 +515,8 @@ class AccountsReport(Report):
                 [Col("項目", width=36), Col("件数", "int")],
                 [
                     ("期間中にロックされ、現在もロック中の利用者", locked_in_period),
-                    ("ロック解除（職員）", self.by_action.get("account.unlock", 0)),
-                    ("パスワード再設定メール（職員）", self.by_action.get("account.password_reset_mail", 0)),
+                    ("ロック解除（職員）", self.by_action.get(AuditAction.ACCOUNT_UNLOCK, 0)),
+                    ("パスワード再設定メール（職員）", self.by_action.get(AuditAction.ACCOUNT_PASSWORD_RESET_MAIL, 0)),
                     ("作成時点でロック中の利用者", len(locked_now)),
                 ],
             ),
@@ -618,7 +619,7 @@ class ChangesReport(Report):
                 requested,
                 number,
                 ward_name(ward),
-                HOLDER_KIND_LABELS.get(kind, kind),
+                HolderKind.label_of(kind),
                 effective,
                 self.STATUS.get(status, status),
                 maker,
@@ -983,7 +984,7 @@ class BillsReport(Report):
     @staticmethod
     def map_rows(rows) -> Iterator[tuple]:
         """Database rows → sheet rows (labels for codes, a total column)."""
-        wards, methods, statuses = WARDS, PAYMENT_METHOD_LABELS, PAYMENT_STATUS_LABELS
+        wards = WARDS
         for number, ward, town, period, reading, usage, water, sewer, due, method, status in rows:
             yield (
                 number,
@@ -996,8 +997,8 @@ class BillsReport(Report):
                 sewer,
                 water + sewer,
                 due,
-                methods.get(method, method),
-                statuses.get(status, status),
+                PaymentMethod.label_of(method),
+                PaymentStatus.label_of(status),
             )
 
 
@@ -1074,8 +1075,8 @@ class AuditReport(Report):
                 local(at),
                 staff_id,
                 email,
-                action,
-                ttype,
+                AuditAction.label_of(action),
+                AuditTarget.label_of(ttype),
                 tid,
                 number,
                 reason,

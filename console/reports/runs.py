@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,31 +28,19 @@ from .params import canonical, parse
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TTL_HOURS = 72
-DEFAULT_MONTHLY_TTL_DAYS = 400
-# A run still queued or running after this long was lost with its worker (rq issue #2015):
-# asking again replaces it instead of waiting on it forever.
-DEFAULT_JOB_TIMEOUT_MINUTES = 180
-
-
-def setting(name: str, default):
-    """A report setting from the app config, else CONSOLE_<name> in the environment, else default."""
-    value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(f"CONSOLE_{name}")
-    if value is None:
-        return default
-    return type(default)(value)
-
 
 def job_timeout() -> timedelta:
-    """How long one build may take before its worker is stopped and the run counts as lost."""
-    return timedelta(minutes=setting("REPORT_JOB_TIMEOUT_MINUTES", DEFAULT_JOB_TIMEOUT_MINUTES))
+    """How long one build may take before its worker is stopped and the run counts as lost.
+
+    A run still queued or running after this long was lost with its worker (rq issue #2015): asking
+    again replaces it instead of waiting on it forever.
+    """
+    return timedelta(minutes=current_app.config["REPORT_JOB_TIMEOUT_MINUTES"])
 
 
 def reports_dir() -> Path:
     """Where built files live (shared by the web app and the workers)."""
-    path = Path(setting("REPORTS_DIR", str(Path(current_app.instance_path) / "reports")))
+    path = Path(current_app.config["REPORTS_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -170,7 +157,7 @@ def build(run: ReportRun, progress=None) -> ReportRun:
         rows=report.rows(),
         summaries=report.summaries,
         progress=(lambda done: progress(done, run.rows_total)) if progress is not None else None,
-        max_sheet_rows=setting("REPORT_SHEET_ROWS", EXCEL_MAX_ROWS),
+        max_sheet_rows=current_app.config["REPORT_SHEET_ROWS"] or EXCEL_MAX_ROWS,
     )
     now = clock.now()
     run.status = ReportStatus.DONE
@@ -180,9 +167,9 @@ def build(run: ReportRun, progress=None) -> ReportRun:
     run.file_name = file_name
     run.file_size = result.size
     if run.scheduled:
-        run.expires_at = now + timedelta(days=setting("REPORT_MONTHLY_TTL_DAYS", DEFAULT_MONTHLY_TTL_DAYS))
+        run.expires_at = now + timedelta(days=current_app.config["REPORT_MONTHLY_TTL_DAYS"])
     else:
-        run.expires_at = now + timedelta(hours=setting("REPORT_TTL_HOURS", DEFAULT_TTL_HOURS))
+        run.expires_at = now + timedelta(hours=current_app.config["REPORT_TTL_HOURS"])
     actor = db.session.get(Staff, run.requested_by_id) if run.requested_by_id else None
     record(
         actor,

@@ -195,7 +195,7 @@ class QueueFilter:
 
 def sla_business_days() -> int:
     """Business days an application may wait before it is highlighted (CONSOLE_APPLICATION_SLA_DAYS)."""
-    return int(current_app.config.get("APPLICATION_SLA_DAYS", 2))
+    return current_app.config["APPLICATION_SLA_DAYS"]
 
 
 def is_overdue(received_at: datetime, today: date) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, has_request_context, request
 
 from ..extensions import db
-from ..models import AuditEvent, Staff
+from ..models import AuditAction, AuditEvent, AuditTarget, Staff
 
 
 def client_address() -> str | None:
@@ -17,7 +17,7 @@ def client_address() -> str | None:
 
 def record(
     actor: Staff | None,
-    action: str,
+    action: AuditAction | str,
     *,
     target: Any = None,
     target_type: str | None = None,
@@ -26,10 +26,16 @@ def record(
     reason: str | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one audit entry for an action by actor (None for the system, e.g. a job)."""
+    """Append one audit entry for an action by actor (None for the system, e.g. a job).
+
+    action and target_type must be AuditAction / AuditTarget members or their values: anything else
+    raises ValueError at once, so an action the log could not name fails in the tests, not on /audit/.
+    """
+    action = AuditAction(action).value
     if target is not None:
         target_type = target_type or target.__tablename__
         target_id = target_id if target_id is not None else getattr(target, "id", None)
+    target_type = None if target_type is None else AuditTarget(target_type).value
     event = AuditEvent(
         staff_id=actor.id if actor is not None else None,
         staff_email=actor.email if actor is not None else None,

@@ -37,7 +37,6 @@ from ..models import (
     SendTo,
     Staff,
 )
-from ..models.contract import PAYMENT_METHOD_LABELS
 from ..models.notice import REISSUE_STATUS_LABELS
 from ..reports.excel import Col, SummarySheet, write_report
 from ..wards import CITY_NAME
@@ -409,7 +408,7 @@ def issued_notices(request: ReissueRequest) -> list[IssuedNotice]:
                 water_charge=bill.water_charge,
                 sewer_charge=bill.sewer_charge,
                 total=bill.total,
-                payment_method=PAYMENT_METHOD_LABELS.get(bill.payment_method, str(bill.payment_method)),
+                payment_method=bill.payment_method.label,
                 due_date=bill.due_date,
             )
         )

@@ -11,15 +11,13 @@ from flask_login import current_user
 from .. import clock
 from ..extensions import db
 from ..formats import to_tokyo
-from ..models import ApplicationStatus, Channel, Contract, StartApplication, StopApplication
-from ..models.contract import PAYMENT_METHOD_LABELS
+from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartApplication, StopApplication
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, send_pending_mails
 
 PAGE_SIZE = 100
-CHANNEL_LABELS = {Channel.PORTAL: "マイページ", Channel.PHONE: "電話"}
 
 
 def _date(value: str | None) -> date | None:
@@ -64,7 +62,7 @@ class ApplicationView(ConsoleView):
     required_roles = CUSTOMER_ROLES
 
     def _render(self, template, **kwargs):
-        return self.render(template, wards=WARDS, channels=CHANNEL_LABELS, reasons=service.REJECT_REASONS,
+        return self.render(template, wards=WARDS, channels=Channel, reasons=service.REJECT_REASONS,
                            today=clock.today(), **kwargs)
 
     @expose("/")
@@ -99,7 +97,7 @@ class ApplicationView(ConsoleView):
             if done:
                 flash(f"使用開始申込 #{application.id} を受け付けました。内容を確認して承認・却下してください。", "success")
                 return redirect(url_for(".detail", application_id=application.id))
-        return self._render("applications/new.html", form=form, methods=PAYMENT_METHOD_LABELS)
+        return self._render("applications/new.html", form=form, methods=PaymentMethod)
 
     @expose("/stops/new/<int:contract_id>", methods=["GET", "POST"])
     def new_stop(self, contract_id: int):

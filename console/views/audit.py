@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+from flask_admin.contrib.sqla import filters as sqla_filters
 
 from ..formats import jdatetime
-from ..models import Role
+from ..models import AuditAction, AuditEvent, AuditTarget, Role
 from .base import ConsoleModelView
 
-# Japanese names of audited actions; an action missing here shows its code.
-ACTION_LABELS = {
-    "staff.create": "職員登録",
-    "staff.update": "職員情報変更",
-    "staff.set_password": "職員パスワード設定",
-    "staff.login": "ログイン",
-    "staff.logout": "ログアウト",
-    "staff.login_failed": "ログイン失敗",
-    "staff.login_refused_locked": "ログイン拒否（ロック中）",
-    "staff.login_refused_inactive": "ログイン拒否（無効）",
-    "staff.locked": "職員アカウントロック",
-    "staff.unlock": "職員ロック解除",
-    "reissue.request": "お知らせ票再発行の受付",
-    "reissue.cancel": "お知らせ票再発行の取消",
-    "reissue.batch": "再発行を印刷バッチへ",
-    "reissue.mailed": "再発行の発送",
-    "print_batch.create": "印刷バッチ作成",
-    "print_batch.download": "印刷バッチのダウンロード",
-    "contract.list": "契約一覧の閲覧",
-    "bill.list": "請求一覧の閲覧",
-    "start_application.view": "使用開始申込の閲覧",
-    "start_application.accept": "使用開始申込の承認",
-    "start_application.reject": "使用開始申込の却下",
-    "stop_application.accept": "使用中止申込の承認",
-    "stop_application.reject": "使用中止申込の却下",
-    "move.accept": "市内転居の承認",
-    "contract.opened": "開栓日の記録",
-    "payment_method.apply": "支払方法の変更",
-    "payment_method.refuse": "支払方法の変更を受けない",
-    "bill.payment_method": "請求の支払方法の切替（R16）",
-}
 
-
-def _action_text(_view, _context, model, _name):
-    label = ACTION_LABELS.get(model.action)
-    if label is None:
-        return model.action
-    return Markup(f"{escape(label)} <small class='text-muted'>{escape(model.action)}</small>")
+def _labelled(enum):
+    """A list formatter that shows a stored code as its enum's Japanese label."""
+    return lambda _view, _context, model, name: enum.label_of(getattr(model, name))
 
 
 class AuditEventView(ConsoleModelView):
@@ -66,7 +32,18 @@ class AuditEventView(ConsoleModelView):
         "request_id": "リクエストID",
         "client_addr": "端末アドレス",
     }
-    column_filters = ["at", "staff_email", "action", "customer_number", "target_type"]
+    # Action and target type are chosen from their labels, so nobody types or reads a code.
+    column_filters = [
+        "at",
+        "staff_email",
+        sqla_filters.FilterEqual(AuditEvent.action, "操作", options=AuditAction.choices()),
+        "customer_number",
+        sqla_filters.FilterEqual(AuditEvent.target_type, "対象種別", options=AuditTarget.choices()),
+    ]
     column_default_sort = ("at", True)
-    column_formatters = {"at": lambda _v, _c, model, _n: jdatetime(model.at), "action": _action_text}
+    column_formatters = {
+        "at": lambda _v, _c, model, _n: jdatetime(model.at),
+        "action": _labelled(AuditAction),
+        "target_type": _labelled(AuditTarget),
+    }
     can_export = False

@@ -12,8 +12,15 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..models import ChangeStatus, Contract, Handover, HandoverStatus, NameChange, PortalAccount
-from ..models.contract import HOLDER_KIND_LABELS
+from ..models import (
+    ChangeStatus,
+    Contract,
+    Handover,
+    HandoverStatus,
+    HolderKind,
+    NameChange,
+    PortalAccount,
+)
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id, send_pending_mails
@@ -59,14 +66,14 @@ class NameChangeView(ConsoleView):
                 return redirect(url_for(".detail", change_id=change.id))
         return self.render(
             "changes/name_change_new.html", contract=contract, form=form, today=clock.today(),
-            carry=holder_service.carry_over(contract), kinds=HOLDER_KIND_LABELS,
+            carry=holder_service.carry_over(contract), kinds=HolderKind,
         )
 
     @expose("/<int:change_id>")
     def detail(self, change_id: int):
         change = db.get_or_404(NameChange, change_id)
         return self.render("changes/name_change_detail.html", change=change,
-                           carry=holder_service.carry_over(change.contract), kinds=HOLDER_KIND_LABELS,
+                           carry=holder_service.carry_over(change.contract), kinds=HolderKind,
                            may_decide=holder_service.may_decide(current_user, change))
 
     @expose("/<int:change_id>/decide", methods=["POST"])

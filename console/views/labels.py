@@ -1,15 +1,18 @@
-"""Japanese labels for enum values, available in every template."""
+"""Japanese labels for enum values, available in every template; each label lives on its enum (`.label`)."""
 
 from __future__ import annotations
 
-from ..models.account import REGISTRATION_STATUS_LABELS, REGISTRATION_STEP_LABELS
-from ..models.application import APPLICATION_STATUS_LABELS
-from ..models.contract import HOLDER_KIND_LABELS, PAYMENT_METHOD_LABELS, ChangeStatus
+from ..models import (
+    ApplicationStatus,
+    AuditAction,
+    ChangeStatus,
+    DeliveryStatus,
+    HolderKind,
+    PaymentMethod,
+    RegistrationStatus,
+    RegistrationStep,
+)
 from ..models.notice import REISSUE_STATUS_LABELS
-from ..models.notification import DeliveryStatus
-
-CHANGE_STATUS_LABELS = {ChangeStatus.PENDING: "承認待ち", ChangeStatus.APPROVED: "承認済", ChangeStatus.RETURNED: "差戻し"}
-DELIVERY_STATUS_LABELS = {DeliveryStatus.PENDING: "送信待ち", DeliveryStatus.SENT: "送信済", DeliveryStatus.FAILED: "送信失敗"}
 
 
 def _lookup(table):
@@ -19,12 +22,14 @@ def _lookup(table):
 def label_helpers() -> dict:
     """Template globals: status_label(account), payment_label(method), …"""
     return {
-        "status_label": lambda account: REGISTRATION_STATUS_LABELS.get(account.registration_status, ""),
-        "step_label": lambda account: REGISTRATION_STEP_LABELS.get(account.registration_step, ""),
-        "holder_kind_label": _lookup(HOLDER_KIND_LABELS),
-        "payment_label": _lookup(PAYMENT_METHOD_LABELS),
-        "change_status_label": _lookup(CHANGE_STATUS_LABELS),
+        # Audit entries hold the action's code; templates name it with AuditAction.label_of(code).
+        "AuditAction": AuditAction,
+        "status_label": lambda account: RegistrationStatus.label_of(account.registration_status),
+        "step_label": lambda account: RegistrationStep.label_of(account.registration_step),
+        "holder_kind_label": HolderKind.label_of,
+        "payment_label": PaymentMethod.label_of,
+        "change_status_label": ChangeStatus.label_of,
         "reissue_status_label": _lookup(REISSUE_STATUS_LABELS),
-        "application_status_label": _lookup(APPLICATION_STATUS_LABELS),
-        "delivery_status_label": _lookup(DELIVERY_STATUS_LABELS),
+        "application_status_label": ApplicationStatus.label_of,
+        "delivery_status_label": DeliveryStatus.label_of,
     }

@@ -7,8 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from .. import clock
-from ..models.billing import PAYMENT_STATUS_LABELS
-from ..models.contract import PAYMENT_METHOD_LABELS
+from ..models import PaymentMethod
 from ..services import listing
 from ..services.customer import mask_phone, masked_usage_location
 from ..wards import WARDS
@@ -30,7 +29,7 @@ class ContractListView(ConsoleView):
         done, result = apply_change(contracts)
         filters, page = result if done else (listing.ContractFilter(), listing.Page([], None, None))
         return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
-                           methods=PAYMENT_METHOD_LABELS, masked_location=masked_usage_location, mask_phone=mask_phone,
+                           methods=PaymentMethod, masked_location=masked_usage_location, mask_phone=mask_phone,
                            today=clock.today())
 
 
@@ -48,4 +47,4 @@ class BillListView(ConsoleView):
 
         done, result = apply_change(bills)
         filters, page = result if done else (listing.BillFilter(), listing.Page([], None, None))
-        return self.render("listing/bills.html", page=page, filters=filters, status_labels=PAYMENT_STATUS_LABELS)
+        return self.render("listing/bills.html", page=page, filters=filters)

@@ -19,7 +19,6 @@ from ..models.notice import REISSUE_STATUS_LABELS
 from ..services import DomainError
 from ..services import customer as customer_service
 from ..services import reissue as reissue_service
-from .audit import ACTION_LABELS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 LIST_LIMIT = 500
@@ -82,7 +81,6 @@ class ReissueView(ConsoleView):
         ).all()
         kind, _address = reissue_service.destination_of(reissue)
         return self.render("reissue/detail.html", reissue=reissue, history=history, destination_kind=kind,
-                           action_labels=ACTION_LABELS,
                            labels=REISSUE_STATUS_LABELS, relations=reissue_service.CALLER_RELATIONS,
                            may_cancel=reissue.status in reissue_service.OPEN_STATUSES,
                            is_supervisor=current_user.has_role(Role.SUPERVISOR))

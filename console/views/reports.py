@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, send_file, url_for
+from flask import current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
@@ -128,8 +128,8 @@ class ReportView(ConsoleView):
             is_expired=runs.is_expired,
             defaults=_defaults(),
             wards=ward_choices(),
-            ttl_hours=runs.setting("REPORT_TTL_HOURS", runs.DEFAULT_TTL_HOURS),
-            monthly_ttl_days=runs.setting("REPORT_MONTHLY_TTL_DAYS", runs.DEFAULT_MONTHLY_TTL_DAYS),
+            ttl_hours=current_app.config["REPORT_TTL_HOURS"],
+            monthly_ttl_days=current_app.config["REPORT_MONTHLY_TTL_DAYS"],
         )
 
     @expose("/request/<report>", methods=["POST"])
