@@ -22,9 +22,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, overrides))
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import cli, web
+    from . import boundary, cli, web
     from .views import configure_views
 
+    boundary.configure_boundary(app)  # its id converter must exist before any route
     web.configure_database(app)
     web.configure_i18n(app)
     web.configure_auth(app)

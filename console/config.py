@@ -63,7 +63,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CONSOLE_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A failing statement's bound values (phones, e-mails, names) stay out of error messages and logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": _env("REDIS_URL"),
         # Sign-in throttling (Flask-Limiter): per client address and per e-mail address tried.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

@@ -32,7 +32,13 @@ NASTY = st.sampled_from([
     "", " ", "０", "-1", "0", "99999999999999999999", "1e309", "nan", "2026-02-30", "2026-13", "令和99年1月",
     "'; DROP TABLE contract; --", "<script>alert(1)</script>", "%", "_", "\\", "../../etc/passwd", "\u0000", "\ud7ff",
     "ｱｲｳ", "𠮷野家", "=cmd|' /C calc'!A0", "a" * 5000, "K012345678", "24B0012345", "090-1234-5678", "27127",
+    # Issue 13: control characters (NUL, other C0, DEL, C1, CR/LF: a redirect target with one breaks the
+    # Location header), ids past PostgreSQL's integer and bigint, pages before the first, 1 MB of text.
+    "a\x00b", "\x01", "\x1b[31m", "\x7f", "\x85", "a\rb", "a\nb", "/\r\nSet-Cookie: x=1", "\t090\t1234\t5678",
+    "2147483648", "9223372036854775808", "-99999999999999999999", "a" * 1_000_000, "名" * 300_000,
 ])
+# Path ids and ?id=: an existing row (None), or one past the id column (2**31: integer, 2**63: bigint).
+BAD_IDS = st.sampled_from([None, None, 2**31, 2**63, 0])
 VALUES = st.one_of(NASTY, st.text(max_size=40))
 PARAMS = st.dictionaries(st.sampled_from(PARAMETERS), VALUES, max_size=6)
 
@@ -76,11 +82,13 @@ def test_no_input_breaks_any_page_or_action(client, data):
         if rule.endpoint in SKIPPED or rule.endpoint.endswith("static"):
             continue
         # Public rules (a CAP document per version) are not in the access test's samples: any id will do.
-        url = _url(rule, {**{arg: 1 for arg in rule.arguments}, **client._fuzz_ids})
+        bad_id = data.draw(BAD_IDS, label=f"{rule.rule} id")
+        ids = client._fuzz_ids if bad_id is None else dict.fromkeys(client._fuzz_ids, bad_id)
+        url = _url(rule, {**dict.fromkeys(rule.arguments, 1 if bad_id is None else bad_id), **ids})
         params = data.draw(PARAMS, label=rule.rule)
-        if "?" in url:  # a model view's details page carries ?id=…: keep it, add the garbage
+        if "?" in url:  # a model view's details page carries ?id=…: keep it, add the garbage (a drawn id wins)
             parts = urlsplit(url)
-            url, params = parts.path, {**params, **dict(parse_qsl(parts.query))}
+            url, params = parts.path, {**dict(parse_qsl(parts.query)), **params}
         if "GET" in rule.methods:
             response = client.get(url, query_string=params)
             assert response.status_code < 500, (url, params, response.status_code)

@@ -12,6 +12,7 @@ from .. import normalise
 from ..extensions import db
 from ..models import (
     AccountLink,
+    AuditEvent,
     Contract,
     Delivery,
     Notification,
@@ -22,6 +23,7 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .inputs import within_column
 from .permissions import CUSTOMER_DESK, requires
 
 MATCH, MISMATCH, NOT_APPLICABLE, NOT_ENTERED = "match", "mismatch", "not_applicable", "not_entered"
@@ -116,7 +118,7 @@ def check_registration(
 @requires(CUSTOMER_DESK)
 def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
     """Unlock a portal account and reset its wrong-password count (R7)."""
-    reason = normalise.nfkc(reason)
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("ロック解除の理由を入力してください。", field="reason")
     if account.locked_at is None:
@@ -131,7 +133,7 @@ def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
 @requires(CUSTOMER_DESK)
 def request_password_reset(actor: Staff, account: PortalAccount, reason: str) -> Notification:
     """Record a password-reset mail to the account's address (R7); the caller enqueues the sending job."""
-    reason = normalise.nfkc(reason)
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("パスワード再設定メールを送る理由を入力してください。", field="reason")
     if account.withdrawn_at is not None:

@@ -42,6 +42,7 @@ from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .calendar import add_business_days
+from .inputs import optional_text, require_text
 from .links import holder_of, link_contract
 from .permissions import CUSTOMER_DESK, requires
 
@@ -92,22 +93,6 @@ def new_numbers(start: date, rng: random.Random | None = None) -> tuple[str, str
 # Applications taken by phone at the desk
 
 
-def _required(value: str | None, label: str, field_name: str, max_length: int) -> str:
-    value = normalise.nfkc(value)
-    if not value:
-        raise DomainError(f"{label}を入力してください。", field=field_name)
-    if len(value) > max_length:
-        raise DomainError(f"{label}は{max_length}文字以内で入力してください。", field=field_name)
-    return value
-
-
-def _optional(value: str | None, label: str, field_name: str, max_length: int) -> str | None:
-    value = normalise.nfkc(value) or None
-    if value and len(value) > max_length:
-        raise DomainError(f"{label}は{max_length}文字以内で入力してください。", field=field_name)
-    return value
-
-
 @requires(CUSTOMER_DESK)
 def record_start_application(actor: Staff, *, applicant_name: str, applicant_kana: str, holder_kind: str, phone: str,
                              email: str | None, ward_code: str, town: str, address_line: str, building: str | None,
@@ -117,14 +102,15 @@ def record_start_application(actor: Staff, *, applicant_name: str, applicant_kan
     from ..models import HolderKind
     from ..wards import WARDS
 
-    name = _required(applicant_name, "申込者の氏名", "applicant_name", 200)
-    kana = normalise.katakana(_required(applicant_kana, "申込者のフリガナ", "applicant_kana", 200))
+    name = require_text(applicant_name, column=StartApplication.applicant_name, label="申込者の氏名")
+    kana = require_text(applicant_kana, column=StartApplication.applicant_kana, label="申込者のフリガナ", kana=True)
     if holder_kind not in {k.value for k in HolderKind}:
         raise DomainError("個人か法人かを選んでください。", field="holder_kind")
+    phone = optional_text(phone, column=StartApplication.phone, label="電話番号")
     digits = normalise.phone_digits(phone)
     if not 10 <= len(digits) <= 11 or not digits.startswith("0"):
         raise DomainError("電話番号は市外局番から10桁か11桁で入力してください。", field="phone")
-    email = _optional(email, "メールアドレス", "email", 254)
+    email = optional_text(email, column=StartApplication.email, label="メールアドレス")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise DomainError("メールアドレスの形が正しくありません。", field="email")
     if ward_code not in WARDS:
@@ -139,10 +125,12 @@ def record_start_application(actor: Staff, *, applicant_name: str, applicant_kan
         raise DomainError("支払方法を選んでください。", field="payment_method")
     application = StartApplication(
         channel=Channel.PHONE, with_registration=False, applicant_name=name, applicant_kana=kana,
-        holder_kind=holder_kind, phone=normalise.nfkc(phone), email=email, ward_code=ward_code,
-        town=_required(town, "町名", "town", 60), address_line=_required(address_line, "番地", "address_line", 100),
-        building=_optional(building, "建物名", "building", 100), room=_optional(room, "部屋番号", "room", 20),
-        mailing_address=_optional(mailing_address, "送付先", "mailing_address", 300),
+        holder_kind=holder_kind, phone=phone, email=email, ward_code=ward_code,
+        town=require_text(town, column=StartApplication.town, label="町名"),
+        address_line=require_text(address_line, column=StartApplication.address_line, label="番地"),
+        building=optional_text(building, column=StartApplication.building, label="建物名"),
+        room=optional_text(room, column=StartApplication.room, label="部屋番号"),
+        mailing_address=optional_text(mailing_address, column=StartApplication.mailing_address, label="送付先"),
         desired_start_date=desired_start_date, payment_method=payment_method,
     )
     db.session.add(application)
@@ -168,7 +156,8 @@ def record_stop_application(actor: Staff, contract: Contract, *, desired_stop_da
         raise DomainError("中止希望日は90日以内にしてください。", field="desired_stop_date")
     application = StopApplication(
         channel=Channel.PHONE, contract_id=contract.id, desired_stop_date=desired_stop_date,
-        final_bill_address=_optional(final_bill_address, "最終請求の送付先", "final_bill_address", 300),
+        final_bill_address=optional_text(final_bill_address, column=StopApplication.final_bill_address,
+                                         label="最終請求の送付先"),
     )
     db.session.add(application)
     db.session.flush()
@@ -572,7 +561,7 @@ def accept_start_application(actor: Staff, application_id: int, acknowledged: se
 @requires(CUSTOMER_DESK)
 def reject_start_application(actor: Staff, application_id: int, reason_code: str, reason_text: str | None = None) -> Decision:
     """Reject with a reason; the provisional registration ends and the customer must register again (R17, Q7)."""
-    reason_text = normalise.nfkc(reason_text) or None
+    reason_text = optional_text(reason_text, column=StartApplication.reject_reason_text, label="却下の理由")
     if reason_code not in REJECT_REASONS:
         raise DomainError("却下の理由を選んでください。", field="reason_code")
     if reason_code == "other" and not reason_text:
@@ -632,9 +621,7 @@ def accept_stop_application(actor: Staff, application_id: int, *, final_reading_
 @requires(CUSTOMER_DESK)
 def reject_stop_application(actor: Staff, application_id: int, note: str) -> StopApplication:
     """Refuse a stop application with a reason; the contract continues."""
-    note = normalise.nfkc(note)
-    if not note:
-        raise DomainError("却下の理由を入力してください。", field="note")
+    note = require_text(note, column=StopApplication.note, label="却下の理由")
     application = _pending(StopApplication, application_id)
     _claim(StopApplication, application_id, actor, ApplicationStatus.REJECTED, note=note)
     db.session.refresh(application)
@@ -735,7 +722,7 @@ PAYMENT_CHANGE_TARGETS = {PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT}
 @requires(CUSTOMER_DESK)
 def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: str | None = None) -> tuple[PaymentMethodChange, list[Bill]]:
     """Apply or refuse a switch between payment notice and e-payment (Q41); R16 applies at once."""
-    note = normalise.nfkc(note) or None
+    note = optional_text(note, column=PaymentMethodChange.note, label="理由")
     change = db.session.get(PaymentMethodChange, change_id)
     if change is None:
         raise DomainError("該当する支払方法の変更申込がありません。")

@@ -37,6 +37,7 @@ from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .calendar import expected_paid_date, paper_notices_resume, portal_shows
+from .inputs import within_column
 from .permissions import CUSTOMER_DESK, requires
 
 # How long an identity confirmation lets the operator disclose the e-mail address (R6).
@@ -361,7 +362,7 @@ def confirm_identity(actor: Staff, account: PortalAccount, method: str, note: st
 def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount | None = None,
            contract: Contract | None = None) -> str:
     """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first."""
-    reason = normalise.nfkc(reason)
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if field_name not in REVEALABLE:
         raise DomainError("表示できない項目です。")
     if len(reason) < 2:

@@ -46,6 +46,7 @@ from ..models.disaster import NOTICE_MODE_LABELS, PHENOMENON_LABELS, SUPPLY_STAT
 from ..wards import WARDS, ward_name
 from . import DomainError
 from .audit import record
+from .inputs import max_length, optional_text, require_text, within_column
 from .permissions import COORDINATORS, requires
 
 KIND_LABELS = {NoticeKind.EMERGENCY: "緊急（災害・事故）", NoticeKind.PLANNED: "計画（工事等）"}
@@ -111,13 +112,10 @@ def _validated(data: NoticeInput) -> dict:
         mode = NoticeMode(data.mode)
     except ValueError:
         raise DomainError("発表区分（実発令・訓練・試験）を選んでください。", field="mode") from None
-    title = normalise.nfkc(data.title)
-    body = (data.body or "").strip()
-    guidance = (data.guidance or "").strip() or None
-    if not title:
-        raise DomainError("件名を入力してください。", field="title")
-    if len(title) > 200:
-        raise DomainError("件名は200文字以内で入力してください。", field="title")
+    title = require_text(data.title, column=OutageNoticeVersion.title, label="件名")
+    # The body and guidance keep the coordinator's characters as typed (no NFKC): they are published as is.
+    body = within_column((data.body or "").strip(), column=OutageNoticeVersion.body, label="本文")
+    guidance = within_column((data.guidance or "").strip(), column=OutageNoticeVersion.guidance, label="案内") or None
     if not body:
         raise DomainError("本文を入力してください。", field="body")
     starts_at = parse_local_datetime(data.starts_at)
@@ -140,7 +138,7 @@ def _validated(data: NoticeInput) -> dict:
     for ward in sorted(wards):
         raw = (data.towns or {}).get(ward, "")
         towns = [t for t in dict.fromkeys(_TOWN_SPLIT.split(normalise.nfkc(raw))) if t]
-        too_long = [t for t in towns if len(t) > 60]
+        too_long = [t for t in towns if len(t) > max_length(OutageArea.town)]
         if too_long:
             raise DomainError(f"町名が長すぎます：{too_long[0][:20]}…", field="wards")
         areas.extend((ward, town) for town in towns) if towns else areas.append((ward, None))
@@ -498,21 +496,15 @@ def _validated_point(data: SupplyPointInput) -> dict:
     if not _CODE.match(code):
         raise DomainError("拠点コードは英大文字・数字・ハイフンで2～20文字にしてください（例：SP-27127-05）。",
                           field="code")
-    name = normalise.nfkc(data.name)
-    kana = normalise.katakana(data.kana)
-    if not name or len(name) > 200:
-        raise DomainError("拠点名を200文字以内で入力してください。", field="name")
-    if not kana or len(kana) > 200:
-        raise DomainError("拠点名（カナ）を200文字以内で入力してください。", field="kana")
+    name = require_text(data.name, column=SupplyPoint.name, label="拠点名")
+    kana = require_text(data.kana, column=SupplyPoint.kana, label="拠点名（カナ）", kana=True)
     try:
         point_type = SupplyPointType(data.point_type)
     except ValueError:
         raise DomainError("拠点の種類を選んでください。", field="point_type") from None
     if data.ward_code not in WARDS:
         raise DomainError("区を選んでください。", field="ward_code")
-    address = normalise.nfkc(data.address)
-    if not address or len(address) > 300:
-        raise DomainError("所在地を300文字以内で入力してください。", field="address")
+    address = require_text(data.address, column=SupplyPoint.address, label="所在地")
     try:
         latitude = float(normalise.nfkc(data.latitude))
         longitude = float(normalise.nfkc(data.longitude))
@@ -522,7 +514,7 @@ def _validated_point(data: SupplyPointInput) -> dict:
     if not (34.4 <= latitude <= 34.9 and 135.3 <= longitude <= 135.7):
         raise DomainError("緯度・経度が大阪市の範囲外です。緯度と経度が逆になっていないか確認してください。",
                           field="latitude")
-    notes = (data.notes or "").strip() or None
+    notes = within_column((data.notes or "").strip(), column=SupplyPoint.notes, label="備考") or None
     return dict(code=code, name=name, kana=kana, point_type=point_type, ward_code=data.ward_code,
                 address=address, latitude=round(latitude, 6), longitude=round(longitude, 6), notes=notes)
 
@@ -607,7 +599,8 @@ def set_supply_status(actor: Staff, point: SupplyPoint, status: str, note: str |
     if current is not None and current.status == new:
         raise DomainError(f"{point.name}は既に「{SUPPLY_STATUS_LABELS[new]}」です。")
     entry = SupplyPointStatus(supply_point_id=point.id, status=new, changed_by_id=actor.id,
-                              note=normalise.nfkc(note) or None, changed_at=clock.now())
+                              note=optional_text(note, column=SupplyPointStatus.note, label="メモ"),
+                              changed_at=clock.now())
     db.session.add(entry)
     db.session.flush()
     record(actor, "supply_point.status", target=point, detail={
@@ -631,6 +624,7 @@ def set_ward_status(actor: Staff, ward_code: str, status: str, note: str | None 
             point_type = SupplyPointType(point_type)
         except ValueError:
             raise DomainError("拠点の種類が正しくありません。", field="point_type") from None
+    note = optional_text(note, column=SupplyPointStatus.note, label="メモ")
     ids = select(SupplyPoint.id).where(SupplyPoint.ward_code == ward_code).order_by(SupplyPoint.id)
     if point_type:
         ids = ids.where(SupplyPoint.point_type == point_type)
@@ -641,7 +635,7 @@ def set_ward_status(actor: Staff, ward_code: str, status: str, note: str | None 
         if point.id not in locked or current == new:
             continue
         db.session.add(SupplyPointStatus(supply_point_id=point.id, status=new, changed_by_id=actor.id,
-                                         note=normalise.nfkc(note) or None, changed_at=now))
+                                         note=note, changed_at=now))
         record(actor, "supply_point.status", target=point, detail={
             "code": point.code, "from": current.value, "to": new.value, "bulk_ward": ward_code,
         })

@@ -16,6 +16,7 @@ from .. import clock, normalise
 from ..extensions import db
 from ..models import (
     AccountLink,
+    AuditEvent,
     ChangeStatus,
     Contract,
     Delivery,
@@ -33,6 +34,7 @@ from ..models import (
 from . import DomainError
 from .audit import record
 from .holders import request_name_change
+from .inputs import optional_text, require_text, within_column
 from .links import link_contract, unlink
 from .permissions import CUSTOMER_DESK, requires
 
@@ -104,8 +106,11 @@ def open_handover(
     note: str | None = None,
 ) -> Handover:
     """Open a case for many customer numbers at once; each gets its name change request (step 1)."""
-    if not normalise.nfkc(old_company_name) or not normalise.nfkc(new_company_name):
-        raise DomainError("旧管理会社名と新管理会社名を入力してください。", field="new_company_name")
+    old_company_name = require_text(old_company_name, column=Handover.old_company_name, label="旧管理会社名")
+    new_company_name = require_text(new_company_name, column=Handover.new_company_name, label="新管理会社名")
+    new_company_kana = optional_text(new_company_kana, column=Handover.new_company_kana, label="新管理会社名（カナ）",
+                                     kana=True)
+    note = optional_text(note, column=Handover.note, label="備考")
     if target_date is None:
         raise DomainError("変更予定日を入力してください。", field="target_date")
     numbers = _customer_numbers(customer_numbers)
@@ -119,12 +124,12 @@ def open_handover(
     if old_account_id and old_account is None:
         raise DomainError("旧管理会社のマイページ利用者が見つかりません。", field="old_account_id")
     handover = Handover(
-        old_company_name=normalise.nfkc(old_company_name),
+        old_company_name=old_company_name,
         old_account_id=old_account_id,
-        new_company_name=normalise.nfkc(new_company_name),
-        new_company_kana=normalise.katakana(new_company_kana),
+        new_company_name=new_company_name,
+        new_company_kana=new_company_kana or "",
         target_date=target_date,
-        note=normalise.nfkc(note) or None,
+        note=note,
         created_by_id=actor.id,
     )
     db.session.add(handover)
@@ -177,7 +182,7 @@ def release_old_links(actor: Staff, handover: Handover, reason: str) -> tuple[in
 
     Returns how many numbers were released and the notifications to send once committed.
     """
-    reason = normalise.nfkc(reason)
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("登録解除の理由を入力してください。", field="reason")
     states = [s for s in item_states(handover) if s.step == STEP_RELEASE]

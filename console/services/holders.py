@@ -27,6 +27,7 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .inputs import optional_text, require_text
 from .permissions import CUSTOMER_DESK, SUPERVISORS, requires
 
 
@@ -74,18 +75,15 @@ def request_name_change(
     handover_id: int | None = None,
 ) -> NameChange:
     """Record a name change for approval; nothing about the holder changes yet."""
-    name = normalise.nfkc(new_holder_name)
-    kana = normalise.katakana(new_holder_kana)
-    if not name:
-        raise DomainError("新しい契約者名を入力してください。", field="new_holder_name")
-    if not kana:
-        raise DomainError("新しい契約者名（カナ）を入力してください。", field="new_holder_kana")
+    name = require_text(new_holder_name, column=NameChange.new_holder_name, label="新しい契約者名")
+    kana = require_text(new_holder_kana, column=NameChange.new_holder_kana, label="新しい契約者名（カナ）", kana=True)
     try:
         kind = HolderKind(new_holder_kind)
     except ValueError:
         raise DomainError("個人・法人の区分を選んでください。", field="new_holder_kind") from None
-    if not normalise.nfkc(identity_check):
-        raise DomainError("本人確認・書類確認の方法を入力してください。", field="identity_check")
+    identity_check = require_text(identity_check, column=NameChange.identity_check, label="本人確認・書類確認の方法")
+    documents_checked = optional_text(documents_checked, column=NameChange.documents_checked, label="確認した書類")
+    note = optional_text(note, column=NameChange.note, label="備考")
     if effective_date is None:
         raise DomainError("名義変更日を入力してください。", field="effective_date")
     if contract.stop_date is not None and effective_date > contract.stop_date:
@@ -109,9 +107,9 @@ def request_name_change(
         new_holder_kana=kana,
         new_holder_kind=kind,
         effective_date=effective_date,
-        identity_check=normalise.nfkc(identity_check),
-        documents_checked=normalise.nfkc(documents_checked) or None,
-        note=normalise.nfkc(note) or None,
+        identity_check=identity_check,
+        documents_checked=documents_checked,
+        note=note,
         requested_by_id=actor.id,
         handover_id=handover_id,
     )
@@ -165,7 +163,8 @@ def _refresh_handover(change: NameChange) -> None:
 @requires(SUPERVISORS, message="名義変更の承認・差戻しはスーパーバイザーが行います。")
 def approve_name_change(actor: Staff, change_id: int, note: str | None = None) -> NameChange:
     """Approve: the holder history gets a new entry from the effective date; nothing old is overwritten."""
-    change = _decide(actor, change_id, ChangeStatus.APPROVED, normalise.nfkc(note) or None)
+    note = optional_text(note, column=NameChange.decision_note, label="承認のメモ", field="note")
+    change = _decide(actor, change_id, ChangeStatus.APPROVED, note)
     contract = db.session.get(Contract, change.contract_id, with_for_update=True)
     current = _current_holder(contract)
     if current is not None:
@@ -198,9 +197,7 @@ def approve_name_change(actor: Staff, change_id: int, note: str | None = None) -
 @requires(SUPERVISORS, message="名義変更の承認・差戻しはスーパーバイザーが行います。")
 def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
     """Send back to the operator with a reason; the holder stays as it is."""
-    note = normalise.nfkc(note)
-    if not note:
-        raise DomainError("差戻しの理由を入力してください。", field="note")
+    note = require_text(note, column=NameChange.decision_note, label="差戻しの理由", field="note")
     change = _decide(actor, change_id, ChangeStatus.RETURNED, note)
     record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
     _refresh_handover(change)

@@ -7,10 +7,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import AccountLink, Contract, LinkSource, PortalAccount, Staff
+from ..models import AccountLink, AuditEvent, Contract, LinkSource, PortalAccount, Staff
 from . import DomainError
 from .accounts import check_registration
 from .audit import record
+from .inputs import within_column
 from .permissions import CUSTOMER_DESK, requires
 
 # Q33: about 20 customer numbers per account are recommended.
@@ -80,7 +81,8 @@ def add_on_behalf(actor: Staff, account: PortalAccount, *, customer_number: str,
                   phone: str = "", usage_location: str = "", bank_last4: str = "",
                   reason: str) -> tuple[AccountLink, str | None]:
     """Add a customer number for a caller, after the same check the portal makes (R2)."""
-    if not normalise.nfkc(reason):
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
+    if not reason:
         raise DomainError("登録する理由を入力してください。", field="reason")
     check = check_registration(
         actor, customer_number=customer_number, settlement_number=settlement_number, phone=phone,
@@ -91,13 +93,13 @@ def add_on_behalf(actor: Staff, account: PortalAccount, *, customer_number: str,
     contract = db.session.scalar(
         select(Contract).where(Contract.customer_number == normalise.customer_number(customer_number))
     )
-    return link_contract(actor, account, contract, source=LinkSource.STAFF, reason=normalise.nfkc(reason))
+    return link_contract(actor, account, contract, source=LinkSource.STAFF, reason=reason)
 
 
 @requires(CUSTOMER_DESK)
 def unlink(actor: Staff | None, link: AccountLink, reason: str) -> None:
     """End a link with a recorded reason; the main flag moves to the oldest remaining number."""
-    reason = normalise.nfkc(reason)
+    reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("登録解除の理由を入力してください。", field="reason")
     if link.ended_at is not None:

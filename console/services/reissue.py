@@ -43,6 +43,7 @@ from ..wards import CITY_NAME
 from . import DomainError
 from .audit import record
 from .calendar import LAST_CENTRE_REISSUE_PERIOD, add_months, month_start
+from .inputs import optional_text, require_text
 from .permissions import CUSTOMER_DESK, SUPERVISORS, requires
 
 # Q35/Q38: where the customer prints notices from 2024-01 on.
@@ -162,8 +163,9 @@ def request_reissue(
         destination = SendTo(send_to)
     except ValueError:
         raise DomainError("送付先を選んでください。", field="send_to") from None
-    address = normalise.nfkc(other_address) or None
-    reason = normalise.nfkc(other_address_reason) or None
+    address = optional_text(other_address, column=ReissueRequest.other_address, label="指定の送付先の住所")
+    reason = optional_text(other_address_reason, column=ReissueRequest.other_address_reason,
+                           label="契約の送付先以外に送る理由")
     if destination == SendTo.OTHER:
         if not address:
             raise DomainError("指定の送付先の住所を入力してください。", field="other_address")
@@ -214,9 +216,7 @@ def request_reissue(
 @requires(CUSTOMER_DESK, message="再発行の取消はオペレーターまたはスーパーバイザーが行います。")
 def cancel_reissue(actor: Staff, request_id: int, reason: str) -> ReissueRequest:
     """Cancel a request that has not been mailed, with a reason (also out of a print batch)."""
-    reason = normalise.nfkc(reason)
-    if not reason:
-        raise DomainError("取消の理由を入力してください。", field="reason")
+    reason = require_text(reason, column=ReissueRequest.cancel_reason, label="取消の理由", field="reason")
     request = db.session.get(ReissueRequest, request_id)
     if request is None:
         raise DomainError("該当する再発行の受付がありません。")

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Role, Staff, StaffRole
 from . import DomainError
 from .audit import record
+from .inputs import require_text
 from .permissions import ADMINS, requires
 
 MIN_PASSWORD_LENGTH = 12
@@ -52,9 +53,7 @@ def find_staff(email: str) -> Staff | None:
 def create_staff(actor: Staff | None, email: str, name: str, roles, password: str) -> Staff:
     """Create a staff account with roles; actor None means the command line."""
     email = _clean_email(email)
-    name = normalise.nfkc(name)
-    if not name:
-        raise DomainError("氏名を入力してください。", field="name")
+    name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
     _check_password(password)
     if find_staff(email) is not None:
@@ -70,9 +69,7 @@ def create_staff(actor: Staff | None, email: str, name: str, roles, password: st
 @requires(ADMINS, system=True)
 def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) -> Staff:
     """Change name, roles or the active flag; a role change or deactivation ends open sessions."""
-    name = normalise.nfkc(name)
-    if not name:
-        raise DomainError("氏名を入力してください。", field="name")
+    name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
     if staff.id == actor.id and (Role.ADMIN not in cleaned_roles or not active):
         raise DomainError("自分自身の管理者権限を外したり、無効にしたりすることはできません。", field="roles")

@@ -11,8 +11,11 @@ from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import Integer
+from sqlalchemy import inspect as sa_inspect
 
 from .. import transaction
+from ..boundary import REFUSED, has_control, id_in_range
 from ..jobs.mail import send_notification
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import Role
@@ -91,11 +94,26 @@ class ConsoleModelView(RoleRequired, ModelView):
     max_page = 2000
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if page and page < 0:  # ?page=-1 would be a negative OFFSET: the first page instead
+            page = 0
         if page and page >= self.max_page:
             flash(f"{self.max_page}ページより先は表示できません。条件で絞り込んでください。", "warning")
             page = self.max_page - 1
         # ?page_size= is honoured by Flask-Admin even when the selector is hidden (#2430).
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size=self.page_size)
+
+    def get_one(self, id):
+        # ?id= is typed by anyone: one that is no id of this table names no row (Flask-Admin then says
+        # 「該当するデータがありません」 and goes back to the list); it never reaches the database.
+        (key,) = sa_inspect(self.model).primary_key
+        value = id_in_range(id, key.type)
+        return None if value is None else super().get_one(str(value))
+
+    def _handle_view(self, name, **kwargs):
+        # Flask-Admin redirects to ?url= (read from the query or the form): a line break would break the header.
+        if has_control(request.values.get("url") or "", in_url=True):
+            abort(400, description=REFUSED)
+        return super()._handle_view(name, **kwargs)
 
     def handle_view_exception(self, exc):
         if isinstance(exc, DomainError):
@@ -122,11 +140,9 @@ def _enqueue_mail(notification_id: int) -> None:
 
 
 def row_id(raw: str | None) -> int | None:
-    """A row id typed into a form: ASCII digits that fit the database's 64-bit integer, else None."""
-    raw = (raw or "").strip()
-    if raw.isascii() and raw.isdigit() and int(raw) < 2**63:
-        return int(raw)
-    return None
+    """A row id typed into a form (a contract, an account, a member of staff: integer id columns):
+    ASCII digits that fit the column, else None."""
+    return id_in_range(raw, Integer())
 
 
 def apply_change(change: Callable[[], Any], success: str | None = None) -> tuple[bool, Any]:
