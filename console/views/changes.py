@@ -17,7 +17,7 @@ from ..models.contract import HOLDER_KIND_LABELS
 from ..services import DomainError
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, row_id
 
 
 def _date(value: str | None) -> date | None:
@@ -163,7 +163,6 @@ class HandoverView(ConsoleView):
             return redirect(url_for(".detail", handover_id=handover_id))
         db.session.commit()
         flash(f"{count}件のお客さま番号を旧管理会社の登録から解除し、お知らせメールを送りました。", "success")
-        send_pending_mails(mails)
         return redirect(url_for(".detail", handover_id=handover_id))
 
     @expose("/<int:handover_id>/link", methods=["POST"])

@@ -14,7 +14,7 @@ from ..services import accounts as accounts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
-from .base import CUSTOMER_ROLES, ConsoleView, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, row_id
 
 
 class LookupView(ConsoleView):
@@ -175,8 +175,7 @@ class CustomerPageView(ConsoleView):
             flash(exc.message, "error")
             return redirect(url_for(".account", account_id=account_id))
         db.session.commit()
-        if send_pending_mails([notification.id]):
-            flash("パスワード再設定メールの送信を受け付けました。", "success")
+        flash("パスワード再設定メールの送信を受け付けました。", "success")
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/links/add", methods=["POST"])

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..jobs import disaster as disaster_jobs
+from ..jobs import mail as mail_jobs
 from ..jobs.queue import JobsUnavailable
 from ..models import NoticeKind, NoticeMode, OutageNotice, Phenomenon, Role, SupplyPoint
 from ..models.disaster import (
@@ -44,16 +44,11 @@ def _public_url() -> str:
 
 
 def _start_sending(notification_id: int | None) -> None:
-    """After commit: enqueue the batches of a published actual version and say so."""
+    """Say how many mails a published actual version sends (they are enqueued after the commit)."""
     if notification_id is None:
         return
-    try:
-        jobs = disaster_jobs.enqueue_outage_batches(notification_id)
-    except JobsUnavailable as exc:
-        flash(str(exc), "warning")
-        return
     progress = service.delivery_progress(notification_id)
-    flash(f"お客さまへのメール {progress['total']}通を{jobs}件の送信ジョブに分けて送信を開始しました。", "info")
+    flash(f"お客さまへのメール {progress['total']}通の送信を開始しました。", "info")
 
 
 def _labels() -> dict:
@@ -211,7 +206,7 @@ class OutageNoticeView(ConsoleView):
         retried = service.retry_failed(current_user, notification.id)
         db.session.commit()
         try:
-            jobs = disaster_jobs.enqueue_outage_batches(notification.id)
+            jobs = mail_jobs.enqueue_mail(notification.id)
         except JobsUnavailable as exc:
             flash(str(exc), "warning")
         else:
