@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -76,11 +78,15 @@ def demo_logins_command(url):
         click.echo(f"  {', '.join(roles):<32} {email:<36} {password}")
 
 
+WORKER_RESTART_SECONDS = 5
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst):
     """Run an rq worker with the scheduler on CONSOLE_REDIS_URL, plus this worker's mail sweeper."""
     from flask import current_app
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
 
     from .jobs.mail import start_sweeper
@@ -96,7 +102,18 @@ def worker_command(burst):
     # (console.jobs.mail explains why a loop here and not a scheduled job).
     stop = start_sweeper(_sweeper_app(current_app))
     try:
-        Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
+        while True:
+            try:
+                Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
+                break
+            except RedisConnectionError as exc:
+                # rq retries a lost connection only while waiting for a job; elsewhere (heartbeat,
+                # scheduler, maintenance) it gives up. This process, and its sweeper, stay up instead.
+                if burst:
+                    raise
+                current_app.logger.warning("Redis unreachable (%s): the rq worker starts again in %s s", exc,
+                                           WORKER_RESTART_SECONDS)
+                time.sleep(WORKER_RESTART_SECONDS)
     finally:
         stop.set()
     current_app.logger.info("worker stopped")
