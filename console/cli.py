@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -77,13 +79,18 @@ def demo_logins_command(url):
         click.echo(f"  {', '.join(roles):<32} {email:<36} {password}")
 
 
+WORKER_RESTART_SECONDS = 5
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst):
-    """Run an rq worker with the scheduler on CONSOLE_REDIS_URL (same as `rq worker --with-scheduler`)."""
+    """Run an rq worker with the scheduler on CONSOLE_REDIS_URL, plus this worker's mail sweeper."""
     from flask import current_app
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
 
+    from .jobs.mail import start_sweeper
     from .jobs.queue import get_queue
     from .jobs.reissue import schedule_daily_print_batch
 
@@ -92,19 +99,36 @@ def worker_command(burst):
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
     # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
     click.echo(f"scheduled: {schedule_daily_print_batch()}")
-    # Mails recorded while Redis was down, or left by a worker that died, go out once a worker runs.
-    click.echo(f"pending mails resumed: {start_sweepers(queue)}")
-    Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
+    # Mails recorded while Redis was down, or left by a worker that died, go out on this worker's sweep
+    # (console.jobs.mail explains why a loop here and not a scheduled job).
+    stop = start_sweeper(_sweeper_app(current_app))
+    try:
+        while True:
+            try:
+                Worker([queue], connection=queue.connection, name=None).work(with_scheduler=True, burst=burst)
+                break
+            except RedisConnectionError as exc:
+                # rq retries a lost connection only while waiting for a job; elsewhere (heartbeat,
+                # scheduler, maintenance) it gives up. This process, and its sweeper, stay up instead.
+                if burst:
+                    raise
+                current_app.logger.warning("Redis unreachable (%s): the rq worker starts again in %s s", exc,
+                                           WORKER_RESTART_SECONDS)
+                time.sleep(WORKER_RESTART_SECONDS)
+    finally:
+        stop.set()
     current_app.logger.info("worker stopped")
 
 
-def start_sweepers(queue) -> list[str]:
-    """Enqueue the sweepers that resume pending mails (ordinary and outage); each reschedules itself."""
-    from .jobs.disaster import resume_outage_deliveries
-    from .jobs.mail import resume_pending_mails
+def _sweeper_app(app: Flask) -> Flask:
+    """An app of the sweeper's own whose engine keeps no idle connections: rq forks a work horse per
+    job, and a horse must not inherit (and share) a pooled connection of the sweeper's thread."""
+    from sqlalchemy.pool import NullPool
 
-    return [queue.enqueue(resume_pending_mails, job_id="mail-sweeper-start").id,
-            queue.enqueue(resume_outage_deliveries, job_id="outage-sweeper-start").id]
+    from . import create_app
+
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"], poolclass=NullPool)
+    return create_app({"SQLALCHEMY_ENGINE_OPTIONS": options})  # the rest from the environment, as the worker's
 
 
 @click.command("report-cron")

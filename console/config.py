@@ -37,6 +37,10 @@ def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def _float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
 def instance_path() -> str:
     """The instance folder (SQLite file, outbox, reports, compiled catalogues): CONSOLE_INSTANCE_PATH."""
     return _env("INSTANCE_PATH") or str(DEFAULT_INSTANCE_PATH)
@@ -83,9 +87,20 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_SENDER": _env("MAIL_SENDER", "大阪市水道局 マイページ <no-reply@mypage.example.jp>"),
         "PORTAL_PASSWORD_RESET_URL": _env("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset"),
         "OUTBOX_DIR": _env("OUTBOX_DIR", str(instance / "outbox")),
-        # Outage mails (issue 7): recipients per job, and how long a job's claim on a row lasts.
-        "OUTAGE_BATCH_SIZE": _int("OUTAGE_BATCH_SIZE", 500),
-        "OUTAGE_LEASE_SECONDS": _int("OUTAGE_LEASE_SECONDS", 300),
+        # Every mail (console.jobs.mail): recipients per sending job, how long a job's claim on a row
+        # lasts, how many attempts a mail gets, how often each worker's sweeper looks for stale work and
+        # how long a recorded mail may wait for its own job before the sweeper sends it.
+        "MAIL_BATCH_SIZE": _int("MAIL_BATCH_SIZE", 500),
+        "MAIL_LEASE_SECONDS": _int("MAIL_LEASE_SECONDS", 300),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 5),
+        "MAIL_SWEEP_SECONDS": _float("MAIL_SWEEP_SECONDS", 30),
+        "MAIL_SWEEP_GRACE_SECONDS": _float("MAIL_SWEEP_GRACE_SECONDS", 60),
+        # The one place the mails' signature comes from (templates/mail/*.txt read it as `centre`).
+        "MAIL_CENTRE": {
+            "utility": _env("MAIL_CENTRE_UTILITY", "大阪市水道局"),
+            "name": _env("MAIL_CENTRE_NAME", "お客さまセンター"),
+            "phone": _env("MAIL_CENTRE_PHONE", "06-6458-1132"),
+        },
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL"),
         # Generated files (print batches: Excel lists and reissued notices); served only through role-checked views.
         "FILES_DIR": _env("FILES_DIR", str(instance / "files")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -70,15 +70,3 @@ def transport() -> Iterator[OutboxTransport | SmtpTransport]:
             smtp.quit()
         except smtplib.SMTPException:
             smtp.close()
-
-
-def send(messages: Iterable[EmailMessage]) -> int:
-    """Send messages over one connection; returns how many were handed over."""
-    count = 0
-    with transport() as t:
-        for msg in messages:
-            t.send(msg)
-            count += 1
-    return count
-
-

@@ -158,9 +158,9 @@ def test_recipients_one_mail_per_account_and_only_those_who_may_get_it(app, data
 
     version, notification_id = publish(staff, wards=("27127",), towns={"27127": "梅田一丁目、梅田二丁目"})
     db.session.commit()
-    from console.jobs.disaster import enqueue_outage_batches
+    from console.jobs.mail import enqueue_mail
 
-    enqueue_outage_batches(notification_id)  # no Redis: the batches run inline, to the SMTP server
+    enqueue_mail(notification_id)  # no Redis: the batches run inline, to the SMTP server
 
     received = [m["To"] for m in smtp_server.messages]
     assert sorted(received) == sorted([five.email, single.email])
@@ -173,7 +173,7 @@ def test_recipients_one_mail_per_account_and_only_those_who_may_get_it(app, data
     assert "断水のお知らせ" in message["Subject"]
     assert "梅田一丁目" in message.get_content()
     # Running the batch again sends nothing twice.
-    enqueue_outage_batches(notification_id, [(1, 10**12)])
+    enqueue_mail(notification_id, [(1, 10**12)])
     assert len(smtp_server.messages) == 2
 
 
@@ -351,7 +351,7 @@ class RefusingSink:
 def test_refused_recipients_are_retried_with_backoff_or_failed_and_listed(app, client, login_as):
     from aiosmtpd.controller import Controller
 
-    from console.jobs.disaster import enqueue_outage_batches
+    from console.jobs.mail import enqueue_mail
     from tests.conftest import _free_port
 
     staff = login_as("disaster_coordinator")
@@ -363,7 +363,7 @@ def test_refused_recipients_are_retried_with_backoff_or_failed_and_listed(app, c
     try:
         version, notification_id = publish(staff)
         db.session.commit()
-        enqueue_outage_batches(notification_id)
+        enqueue_mail(notification_id)
     finally:
         app.config.update(MAIL_SERVER=None, MAIL_PORT=25)
         controller.stop()
@@ -379,12 +379,12 @@ def test_refused_recipients_are_retried_with_backoff_or_failed_and_listed(app, c
     assert never.email not in page  # coordinators see no customer addresses
     assert service.delivery_progress(notification_id)["failed"] == 1
     # Not due yet: a rerun sends nothing.
-    enqueue_outage_batches(notification_id, [(1, 10**12)])
+    enqueue_mail(notification_id, [(1, 10**12)])
     assert rows[later.id].attempts == 1
 
 
 def test_a_lease_held_by_a_dead_job_is_taken_again_once_it_runs_out(app, database, smtp_server):
-    from console.jobs.disaster import enqueue_outage_batches
+    from console.jobs.mail import enqueue_mail
 
     staff = factories.staff("disaster_coordinator")
     first, second = _customer(), _customer()
@@ -395,7 +395,7 @@ def test_a_lease_held_by_a_dead_job_is_taken_again_once_it_runs_out(app, databas
     rows[first.id].claimed_by, rows[first.id].claimed_until = "dead-job", clock.now() - timedelta(seconds=1)
     rows[second.id].claimed_by, rows[second.id].claimed_until = "live-job", clock.now() + timedelta(minutes=5)
     db.session.commit()
-    enqueue_outage_batches(notification_id)
+    enqueue_mail(notification_id)
     assert [m["To"] for m in smtp_server.messages] == [first.email]
     assert service.delivery_progress(notification_id)["remaining"] == 1
 

@@ -71,7 +71,7 @@ def own_database(redis_url, tmp_path):
     queue_name = f"disaster-test-{uuid.uuid4().hex[:6]}"
     app = create_app({
         "TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url,
-        "RQ_QUEUE": queue_name, "OUTAGE_BATCH_SIZE": BATCH, "OUTAGE_LEASE_SECONDS": LEASE,
+        "RQ_QUEUE": queue_name, "MAIL_BATCH_SIZE": BATCH, "MAIL_LEASE_SECONDS": LEASE,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
     })
     from flask_migrate import upgrade
@@ -91,7 +91,7 @@ def own_database(redis_url, tmp_path):
 def _worker(url, redis_url, queue_name, smtp_port, tmp_path, burst: bool) -> subprocess.Popen:
     env = dict(os.environ, CONSOLE_DATABASE_URL=url, CONSOLE_REDIS_URL=redis_url, CONSOLE_RQ_QUEUE=queue_name,
                CONSOLE_MAIL_SERVER="127.0.0.1", CONSOLE_MAIL_PORT=str(smtp_port),
-               CONSOLE_OUTAGE_LEASE_SECONDS=str(LEASE), CONSOLE_OUTAGE_BATCH_SIZE=str(BATCH),
+               CONSOLE_MAIL_LEASE_SECONDS=str(LEASE), CONSOLE_MAIL_BATCH_SIZE=str(BATCH),
                CONSOLE_INSTANCE_PATH=str(tmp_path / "worker-instance"), CONSOLE_SECRET_KEY="test")
     # Through tests/travel.py: a run with --clock moves the worker's clock with the test's.
     command = [sys.executable, "-m", "tests.travel", "rq", "worker", "--url", redis_url, "--worker-ttl", "30", queue_name]
@@ -129,7 +129,7 @@ def _wait(predicate, timeout: float, what: str) -> None:
 def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_database, redis_url, tmp_path):
     from aiosmtpd.controller import Controller
 
-    from console.jobs import disaster as jobs
+    from console.jobs import mail as jobs
     from console.services import disaster as service
 
     app, url, queue_name = own_database
@@ -152,7 +152,7 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
                 title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",)))
             _, notification_id = service.publish_draft(staff, draft.notice_id)
             db.session.commit()
-            assert jobs.enqueue_outage_batches(notification_id) == RECIPIENTS // BATCH
+            assert jobs.enqueue_mail(notification_id) == RECIPIENTS // BATCH
 
         worker = _worker(url, redis_url, queue_name, controller.port, tmp_path, burst=False)
         try:
@@ -174,7 +174,7 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
 
             # Once the killed job's lease has run out, running the batches again picks its rows up.
             time.sleep(LEASE + 0.5)
-            assert jobs.resume_outage_deliveries(notification_id) >= 1
+            assert jobs.sweep_mails() >= 1
 
         rerun = _worker(url, redis_url, queue_name, controller.port, tmp_path, burst=True)
         stderr, _ = rerun.communicate(timeout=120)
@@ -194,7 +194,7 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
 def test_two_workers_on_the_same_batches_send_each_mail_once(own_database, redis_url, tmp_path):
     from aiosmtpd.controller import Controller
 
-    from console.jobs import disaster as jobs
+    from console.jobs import mail as jobs
     from console.services import disaster as service
 
     app, url, queue_name = own_database
@@ -210,8 +210,8 @@ def test_two_workers_on_the_same_batches_send_each_mail_once(own_database, redis
                 title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27102",)))
             _, notification_id = service.publish_draft(staff, draft.notice_id)
             db.session.commit()
-            jobs.enqueue_outage_batches(notification_id)
-            jobs.enqueue_outage_batches(notification_id)  # every batch twice
+            jobs.enqueue_mail(notification_id)
+            jobs.enqueue_mail(notification_id)  # every batch twice
         workers = [_worker(url, redis_url, queue_name, controller.port, tmp_path, burst=True) for _ in range(2)]
         for worker in workers:
             _, stderr = worker.communicate(timeout=120)

@@ -87,15 +87,15 @@ def test_redis_down_the_desk_keeps_working_and_mails_go_when_it_is_back(client, 
     db.session.refresh(account)
     assert account.locked_at is None
 
-    # Redis is back; a worker starts, resumes what waited, and the mail goes exactly once.
+    # Redis is back; a worker's sweep finds what waited, and the mail goes exactly once.
     private_redis.start()
-    from console.cli import start_sweepers
+    from console.jobs.mail import sweep_mails
     from console.jobs.queue import get_queue
 
     queue = get_queue()
-    start_sweepers(queue)
+    assert sweep_mails() == 1
     run_jobs(queue)
-    start_sweepers(queue)  # a second worker starting: nothing is sent twice
+    assert sweep_mails() == 0  # a second worker's sweep: nothing is sent twice
     run_jobs(queue)
     assert [m["To"] for m in smtp_server.messages] == ["waiting@example.jp"]
     assert smtp_server.messages[0]["Date"].endswith("+0900")  # Japan time whatever the host's TZ

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from console.extensions import db
-from console.jobs.mail import send_notification
+from console.jobs.mail import send_mail_batch
 from console.jobs.queue import JobsUnavailable, enqueue
 from console.models import Delivery, DeliveryStatus, Notification, NotificationKind
 from tests.conftest import outbox_files, run_jobs
@@ -27,7 +27,7 @@ def _notification(*addresses: str) -> Notification:
 def test_without_redis_the_job_runs_inline_to_the_outbox(app, database):
     notification = _notification("hanako@example.jp")
     before = set(outbox_files(app))
-    assert enqueue(send_notification, notification.id) == "done"
+    assert enqueue(send_mail_batch, notification.id, 1, 10**12) == "done"
     (new_file,) = set(outbox_files(app)) - before  # names are random: compare sets, not the last one
     assert "パスワード再設定".encode("utf-8") in _decoded(new_file)
     delivery = db.session.scalar(select(Delivery).where(Delivery.notification_id == notification.id))
@@ -43,7 +43,7 @@ def _decoded(path) -> bytes:
 
 def test_with_redis_the_job_is_queued_and_a_worker_sends_over_smtp(app, database, rq_queue, smtp_server):
     notification = _notification("a@example.jp", "b@example.jp")
-    assert enqueue(send_notification, notification.id, job_id=f"notification-{notification.id}") == "queued"
+    assert enqueue(send_mail_batch, notification.id, 1, 10**12, job_id=f"notification-{notification.id}") == "queued"
     assert smtp_server.messages == []
     assert rq_queue.count == 1
     run_jobs(rq_queue)
@@ -53,8 +53,8 @@ def test_with_redis_the_job_is_queued_and_a_worker_sends_over_smtp(app, database
 
 def test_running_the_job_twice_sends_nothing_twice(app, database, smtp_server):
     notification = _notification("c@example.jp")
-    assert send_notification(notification.id) == 1
-    assert send_notification(notification.id) == 0
+    assert send_mail_batch(notification.id, 1, 10**12)["sent"] == 1
+    assert send_mail_batch(notification.id, 1, 10**12)["sent"] == 0
     assert len(smtp_server.messages) == 1
 
 
@@ -62,7 +62,7 @@ def test_unreachable_redis_is_reported_in_japanese(app, database):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     try:
         try:
-            enqueue(send_notification, 1)
+            enqueue(send_mail_batch, 1, 1, 1)
         except JobsUnavailable as exc:
             assert "Redis" in str(exc) and "接続できません" in str(exc)
         else:

@@ -14,7 +14,6 @@ from ..models import (
     AccountLink,
     AuditEvent,
     Contract,
-    Delivery,
     Notification,
     NotificationKind,
     PaymentMethod,
@@ -24,6 +23,7 @@ from ..models import (
 from . import DomainError
 from .audit import record
 from .inputs import within_column
+from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
 
 MATCH, MISMATCH, NOT_APPLICABLE, NOT_ENTERED = "match", "mismatch", "not_applicable", "not_entered"
@@ -132,28 +132,18 @@ def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
 
 @requires(CUSTOMER_DESK)
 def request_password_reset(actor: Staff, account: PortalAccount, reason: str) -> Notification:
-    """Record a password-reset mail to the account's address (R7); the caller enqueues the sending job."""
+    """Record a password-reset mail to the account's address (R7); it is sent once the caller commits."""
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("パスワード再設定メールを送る理由を入力してください。", field="reason")
     if account.withdrawn_at is not None:
         raise DomainError("退会済みのアカウントにはメールを送れません。")
     portal = current_app.config.get("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset")
-    notification = Notification(
-        kind=NotificationKind.PASSWORD_RESET,
-        dedupe_key=f"password-reset:{account.id}:{uuid.uuid4().hex}",
-        subject="【大阪市水道局】マイページ パスワード再設定のご案内",
-        body=(
-            f"{account.name or 'お客さま'} 様\n\n"
-            "お客さまセンターへのお問い合わせにより、マイページのパスワード再設定をご案内します。\n"
-            f"次のページから、登録済みのメールアドレスでパスワードを再設定してください。\n{portal}\n\n"
-            "お心当たりのない場合は、お客さまセンター（06-6458-1132）までご連絡ください。\n"
-        ),
-        created_by_id=actor.id,
+    notification = record_mail(
+        NotificationKind.PASSWORD_RESET, [(account.id, account.email)], "password_reset",
+        {"name": account.name, "portal_url": portal},
+        dedupe_key=f"password-reset:{account.id}:{uuid.uuid4().hex}", actor=actor,
     )
-    notification.deliveries = [Delivery(account_id=account.id, address=account.email)]
-    db.session.add(notification)
-    db.session.flush()
     record(actor, "account.password_reset_mail", target=account, reason=reason,
            detail={"notification_id": notification.id})
     return notification

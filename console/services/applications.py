@@ -24,7 +24,6 @@ from ..models import (
     Bill,
     Channel,
     Contract,
-    Delivery,
     HolderHistory,
     LinkSource,
     Notification,
@@ -44,6 +43,7 @@ from .audit import record
 from .calendar import add_business_days
 from .inputs import optional_text, require_text
 from .links import holder_of, link_contract
+from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
 
 # R16: electronic payment (PayPay) covers bills under this amount; at or above it a paper payment
@@ -61,11 +61,6 @@ REJECT_REASONS = {
     "other": "お申込内容を確認できませんでした。",
 }
 
-START_ACCEPTED_SUBJECT = "使用開始申込完了（本登録完了）のお知らせ"
-# Without a portal registration (by phone, or from an account already registered) nothing becomes 本登録.
-START_ACCEPTED_PLAIN_SUBJECT = "使用開始申込完了のお知らせ"
-START_REJECTED_SUBJECT = "使用開始申込失敗"
-CENTRE_PHONE = "06-6458-1132"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,24 +463,17 @@ def _restarted_contract(application: StartApplication) -> Contract | None:
     return next((c for c in candidates if _building_key(c.building) == building and _room_key(c.room) == room), None)
 
 
-def _mail(application: StartApplication, kind: NotificationKind, subject: str, body: str, actor: Staff,
+def _mail(application: StartApplication, kind: NotificationKind, template: str, context: dict, actor: Staff,
           customer_number: str | None) -> Notification | None:
     address = (application.account.email if application.account is not None else None) or application.email
     if not address:
         return None
-    notification = Notification(
-        kind=kind,
-        # One decision, one mail: a second notification for the same decision violates this key.
-        dedupe_key=f"start-application:{application.id}:{kind.value}",
-        subject=subject,  # exactly as the FAQ names them (Q7, Q10)
-        body=body,
-        customer_number=customer_number,
-        created_by_id=actor.id,
-    )
-    notification.deliveries = [Delivery(account_id=application.account_id, address=address)]
-    db.session.add(notification)
-    db.session.flush()
-    return notification
+    # Subjects exactly as the FAQ names them (Q7, Q10). One decision, one mail: a second notification for
+    # the same decision violates the dedupe key.
+    return record_mail(kind, [(application.account_id, address)], template,
+                       {"applicant_name": application.applicant_name, "place": _place_text(application), **context},
+                       dedupe_key=f"start-application:{application.id}:{kind.value}", actor=actor,
+                       customer_number=customer_number)
 
 
 def _place_text(application: StartApplication) -> str:
@@ -542,19 +530,10 @@ def accept_start_application(actor: Staff, application_id: int, acknowledged: se
         detail={"contract_id": contract.id, "linked": linked, "acknowledged": sorted(acknowledged & {w.code for w in ctx.warnings}),
                 "previous_contract_id": previous.id if previous else None},
     )
-    body = (
-        f"{application.applicant_name} 様\n\n"
-        "水道の使用開始のお申込みを受け付けました。\n\n"
-        f"  お客さま番号：{contract.customer_number}\n"
-        f"  使用場所：{_place_text(application)}\n"
-        f"  使用開始日：{jdate(contract.start_date)}\n\n"
-        + ("マイページの本登録が完了しました。登録済みのメールアドレスとパスワードでログインしてご利用ください。\n\n"
-           if application.with_registration and linked else "")
-        + f"ご不明な点は、お客さまセンター（{CENTRE_PHONE}）までお問い合わせください。\n"
-    )
-    subject = START_ACCEPTED_SUBJECT if application.with_registration and linked else START_ACCEPTED_PLAIN_SUBJECT
-    decision.notification = _mail(application, NotificationKind.START_ACCEPTED, subject, body, actor,
-                                  contract.customer_number)
+    decision.notification = _mail(application, NotificationKind.START_ACCEPTED, "start_accepted", {
+        "customer_number": contract.customer_number, "start_date": jdate(contract.start_date),
+        "registered": application.with_registration and linked,
+    }, actor, contract.customer_number)
     return decision
 
 
@@ -579,21 +558,10 @@ def reject_start_application(actor: Staff, application_id: int, reason_code: str
     db.session.flush()
     record(actor, "start_application.reject", target=application, reason=reason_text or REJECT_REASONS[reason_code],
            detail={"reason_code": reason_code, "voided_account_id": account.id if voided else None})
-    body = (
-        f"{application.applicant_name} 様\n\n"
-        f"水道の使用開始のお申込み（使用場所：{_place_text(application)}、使用開始希望日：{jdate(application.desired_start_date)}）を"
-        "お受けできませんでした。\n\n"
-        f"理由：{REJECT_REASONS[reason_code]}\n"
-        + (f"{reason_text}\n" if reason_text else "")
-        + "\n"
-        + ("マイページの仮登録は取り消されました。お手数ですが、内容をご確認のうえ、再度、利用登録の手続きをお願いします。\n"
-           if voided else "内容をご確認のうえ、再度お申込みください。\n")
-        + "すでに電話等で使用開始の申込をされている場合は、検針日に投函されるお知らせ票をご確認のうえ、"
-        "「すでに水道をご使用されているお客さま」から利用登録の手続きを行ってください。\n\n"
-        f"ご不明な点は、お客さまセンター（{CENTRE_PHONE}）までお問い合わせください。\n"
-    )
-    return Decision(application, notification=_mail(application, NotificationKind.START_REJECTED, START_REJECTED_SUBJECT,
-                                                    body, actor, None))
+    return Decision(application, notification=_mail(application, NotificationKind.START_REJECTED, "start_rejected", {
+        "desired_start_date": jdate(application.desired_start_date), "reason": REJECT_REASONS[reason_code],
+        "reason_text": reason_text, "voided": voided,
+    }, actor, None))
 
 
 @requires(CUSTOMER_DESK)

@@ -47,6 +47,7 @@ from ..wards import WARDS, ward_name
 from . import DomainError
 from .audit import record
 from .inputs import max_length, optional_text, require_text, within_column
+from .mail import record_mail, render_mail, send_after_commit
 from .permissions import COORDINATORS, requires
 
 KIND_LABELS = {NoticeKind.EMERGENCY: "緊急（災害・事故）", NoticeKind.PLANNED: "計画（工事等）"}
@@ -290,38 +291,28 @@ def count_recipients(version: OutageNoticeVersion) -> int:
     return db.session.scalar(select(func.count()).select_from(recipients_query(version).subquery()))
 
 
+def mail_context(version: OutageNoticeVersion, public_url: str | None = None) -> dict:
+    """What templates/mail/outage.txt says: what, where, since when, until when, what to do."""
+    from ..formats import jdatetime
+
+    return {
+        "prefix": {VersionType.RESOLVE: "【解消】", VersionType.CANCEL: "【取消】"}.get(version.version_type, ""),
+        "title": version.title,
+        "mode_label": NOTICE_MODE_LABELS[version.mode] if version.mode != NoticeMode.ACTUAL else None,
+        "phenomenon": PHENOMENON_LABELS[version.phenomenon], "area": area_text(version),
+        "starts_at": jdatetime(version.starts_at), "expected_restoration_at": jdatetime(version.expected_restoration_at),
+        "body": version.body, "guidance": version.guidance, "public_url": public_url,
+    }
+
+
 def mail_subject(version: OutageNoticeVersion) -> str:
     """The subject line customers see."""
-    prefix = {VersionType.RESOLVE: "【解消】", VersionType.CANCEL: "【取消】"}.get(version.version_type, "")
-    return f"【大阪市水道局】{prefix}{version.title}"[:200]
+    return render_mail("outage", mail_context(version))[0]
 
 
 def mail_body(version: OutageNoticeVersion, public_url: str | None = None) -> str:
-    """The plain-text mail: what, where, since when, until when, what to do; how to stop these mails."""
-    from ..formats import jdatetime
-
-    lines = [f"{mail_subject(version)}", ""]
-    if version.mode != NoticeMode.ACTUAL:
-        lines += [f"※これは{NOTICE_MODE_LABELS[version.mode]}です。", ""]
-    lines += [
-        f"事象：{PHENOMENON_LABELS[version.phenomenon]}",
-        f"対象地域：{area_text(version)}",
-        f"発生日時：{jdatetime(version.starts_at)}",
-        f"復旧見込み：{jdatetime(version.expected_restoration_at) or '未定'}",
-        "",
-        version.body,
-    ]
-    if version.guidance:
-        lines += ["", "【お願い】", version.guidance]
-    if public_url:
-        lines += ["", f"最新の情報と応急給水拠点：{public_url}"]
-    lines += [
-        "",
-        "このメールは、マイページで全体通知の受け取りを選ばれた方に、対象地域のご契約ごとではなく",
-        "マイページのアカウントごとに1通お送りしています。全体通知を停止すると、断水等のお知らせも届かなくなります。",
-        "このメールには返信できません。",
-    ]
-    return "\n".join(lines)
+    """The plain-text mail, as a preview shows it and the customers get it."""
+    return render_mail("outage", mail_context(version, public_url))[1]
 
 
 def area_text(version: OutageNoticeVersion) -> str:
@@ -337,21 +328,11 @@ def area_text(version: OutageNoticeVersion) -> str:
 def _record_mails(actor: Staff, version: OutageNoticeVersion, public_url: str | None) -> Notification | None:
     if version.mode != NoticeMode.ACTUAL:
         return None
-    notification = Notification(
-        kind=NotificationKind.OUTAGE, dedupe_key=f"outage-version:{version.id}",
-        subject=mail_subject(version), body=mail_body(version, public_url), outage_version_id=version.id,
-        created_by_id=actor.id,
+    return record_mail(
+        NotificationKind.OUTAGE, recipients_query(version), "outage",
+        mail_context(version, public_url), dedupe_key=f"outage-version:{version.id}", actor=actor,
+        outage_version_id=version.id,
     )
-    db.session.add(notification)
-    db.session.flush()
-    recipients = recipients_query(version).subquery()
-    insert = Delivery.__table__.insert().from_select(
-        ["notification_id", "account_id", "address", "status", "attempts"],
-        select(literal(notification.id), recipients.c.id, recipients.c.email,
-               literal(DeliveryStatus.PENDING.value), literal(0)).order_by(recipients.c.id),
-    )
-    db.session.execute(insert)
-    return notification
 
 
 def _publish(actor: Staff, notice: OutageNotice, version: OutageNoticeVersion, public_url: str | None):
@@ -468,6 +449,7 @@ def retry_failed(actor: Staff, notification_id: int) -> int:
     ).rowcount
     record(actor, "outage.retry_failed", target_type="notification", target_id=notification_id,
            detail={"deliveries": rows})
+    send_after_commit(notification_id)
     return rows
 
 

@@ -19,7 +19,6 @@ from ..models import (
     AuditEvent,
     ChangeStatus,
     Contract,
-    Delivery,
     Handover,
     HandoverItem,
     HandoverStatus,
@@ -36,6 +35,7 @@ from .audit import record
 from .holders import request_name_change
 from .inputs import optional_text, require_text, within_column
 from .links import link_contract, unlink
+from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
 
 STEP_NAME_CHANGE, STEP_RELEASE, STEP_LINK, STEP_DONE = 1, 2, 3, 4
@@ -203,25 +203,13 @@ def release_old_links(actor: Staff, handover: Handover, reason: str) -> tuple[in
 
 
 def _mail_release(actor: Staff, handover: Handover, account: PortalAccount, numbers: list[str]) -> Notification:
-    body = (
-        f"{account.name or handover.old_company_name} 様\n\n"
-        f"管理会社の変更（{handover.old_company_name} → {handover.new_company_name}）に伴い、"
-        "次のお客さま番号をマイページの登録から解除しました。\n\n"
-        + "\n".join(f"  {n}" for n in numbers)
-        + "\n\nお心当たりのない場合は、お客さまセンター（06-6458-1132）までご連絡ください。\n"
-    )
-    notification = Notification(
-        kind=NotificationKind.LINK_RELEASED,
-        dedupe_key=f"handover-release:{handover.id}:{account.id}:{uuid.uuid4().hex[:8]}",
-        subject="【大阪市水道局】マイページ お客さま番号の登録解除のお知らせ",
-        body=body,
+    return record_mail(
+        NotificationKind.LINK_RELEASED, [(account.id, account.email)], "link_released",
+        {"name": account.name or handover.old_company_name, "old_company": handover.old_company_name,
+         "new_company": handover.new_company_name, "customer_numbers": numbers},
+        dedupe_key=f"handover-release:{handover.id}:{account.id}:{uuid.uuid4().hex[:8]}", actor=actor,
         customer_number=numbers[0],
-        created_by_id=actor.id,
     )
-    notification.deliveries = [Delivery(account_id=account.id, address=account.email)]
-    db.session.add(notification)
-    db.session.flush()
-    return notification
 
 
 @requires(CUSTOMER_DESK)

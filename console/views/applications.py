@@ -15,7 +15,7 @@ from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartA
 from ..services import DomainError
 from ..services import applications as service
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 PAGE_SIZE = 100
 
@@ -151,7 +151,7 @@ class ApplicationView(ConsoleView):
     def _mail(notification) -> None:
         if notification is None:
             flash("メールアドレスの登録がないため、結果のメールは送信されません。電話等でお知らせください。", "warning")
-        elif send_pending_mails([notification.id]):
+        else:
             flash(f"「{notification.subject}」の送信を受け付けました。", "info")
 
     @expose("/not-started")

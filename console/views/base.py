@@ -16,8 +16,6 @@ from sqlalchemy import inspect as sa_inspect
 
 from .. import transaction
 from ..boundary import REFUSED, has_control, id_in_range
-from ..jobs.mail import send_notification
-from ..jobs.queue import JobsUnavailable, enqueue
 from ..models import Role
 from ..services import DomainError
 from .filters import ConsoleFilterConverter
@@ -120,23 +118,6 @@ class ConsoleModelView(RoleRequired, ModelView):
             flash(exc.message, "error")
             return True
         return super().handle_view_exception(exc)
-
-
-def send_pending_mails(notification_ids: list[int]) -> bool:
-    """Have the mails a change recorded sent once the request has committed (see console.transaction).
-
-    When the job queue is unreachable the mails stay recorded and the member of staff is told so.
-    """
-    for notification_id in notification_ids:
-        transaction.after_commit(_enqueue_mail, notification_id)
-    return True
-
-
-def _enqueue_mail(notification_id: int) -> None:
-    try:
-        enqueue(send_notification, notification_id, job_id=f"notification-{notification_id}")
-    except JobsUnavailable as exc:
-        raise transaction.AfterCommitWarning(f"{exc} メールは記録済みで、復旧後に送信します。") from exc
 
 
 def row_id(raw: str | None) -> int | None:

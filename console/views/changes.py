@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
 
 
 def _date(value: str | None) -> date | None:
@@ -144,7 +144,6 @@ class HandoverView(ConsoleView):
         if done:
             count, mails = result
             flash(f"{count}件のお客さま番号を旧管理会社の登録から解除し、お知らせメールを送りました。", "success")
-            send_pending_mails(mails)
         return redirect(url_for(".detail", handover_id=handover_id))
 
     @expose("/<int:handover_id>/link", methods=["POST"])

@@ -14,7 +14,7 @@ from ..services import accounts as accounts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id, send_pending_mails
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
 
 
 class LookupView(ConsoleView):
@@ -138,10 +138,8 @@ class CustomerPageView(ConsoleView):
     @expose("/account/<int:account_id>/password-reset", methods=["POST"])
     def password_reset(self, account_id: int):
         account = db.get_or_404(PortalAccount, account_id)
-        done, notification = apply_change(lambda: accounts_service.request_password_reset(
+        apply_change(lambda: accounts_service.request_password_reset(
             current_user, account, request.form.get("reason", "")), "パスワード再設定メールの送信を受け付けました。")
-        if done:
-            send_pending_mails([notification.id])
         return redirect(url_for(".account", account_id=account_id))
 
     @expose("/account/<int:account_id>/links/add", methods=["POST"])

@@ -7,10 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import transaction
 from ..extensions import db
-from ..jobs import disaster as disaster_jobs
-from ..jobs.queue import JobsUnavailable
 from ..models import NoticeKind, NoticeMode, OutageNotice, Phenomenon, Role, SupplyPoint
 from ..models.disaster import (
     NOTICE_MODE_LABELS,
@@ -44,18 +41,11 @@ def _public_url() -> str:
 
 
 def _start_sending(notification_id: int | None) -> None:
-    """Once the request has committed, enqueue the batches of a published actual version and say so."""
-    if notification_id is not None:
-        transaction.after_commit(_enqueue_batches, notification_id)
-
-
-def _enqueue_batches(notification_id: int) -> None:
-    try:
-        jobs = disaster_jobs.enqueue_outage_batches(notification_id)
-    except JobsUnavailable as exc:
-        raise transaction.AfterCommitWarning(str(exc)) from exc
+    """Say how many mails a published actual version sends (they are enqueued after the commit)."""
+    if notification_id is None:
+        return
     progress = service.delivery_progress(notification_id)
-    flash(f"お客さまへのメール {progress['total']}通を{jobs}件の送信ジョブに分けて送信を開始しました。", "info")
+    flash(f"お客さまへのメール {progress['total']}通の送信を開始しました。", "info")
 
 
 def _labels() -> dict:
@@ -188,7 +178,6 @@ class OutageNoticeView(ConsoleView):
             return redirect(url_for(".detail", notice_id=notice_id))
         retried = service.retry_failed(current_user, notification.id)
         flash(f"送信失敗{retried}件を戻し、未送信分を再送信します。", "success")
-        _start_sending(notification.id)
         return redirect(url_for(".detail", notice_id=notice_id))
 
 
