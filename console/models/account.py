@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -120,13 +119,13 @@ class PortalAccount(db.Model):
         return f"#{self.id} {self.name or ''}".strip()
 
 
-class LinkSource(StrEnum):
+class LinkSource(LabelledEnum):
     """How a customer number came to be linked to an account (R14: the console must say which)."""
 
-    PORTAL = "portal"  # the customer added it on the portal
-    PORTAL_RESTART = "portal_restart"  # linked automatically after a stop + start on the portal (Q31)
-    STAFF = "staff"  # added by staff on the customer's behalf
-    START_APPLICATION = "start_application"  # created by accepting a start application (R17)
+    PORTAL = "portal", "お客さまがマイページで登録"
+    PORTAL_RESTART = "portal_restart", "マイページでの中止・開始により自動で登録"  # Q31
+    STAFF = "staff", "お客さまセンターが代理で登録"
+    START_APPLICATION = "start_application", "使用開始申込の承認により登録"  # R17
 
 
 class AccountLink(db.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -61,12 +60,12 @@ class Bill(db.Model):
         return self.water_charge + self.sewer_charge
 
 
-class PaymentChangeStatus(StrEnum):
+class PaymentChangeStatus(LabelledEnum):
     """A payment-method change is pending until staff apply or refuse it."""
 
-    PENDING = "pending"
-    APPLIED = "applied"
-    REFUSED = "refused"
+    PENDING = "pending", "受付中"
+    APPLIED = "applied", "反映済"
+    REFUSED = "refused", "お断り"
 
 
 class PaymentMethodChange(db.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -171,12 +170,12 @@ class NameChange(db.Model):
     contract: Mapped[Contract] = relationship()
 
 
-class HandoverStatus(StrEnum):
+class HandoverStatus(LabelledEnum):
     """A handover case is open until every customer number has reached the new company."""
 
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
+    OPEN = "open", "手続き中"
+    DONE = "done", "完了"
+    CANCELLED = "cancelled", "取消"
 
 
 class Handover(db.Model):

@@ -3,61 +3,60 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class NoticeKind(StrEnum):
+class NoticeKind(LabelledEnum):
     """Emergency (disaster, accident) or planned work."""
 
-    EMERGENCY = "emergency"
-    PLANNED = "planned"
+    EMERGENCY = "emergency", "緊急（災害・事故）"
+    PLANNED = "planned", "計画（工事等）"
 
 
-class Phenomenon(StrEnum):
+class Phenomenon(LabelledEnum):
     """What the customer experiences."""
 
-    OUTAGE = "outage"  # 断水
-    TURBIDITY = "turbidity"  # 濁水
-    LOW_PRESSURE = "low_pressure"  # 減圧
+    OUTAGE = "outage", "断水"
+    TURBIDITY = "turbidity", "濁水"
+    LOW_PRESSURE = "low_pressure", "減圧"
 
 
-PHENOMENON_LABELS = {Phenomenon.OUTAGE: "断水", Phenomenon.TURBIDITY: "濁水", Phenomenon.LOW_PRESSURE: "減圧"}
+PHENOMENON_LABELS = {m: m.label for m in Phenomenon}  # for callers not yet on .label
 
 
-class NoticeMode(StrEnum):
+class NoticeMode(LabelledEnum):
     """Exercise and test versions never mail customers (DESIGN, Disaster data)."""
 
-    ACTUAL = "actual"
-    EXERCISE = "exercise"
-    TEST = "test"
+    ACTUAL = "actual", "実発令"
+    EXERCISE = "exercise", "訓練"
+    TEST = "test", "試験"
 
 
-NOTICE_MODE_LABELS = {NoticeMode.ACTUAL: "実発令", NoticeMode.EXERCISE: "訓練", NoticeMode.TEST: "試験"}
+NOTICE_MODE_LABELS = {m: m.label for m in NoticeMode}  # for callers not yet on .label
 
 
-class IncidentStatus(StrEnum):
+class IncidentStatus(LabelledEnum):
     """draft → published (and updated) → resolved or cancelled."""
 
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    RESOLVED = "resolved"
-    CANCELLED = "cancelled"
+    DRAFT = "draft", "下書き"
+    PUBLISHED = "published", "発表中"
+    RESOLVED = "resolved", "解消済み"
+    CANCELLED = "cancelled", "取消済み"
 
 
-class VersionType(StrEnum):
+class VersionType(LabelledEnum):
     """What a published version says about the ones before it (CAP msgType)."""
 
-    ALERT = "alert"
-    UPDATE = "update"
-    RESOLVE = "resolve"
-    CANCEL = "cancel"
+    ALERT = "alert", "第1報"
+    UPDATE = "update", "続報"
+    RESOLVE = "resolve", "解消"
+    CANCEL = "cancel", "取消"
 
 
 class OutageNotice(db.Model):
@@ -120,38 +119,28 @@ class OutageArea(db.Model):
     version: Mapped[OutageNoticeVersion] = relationship(back_populates="areas")
 
 
-class SupplyPointType(StrEnum):
+class SupplyPointType(LabelledEnum):
     """Kinds of emergency water supply point."""
 
-    PERMANENT = "permanent"  # 常設
-    TEMPORARY_TANK = "temporary_tank"  # 仮設水槽
-    TEMPORARY_TAP = "temporary_tap"  # 仮設給水栓
-    WATER_TRUCK = "water_truck"  # 給水車
+    PERMANENT = "permanent", "常設"
+    TEMPORARY_TANK = "temporary_tank", "仮設水槽"
+    TEMPORARY_TAP = "temporary_tap", "仮設給水栓"
+    WATER_TRUCK = "water_truck", "給水車"
 
 
-SUPPLY_POINT_TYPE_LABELS = {
-    SupplyPointType.PERMANENT: "常設",
-    SupplyPointType.TEMPORARY_TANK: "仮設水槽",
-    SupplyPointType.TEMPORARY_TAP: "仮設給水栓",
-    SupplyPointType.WATER_TRUCK: "給水車",
-}
+SUPPLY_POINT_TYPE_LABELS = {m: m.label for m in SupplyPointType}  # for callers not yet on .label
 
 
-class SupplyStatus(StrEnum):
+class SupplyStatus(LabelledEnum):
     """Public status of a supply point (R20)."""
 
-    CLOSED = "closed"
-    PREPARING = "preparing"
-    OPEN = "open"
-    SUSPENDED = "suspended"
+    CLOSED = "closed", "閉鎖"
+    PREPARING = "preparing", "開設準備中"
+    OPEN = "open", "開設中"
+    SUSPENDED = "suspended", "一時休止"
 
 
-SUPPLY_STATUS_LABELS = {
-    SupplyStatus.CLOSED: "閉鎖",
-    SupplyStatus.PREPARING: "開設準備中",
-    SupplyStatus.OPEN: "開設中",
-    SupplyStatus.SUSPENDED: "一時休止",
-}
+SUPPLY_STATUS_LABELS = {m: m.label for m in SupplyStatus}  # for callers not yet on .label
 
 
 class SupplyPoint(db.Model):

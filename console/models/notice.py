@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class ReissueStatus(StrEnum):
+class ReissueStatus(LabelledEnum):
     """requested → in print batch → mailed, or cancelled with a reason."""
 
-    REQUESTED = "requested"
-    IN_BATCH = "in_batch"
-    MAILED = "mailed"
-    CANCELLED = "cancelled"
+    REQUESTED = "requested", "受付"
+    IN_BATCH = "in_batch", "印刷中"
+    MAILED = "mailed", "発送済"
+    CANCELLED = "cancelled", "取消"
 
 
-REISSUE_STATUS_LABELS = {
-    ReissueStatus.REQUESTED: "受付",
-    ReissueStatus.IN_BATCH: "印刷中",
-    ReissueStatus.MAILED: "発送済",
-    ReissueStatus.CANCELLED: "取消",
-}
+REISSUE_STATUS_LABELS = {m: m.label for m in ReissueStatus}  # for callers not yet on .label
 
 
-class SendTo(StrEnum):
+class SendTo(LabelledEnum):
     """Where the reissued notice is mailed."""
 
-    MAILING_ADDRESS = "mailing_address"
-    OTHER = "other"
+    MAILING_ADDRESS = "mailing_address", "契約の送付先"
+    OTHER = "other", "指定の送付先"
 
 
 class PrintBatch(db.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,14 +12,14 @@ from ..extensions import db
 from .base import BigId, LabelledEnum, UTCDateTime, str_enum
 
 
-class NotificationKind(StrEnum):
+class NotificationKind(LabelledEnum):
     """What a mail is about."""
 
-    START_ACCEPTED = "start_accepted"  # 使用開始申込完了（本登録完了）のお知らせ
-    START_REJECTED = "start_rejected"  # 使用開始申込失敗
-    PASSWORD_RESET = "password_reset"
-    LINK_RELEASED = "link_released"  # old management company's number unlinked (R13)
-    OUTAGE = "outage"  # disaster notice (R19)
+    START_ACCEPTED = "start_accepted", "使用開始申込完了のお知らせ"
+    START_REJECTED = "start_rejected", "使用開始申込失敗のお知らせ"
+    PASSWORD_RESET = "password_reset", "パスワード再設定のご案内"
+    LINK_RELEASED = "link_released", "お客さま番号の登録解除のお知らせ"  # old management company (R13)
+    OUTAGE = "outage", "断水等のお知らせ"  # disaster notice (R19)
 
 
 class Notification(db.Model):

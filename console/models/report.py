@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class ReportStatus(StrEnum):
+class ReportStatus(LabelledEnum):
     """queued → running → done (file ready until it expires) or failed."""
 
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    EXPIRED = "expired"
+    QUEUED = "queued", "待機中"
+    RUNNING = "running", "作成中"
+    DONE = "done", "完了"
+    FAILED = "failed", "失敗"
+    EXPIRED = "expired", "期限切れ"
 
-
-REPORT_STATUS_LABELS = {
-    ReportStatus.QUEUED: "待機中",
-    ReportStatus.RUNNING: "作成中",
-    ReportStatus.DONE: "完了",
-    ReportStatus.FAILED: "失敗",
-    ReportStatus.EXPIRED: "期限切れ",
-}
 
 ACTIVE_STATUSES = (ReportStatus.QUEUED, ReportStatus.RUNNING)
 

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, str_enum
 
 
-class Role(StrEnum):
+class Role(LabelledEnum):
     """Role identifiers of DESIGN.md, "Who uses it"."""
 
-    OPERATOR = "operator"
-    SUPERVISOR = "supervisor"
-    DISASTER_COORDINATOR = "disaster_coordinator"
-    ADMIN = "admin"
-
-
-ROLE_LABELS = {
-    Role.OPERATOR: "オペレーター",
-    Role.SUPERVISOR: "スーパーバイザー",
-    Role.DISASTER_COORDINATOR: "災害対策担当",
-    Role.ADMIN: "管理者",
-}
+    OPERATOR = "operator", "オペレーター"
+    SUPERVISOR = "supervisor", "スーパーバイザー"
+    DISASTER_COORDINATOR = "disaster_coordinator", "災害対策担当"
+    ADMIN = "admin", "管理者"
 
 
 def _new_session_token() -> str:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..models import Role, Staff
-from ..models.staff import ROLE_LABELS
 from . import DomainError
 
 CUSTOMER_DESK = frozenset({Role.OPERATOR, Role.SUPERVISOR})
@@ -30,7 +29,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {}
 
 def role_names(roles: frozenset[Role]) -> str:
     """スーパーバイザー・オペレーター: the roles in Japanese, in DESIGN.md's order."""
-    return "・".join(ROLE_LABELS[r] for r in Role if r in roles)
+    return "・".join(r.label for r in Role if r in roles)
 
 
 def allowed(actor: Staff | None, roles: frozenset[Role], *, system: bool = False) -> bool:

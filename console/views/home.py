@@ -8,7 +8,6 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..models import Role
-from ..models.staff import ROLE_LABELS
 from ..reports import dashboard
 from .base import ConsoleIndexView
 
@@ -29,7 +28,7 @@ class HomeView(ConsoleIndexView):
     @expose("/")
     def index(self):
         roles = current_user.role_names
-        labels = [ROLE_LABELS[r] for r in sorted(roles)]
+        labels = [Role(r).label for r in sorted(roles)]
         tiles = [(tile, self._link(tile.endpoint)) for tile in dashboard.tiles(roles)]
         charts = dashboard.last_30_days() if Role.SUPERVISOR in roles else []
         return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts)

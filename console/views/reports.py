@@ -12,7 +12,7 @@ from ..extensions import db
 from ..jobs.queue import JobsUnavailable, get_queue
 from ..jobs.reports import enqueue_build
 from ..models import ReportRun, ReportStatus, Role
-from ..models.report import ACTIVE_STATUSES, REPORT_STATUS_LABELS
+from ..models.report import ACTIVE_STATUSES
 from ..reports import runs
 from ..reports.catalogue import REPORTS
 from ..reports.params import previous_month
@@ -51,7 +51,7 @@ def run_state(run: ReportRun) -> dict:
     state = {
         "id": run.id,
         "status": "expired" if expired and run.status == ReportStatus.DONE else run.status.value,
-        "label": REPORT_STATUS_LABELS[ReportStatus.EXPIRED if expired else run.status],
+        "label": (ReportStatus.EXPIRED if expired else run.status).label,
         "rows_done": done or 0,
         "rows_total": total,
         "percent": min(100, int(100 * (done or 0) / total))
@@ -124,7 +124,6 @@ class ReportView(ConsoleView):
             reports=list(REPORTS.values()),
             recent=recent,
             monthly=monthly,
-            status_labels=REPORT_STATUS_LABELS,
             is_expired=runs.is_expired,
             defaults=_defaults(),
             wards=ward_choices(),

@@ -13,12 +13,11 @@ from wtforms.validators import DataRequired
 from ..extensions import db
 from ..formats import jdatetime
 from ..models import Role, Staff
-from ..models.staff import ROLE_LABELS
 from ..services import DomainError
 from ..services import staff as staff_service
 from .base import ConsoleModelView, SecureFlaskForm, apply_change, row_id
 
-ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r]) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 
 
 class _RolesField(SelectMultipleField):
@@ -44,7 +43,7 @@ class StaffEditForm(SecureFlaskForm):
 
 
 def _roles_text(_view, _context, model, _name):
-    return "、".join(ROLE_LABELS[r] for r in sorted(model.role_names))
+    return "、".join(Role(r).label for r in sorted(model.role_names))
 
 
 def _datetime_text(attr):
