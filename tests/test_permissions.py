@@ -26,10 +26,13 @@ EXPECTED = {
     "console.services.accounts.check_registration": DESK,
     "console.services.accounts.unlock_account": DESK,
     "console.services.accounts.request_password_reset": DESK,
-    **{f"console.services.applications.{name}": DESK for name in (
-        "record_start_application", "record_stop_application", "accept_start_application",
-        "reject_start_application", "accept_stop_application", "reject_stop_application", "accept_move",
-        "confirm_opened", "decide_payment_change", "view_start_application")},
+    **{f"console.services.start_applications.{name}": DESK for name in (
+        "record_start_application", "accept_start_application", "reject_start_application", "confirm_opened",
+        "view_start_application")},
+    **{f"console.services.stop_applications.{name}": DESK for name in (
+        "record_stop_application", "accept_stop_application", "reject_stop_application")},
+    "console.services.moves.accept_move": DESK,
+    "console.services.payment_methods.decide_payment_change": DESK,
     **{f"console.services.customer.{name}": DESK for name in (
         "view_account", "view_contract", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (
@@ -64,7 +67,7 @@ SYSTEM = {
 }
 # Functions that take the actor first but are steps inside the operations above, not operations of their own.
 BUILDING_BLOCKS = {
-    "console.services.links.link_contract", "console.services.applications.apply_payment_method_to_unpaid",
+    "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
     "console.services.audit.record", "console.services.permissions.allowed",
 }
