@@ -91,15 +91,15 @@ def _sample_ids():
     point = disaster.create_supply_point(coordinator, disaster.SupplyPointInput(
         code="SP-ACCESS", name="拠点", kana="キョテン", ward_code="27127", address="北区", latitude="34.7",
         longitude="135.5"))
-    from console.services import reissue
+    from console.services import print_batches, reissue_requests
 
     billed = factories.contract()
     factories.bill(billed, date(2023, 12, 1))
-    reissue_request = reissue.request_reissue(
+    reissue_request = reissue_requests.request_reissue(
         staff, billed, months=[date(2023, 12, 1)], send_to="mailing_address", caller_relation="holder"
     )
-    batch = reissue.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
-    reissue.write_batch_files(batch)
+    batch = print_batches.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
+    print_batches.write_batch_files(batch)
     return {
         "request_id": reissue_request.id,
         "batch_id": batch.id,

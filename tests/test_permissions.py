@@ -44,9 +44,9 @@ EXPECTED = {
     "console.services.listing.list_contracts": DESK,
     "console.services.listing.list_bills": DESK,
     "console.services.lookup.search": DESK,
-    "console.services.reissue.request_reissue": DESK,
-    "console.services.reissue.cancel_reissue": DESK,
-    **{f"console.services.reissue.{name}": SUPERVISOR for name in (
+    "console.services.reissue_requests.request_reissue": DESK,
+    "console.services.reissue_requests.cancel_reissue": DESK,
+    **{f"console.services.print_batches.{name}": SUPERVISOR for name in (
         "gather_print_batch", "mark_batch_mailed", "download_list", "download_notice", "download_notices_zip")},
     **{f"console.services.disaster.{name}": COORDINATOR for name in (
         "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice", "retry_failed",
@@ -58,7 +58,7 @@ EXPECTED = {
     "console.reports.runs.download": SUPERVISOR,
 }
 SYSTEM = {
-    "console.services.reissue.gather_print_batch",  # the daily print batch job
+    "console.services.print_batches.gather_print_batch",  # the daily print batch job
     "console.reports.runs.start_run",  # the monthly reports
     "console.services.staff.create_staff",  # flask staff create
     "console.services.staff.update_staff",
