@@ -130,7 +130,7 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
     from aiosmtpd.controller import Controller
 
     from console.jobs import mail as jobs
-    from console.services import disaster as service
+    from console.services import outage_notices
 
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=STOP_AT)
@@ -148,9 +148,9 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
                 if n % 7 == 0:
                     factories.link(account, factories.contract(ward_code="27127"))
                 emails.append(account.email)
-            draft = service.create_draft(staff, service.NoticeInput(
+            draft = outage_notices.create_draft(staff, outage_notices.NoticeInput(
                 title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            _, notification_id = outage_notices.publish_draft(staff, draft.notice_id)
             db.session.commit()
             assert jobs.enqueue_mail(notification_id) == RECIPIENTS // BATCH
 
@@ -195,7 +195,7 @@ def test_two_workers_on_the_same_batches_send_each_mail_once(own_database, redis
     from aiosmtpd.controller import Controller
 
     from console.jobs import mail as jobs
-    from console.services import disaster as service
+    from console.services import outage_notices
 
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=None)
@@ -206,9 +206,9 @@ def test_two_workers_on_the_same_batches_send_each_mail_once(own_database, redis
             staff = factories.staff("disaster_coordinator")
             for _ in range(RECIPIENTS):
                 factories.link(factories.account(), factories.contract(ward_code="27102"), main=True)
-            draft = service.create_draft(staff, service.NoticeInput(
+            draft = outage_notices.create_draft(staff, outage_notices.NoticeInput(
                 title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27102",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            _, notification_id = outage_notices.publish_draft(staff, draft.notice_id)
             db.session.commit()
             jobs.enqueue_mail(notification_id)
             jobs.enqueue_mail(notification_id)  # every batch twice

@@ -71,7 +71,7 @@ def _controller(handler):
 
 def test_worker_killed_mid_mailing_a_new_worker_sends_the_rest_once_within_lease_and_a_minute(
         own_database, redis_url, tmp_path):
-    from console.services import disaster as service
+    from console.services import outage_notices
 
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=STOP_AT)
@@ -86,9 +86,9 @@ def test_worker_killed_mid_mailing_a_new_worker_sends_the_rest_once_within_lease
                 account = factories.account()
                 factories.link(account, factories.contract(ward_code="27127"), main=True)
                 emails.append(account.email)
-            draft = service.create_draft(staff, service.NoticeInput(
+            draft = outage_notices.create_draft(staff, outage_notices.NoticeInput(
                 title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            _, notification_id = outage_notices.publish_draft(staff, draft.notice_id)
             assert transaction.commit() == []  # the after-commit hook enqueued the batches
 
         workers.append(_flask_worker(url, redis_url, queue_name, controller.port, tmp_path))

@@ -48,8 +48,10 @@ EXPECTED = {
     "console.services.reissue_requests.cancel_reissue": DESK,
     **{f"console.services.print_batches.{name}": SUPERVISOR for name in (
         "gather_print_batch", "mark_batch_mailed", "download_list", "download_notice", "download_notices_zip")},
-    **{f"console.services.disaster.{name}": COORDINATOR for name in (
-        "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice", "retry_failed",
+    **{f"console.services.outage_notices.{name}": COORDINATOR for name in (
+        "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice")},
+    "console.services.outage_mail.retry_failed": COORDINATOR,
+    **{f"console.services.supply_points.{name}": COORDINATOR for name in (
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
@@ -68,6 +70,7 @@ SYSTEM = {
 # Functions that take the actor first but are steps inside the operations above, not operations of their own.
 BUILDING_BLOCKS = {
     "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
+    "console.services.outage_mail.record_outage_mails",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
     "console.services.audit.record", "console.services.permissions.allowed",
 }
