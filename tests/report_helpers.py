@@ -19,7 +19,7 @@ def temporary_reports_dir(app, tmp_path):
 
 def build(report: str, params: dict, actor=None):
     """Create and build a run now; returns (run, workbook read back with openpyxl)."""
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     run, created = runs.start_run(actor, report, params)
     assert created

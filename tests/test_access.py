@@ -78,7 +78,7 @@ def _sample_ids():
                                          channel=Channel.PORTAL)
     db.session.add(payment_change)
     db.session.flush()
-    from console.reports import runs as report_runs
+    from console.services import report_runs
 
     report_run, _ = report_runs.start_run(factories.staff("supervisor"), "audit", {"start": "2026-10-01", "end": "2026-10-31"})
     from console.services import outage_notices, supply_points

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 import console.services
 from console.models import AuditEvent, Role
-from console.reports import runs  # noqa: F401 - registers its operations
+from console.services import report_runs as runs
 from console.services import DomainError, permissions
 from tests import factories
 
@@ -55,13 +55,13 @@ EXPECTED = {
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
-    "console.reports.runs.request_report": SUPERVISOR,
-    "console.reports.runs.start_run": SUPERVISOR,
-    "console.reports.runs.download": SUPERVISOR,
+    "console.services.report_runs.request_report": SUPERVISOR,
+    "console.services.report_runs.start_run": SUPERVISOR,
+    "console.services.report_runs.download": SUPERVISOR,
 }
 SYSTEM = {
     "console.services.print_batches.gather_print_batch",  # the daily print batch job
-    "console.reports.runs.start_run",  # the monthly reports
+    "console.services.report_runs.start_run",  # the monthly reports
     "console.services.staff.create_staff",  # flask staff create
     "console.services.staff.update_staff",
     "console.services.staff.unlock_staff",  # flask staff unlock
