@@ -44,6 +44,15 @@ def _portal_application(account, **overrides):
                                        email=account.email, **overrides)
 
 
+def _open_as_operator(login_as):
+    """A provisional account's portal application, committed, and its page for a signed-in operator."""
+    account = _provisional_account()
+    application = _portal_application(account)
+    db.session.commit()
+    login_as("operator")
+    return account, application, f"/applications/{application.id}"
+
+
 def _audit_actions(target_id=None) -> list[str]:
     query = select(AuditEvent.action).order_by(AuditEvent.id)
     if target_id is not None:
@@ -55,11 +64,7 @@ def _audit_actions(target_id=None) -> list[str]:
 
 
 def test_accept_with_registration_creates_contract_links_it_and_mails_once(client, login_as, smtp_server):
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     assert "佐藤 花子" in client.get(page).get_data(as_text=True)
     response = client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
     assert response.status_code == 302
@@ -88,11 +93,7 @@ def test_accept_with_registration_creates_contract_links_it_and_mails_once(clien
 
 
 def test_reject_mails_the_reason_and_ends_the_provisional_registration(client, login_as, smtp_server):
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     client.post(f"{page}/reject", data={"reason_code": "room_unclear", "reason_text": "部屋番号をご確認ください。",
                                         "csrf_token": csrf_token(client, page)})
     db.session.refresh(application)
@@ -169,11 +170,7 @@ def test_phone_application_of_a_portal_customer_is_not_linked(login_as):
 def test_the_decision_mail_job_run_twice_sends_one_mail(client, login_as, rq_queue, smtp_server):
     from tests.conftest import run_jobs
 
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
     assert smtp_server.messages == []  # queued, not sent inline
     run_jobs(rq_queue)
