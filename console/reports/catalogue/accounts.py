@@ -14,7 +14,7 @@ from ...models import (
     PortalAccount,
 )
 from ..excel import Col, SummarySheet
-from .base import QueryReport, days_between, local, stream
+from .base import AT, REASON, STAFF, QueryReport, days_between, local, stream
 
 ACCOUNT_ACTIONS = (AuditAction.ACCOUNT_UNLOCK, AuditAction.ACCOUNT_PASSWORD_RESET_MAIL)
 
@@ -29,11 +29,11 @@ class AccountsReport(QueryReport):
     )
     sheet_title = "対応一覧"
     columns = [
-        Col("日時", "datetime"),
+        AT,
         Col("操作", width=22),
-        Col("職員", width=26),
+        STAFF,
         Col("利用者番号", "int"),
-        Col("理由", width=30),
+        REASON,
     ]
 
     def statement(self):

@@ -17,7 +17,17 @@ from ...models import (
 )
 from ...wards import WARDS, ward_name
 from ..excel import Chart, Col, SummarySheet
-from .base import QueryReport, days_between, hours_between, local, stream
+from .base import (
+    DECIDED_AT,
+    RECEIVED_AT,
+    STATUS,
+    WARD,
+    QueryReport,
+    days_between,
+    hours_between,
+    local,
+    stream,
+)
 
 BACKLOG_BUCKETS = [
     (1, "1日以内"),
@@ -50,42 +60,31 @@ class ApplicationsReport(QueryReport):
         Col("種別", width=8),
         Col("申込番号", "int"),
         Col("受付経路", width=10),
-        Col("区", width=10),
+        WARD,
         Col("受付日", "date"),
-        Col("受付日時", "datetime"),
+        RECEIVED_AT,
         Col("希望日", "date"),
-        Col("状態", width=9),
-        Col("決定日時", "datetime"),
+        STATUS,
+        DECIDED_AT,
         Col("処理時間（時間）", "decimal"),
         Col("未処理経過日数", "int"),
     ]
 
     def statement(self):
         start, end = self.bounds()
-        starts = select(
-            literal("start").label("kind"),
-            StartApplication.id,
-            StartApplication.channel,
-            StartApplication.ward_code,
-            StartApplication.received_at.label("received_at"),
-            StartApplication.desired_start_date.label("desired"),
-            StartApplication.status,
-            StartApplication.decided_at,
-        ).where(StartApplication.received_at >= start, StartApplication.received_at < end)
-        stops = (
-            select(
-                literal("stop").label("kind"),
-                StopApplication.id,
-                StopApplication.channel,
-                Contract.ward_code,
-                StopApplication.received_at.label("received_at"),
-                StopApplication.desired_stop_date.label("desired"),
-                StopApplication.status,
-                StopApplication.decided_at,
-            )
-            .join(Contract, Contract.id == StopApplication.contract_id)
-            .where(StopApplication.received_at >= start, StopApplication.received_at < end)
-        )
+
+        def received(kind: str, model, ward, desired):
+            """One kind of application received in the period, in the union's columns."""
+            return select(
+                literal(kind).label("kind"), model.id, model.channel, ward,
+                model.received_at.label("received_at"), desired.label("desired"),
+                model.status, model.decided_at,
+            ).where(model.received_at >= start, model.received_at < end)
+
+        starts = received("start", StartApplication, StartApplication.ward_code,
+                          StartApplication.desired_start_date)
+        stops = received("stop", StopApplication, Contract.ward_code, StopApplication.desired_stop_date).join(
+            Contract, Contract.id == StopApplication.contract_id)
         union = starts.union_all(stops).subquery()
         return select(union).order_by(union.c.received_at, union.c.kind, union.c.id)
 
@@ -160,7 +159,7 @@ class ApplicationsReport(QueryReport):
                 "区別・日別",
                 [
                     Col("受付日", "date"),
-                    Col("区", width=10),
+                    WARD,
                     Col("開始受付", "int"),
                     Col("中止受付", "int"),
                     Col("承認", "int"),

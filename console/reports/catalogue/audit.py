@@ -13,7 +13,7 @@ from ...models import (
 )
 from ..excel import Col
 from ..params import Param
-from .base import PERIOD, QueryReport, local, stream
+from .base import AT, CUSTOMER_NUMBER, PERIOD, REASON, STAFF, QueryReport, local, stream
 
 
 class AuditReport(QueryReport):
@@ -30,14 +30,14 @@ class AuditReport(QueryReport):
         Param("customer_number", "お客さま番号", "customer_number", required=False),
     ]
     columns = [
-        Col("日時", "datetime"),
+        AT,
         Col("職員番号", "int"),
-        Col("職員", width=26),
+        STAFF,
         Col("操作", width=24),
         Col("対象種別", width=16),
         Col("対象ID", width=10),
-        Col("お客さま番号", width=13),
-        Col("理由", width=30),
+        CUSTOMER_NUMBER,
+        REASON,
         Col("詳細", width=40),
         Col("リクエストID", width=34),
         Col("接続元", width=16),

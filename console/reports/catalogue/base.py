@@ -22,6 +22,19 @@ YIELD_PER = 2000
 
 PERIOD = [Param("start", "開始日", "date"), Param("end", "終了日", "date")]
 
+# Columns several reports show, declared once so they read (and are as wide) the same everywhere.
+WARD = Col("区", width=10)
+CUSTOMER_NUMBER = Col("お客さま番号", width=13)
+REQUEST_NUMBER = Col("受付番号", "int")
+RECEIVED_AT = Col("受付日時", "datetime")
+STATUS = Col("状態", width=9)
+DECIDED_AT = Col("決定日時", "datetime")
+AT = Col("日時", "datetime")
+STAFF = Col("職員", width=26)
+REASON = Col("理由", width=30)
+# A request taken at the desk: its number, when, whose contract, where.
+REQUEST_COLUMNS = [REQUEST_NUMBER, RECEIVED_AT, CUSTOMER_NUMBER, WARD]
+
 
 def stream(statement) -> Iterator:
     """Rows of a select, fetched in batches through a server-side cursor where the database has one."""

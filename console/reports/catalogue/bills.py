@@ -15,7 +15,7 @@ from ...models import (
 from ...wards import WARDS, ward_name
 from ..excel import Col
 from ..params import Param, month_first
-from .base import QueryReport, stream
+from .base import CUSTOMER_NUMBER, WARD, QueryReport, stream
 
 
 class BillsReport(QueryReport):
@@ -35,8 +35,8 @@ class BillsReport(QueryReport):
         Param("ward", "区（コードまたは名前、空欄は全区）", "ward", required=False),
     ]
     columns = [
-        Col("お客さま番号", width=13),
-        Col("区", width=10),
+        CUSTOMER_NUMBER,
+        WARD,
         Col("町丁目", width=16),
         Col("請求月", "month"),
         Col("検針日", "date"),

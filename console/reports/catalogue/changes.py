@@ -19,7 +19,16 @@ from ...models import (
 )
 from ...wards import ward_name
 from ..excel import Col, SummarySheet
-from .base import QueryReport, days_between, local, stream
+from .base import (
+    DECIDED_AT,
+    RECEIVED_AT,
+    REQUEST_COLUMNS,
+    STATUS,
+    QueryReport,
+    days_between,
+    local,
+    stream,
+)
 
 
 class ChangesReport(QueryReport):
@@ -31,16 +40,13 @@ class ChangesReport(QueryReport):
     sheet_title = "名義変更"
     personal_data = True
     columns = [
-        Col("受付番号", "int"),
-        Col("受付日時", "datetime"),
-        Col("お客さま番号", width=13),
-        Col("区", width=10),
+        *REQUEST_COLUMNS,
         Col("新しい契約者の区分", width=10),
         Col("変更日", "date"),
-        Col("状態", width=9),
+        STATUS,
         Col("受付職員", width=24),
         Col("決定職員", width=24),
-        Col("決定日時", "datetime"),
+        DECIDED_AT,
         Col("処理日数", "decimal"),
         Col("管理会社の変更番号", "int"),
     ]
@@ -137,7 +143,7 @@ class ChangesReport(QueryReport):
                 "管理会社の変更",
                 [
                     Col("番号", "int"),
-                    Col("受付日時", "datetime"),
+                    RECEIVED_AT,
                     Col("旧管理会社", width=24),
                     Col("新管理会社", width=24),
                     Col("目標日", "date"),

@@ -18,7 +18,7 @@ from ...models import (
 from ...models.notice import REISSUE_STATUS_LABELS
 from ...wards import ward_name
 from ..excel import Col, SummarySheet
-from .base import QueryReport, local, stream
+from .base import REQUEST_COLUMNS, STATUS, QueryReport, local, stream
 
 
 class ReissueReport(QueryReport):
@@ -30,16 +30,13 @@ class ReissueReport(QueryReport):
     sheet_title = "再発行依頼"
     personal_data = True
     columns = [
-        Col("受付番号", "int"),
-        Col("受付日時", "datetime"),
-        Col("お客さま番号", width=13),
-        Col("区", width=10),
+        *REQUEST_COLUMNS,
         Col("対象月数", "int"),
         Col("最初の対象月", "month"),
         Col("最後の対象月", "month"),
         Col("送付先", width=12),
         Col("依頼者の続柄", width=14),
-        Col("状態", width=9),
+        STATUS,
         Col("印刷バッチ", width=14),
         Col("発送日時", "datetime"),
         Col("取消理由", width=30),

@@ -16,7 +16,7 @@ from ...models import (
 from ...wards import WARDS, ward_name
 from ..excel import Chart, Col, SummarySheet
 from ..params import Param, month_first
-from .base import Report, stream
+from .base import WARD, Report, stream
 
 
 class UsageReport(Report):
@@ -29,7 +29,7 @@ class UsageReport(Report):
     params = [Param("month_from", "開始月", "month"), Param("month_to", "終了月", "month")]
     columns = [
         Col("年月", "month"),
-        Col("区", width=10),
+        WARD,
         Col("請求件数", "int"),
         Col("使用水量（m³）", "int"),
         Col("水道料金", "yen"),
