@@ -96,13 +96,19 @@ def mail_body(version: OutageNoticeVersion, public_url: str | None = None) -> st
     return render_mail("outage", mail_context(version, public_url))[1]
 
 
-def area_text(version: OutageNoticeVersion) -> str:
-    """「東淀川区、淀川区（十三本町一丁目、新北野一丁目）」"""
+def towns_by_ward(version: OutageNoticeVersion) -> dict[str, list[str]]:
+    """The version's areas as ward code → its towns (empty: the whole ward), in the order given."""
     by_ward: dict[str, list[str]] = {}
     for area in version.areas:
         by_ward.setdefault(area.ward_code, [])
         if area.town:
             by_ward[area.ward_code].append(area.town)
+    return by_ward
+
+
+def area_text(version: OutageNoticeVersion) -> str:
+    """「東淀川区、淀川区（十三本町一丁目、新北野一丁目）」"""
+    by_ward = towns_by_ward(version)
     return "、".join(ward_name(w) + (f"（{'、'.join(t)}）" if t else "") for w, t in by_ward.items())
 
 

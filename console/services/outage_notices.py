@@ -35,7 +35,7 @@ from ..wards import WARDS
 from . import DomainError
 from .audit import record
 from .inputs import max_length, require_text, within_column
-from .outage_mail import record_outage_mails
+from .outage_mail import record_outage_mails, towns_by_ward
 from .permissions import COORDINATORS, requires
 
 KIND_LABELS = {NoticeKind.EMERGENCY: "緊急（災害・事故）", NoticeKind.PLANNED: "計画（工事等）"}
@@ -153,11 +153,7 @@ def draft_of(notice: OutageNotice) -> OutageNoticeVersion | None:
 
 def input_from_version(version: OutageNoticeVersion) -> NoticeInput:
     """A form pre-filled from a version (to edit a draft or to start an update)."""
-    towns: dict[str, list[str]] = {}
-    for area in version.areas:
-        towns.setdefault(area.ward_code, [])
-        if area.town:
-            towns[area.ward_code].append(area.town)
+    towns = towns_by_ward(version)
     return NoticeInput(
         kind=version.kind.value, phenomenon=version.phenomenon.value, mode=version.mode.value,
         title=version.title, body=version.body, guidance=version.guidance or "",

@@ -221,6 +221,12 @@ def _building_key(value: str | None) -> str:
     return normalise.name_key(value)
 
 
+def _at_address(model, application: StartApplication) -> tuple:
+    """The conditions "at the application's address" (ward, town, street number) on contracts or applications."""
+    return (model.ward_code == application.ward_code, model.town == application.town,
+            model.address_line == application.address_line)
+
+
 def place_context(application: StartApplication) -> PlaceContext:
     """Current contracts, other open applications and the applicant's earlier contracts (warnings included)."""
     ctx = PlaceContext()
@@ -228,9 +234,7 @@ def place_context(application: StartApplication) -> PlaceContext:
     at_address = db.session.scalars(
         select(Contract)
         .where(
-            Contract.ward_code == application.ward_code,
-            Contract.town == application.town,
-            Contract.address_line == application.address_line,
+            *_at_address(Contract, application),
             or_(Contract.stop_date.is_(None), Contract.stop_date >= start),
         )
         .order_by(Contract.building, Contract.room, Contract.id)
@@ -258,9 +262,7 @@ def place_context(application: StartApplication) -> PlaceContext:
         select(StartApplication)
         .where(
             StartApplication.id != application.id,
-            StartApplication.ward_code == application.ward_code,
-            StartApplication.town == application.town,
-            StartApplication.address_line == application.address_line,
+            *_at_address(StartApplication, application),
             or_(
                 StartApplication.status == ApplicationStatus.PENDING,
                 and_(StartApplication.status == ApplicationStatus.ACCEPTED, StartApplication.desired_start_date >= start - timedelta(days=90)),
@@ -379,9 +381,7 @@ def _restarted_contract(application: StartApplication) -> Contract | None:
     candidates = db.session.scalars(
         select(Contract)
         .where(
-            Contract.ward_code == application.ward_code,
-            Contract.town == application.town,
-            Contract.address_line == application.address_line,
+            *_at_address(Contract, application),
             Contract.holder_name_key == normalise.name_key(application.applicant_name),
             Contract.stop_date.is_not(None),
             Contract.stop_date <= application.desired_start_date,
