@@ -69,7 +69,7 @@ def main() -> None:
     from console.extensions import db
     from console.jobs import disaster as jobs
     from console.models import Delivery, PortalAccount, Staff
-    from console.services import disaster as service
+    from console.services import outage_mail, outage_notices
 
     sink = CountingSink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
@@ -88,12 +88,12 @@ def main() -> None:
             staff.roles = [StaffRole(role="disaster_coordinator")]
             db.session.add(staff)
             db.session.commit()
-        draft = service.create_draft(staff, service.NoticeInput(
+        draft = outage_notices.create_draft(staff, outage_notices.NoticeInput(
             title="【ベンチマーク】断水のお知らせ", body="地震により配水管が破損し、断水しています。",
             guidance="応急給水拠点をご利用ください。", starts_at="2026-11-25T06:00", wards=WARDS))
         db.session.commit()
         started = time.perf_counter()
-        _, notification_id = service.publish_draft(staff, draft.notice_id, "https://example.jp/public/alerts")
+        _, notification_id = outage_notices.publish_draft(staff, draft.notice_id, "https://example.jp/public/alerts")
         selected = time.perf_counter()
         db.session.commit()
         committed = time.perf_counter()
@@ -130,7 +130,7 @@ def main() -> None:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     controller.stop()
     with app.app_context():
-        progress = service.delivery_progress(notification_id)
+        progress = outage_mail.delivery_progress(notification_id)
     print(f"sending with {args.workers} rq workers: {sent_in_window:,} mails in {elapsed:.1f} s = "
           f"{sent_in_window / elapsed:.0f} mails/s (target ≥ 150)")
     print(f"worker CPU (user+sys, incl. work horses): {cpu:.1f} s for {total_sent:,} mails = "

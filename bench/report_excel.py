@@ -3,7 +3,7 @@
     .venv/bin/pip install -e '.[bench]'      # XlsxWriter, for the comparison only
     .venv/bin/python bench/report_excel.py --database postgresql+psycopg://postgres@127.0.0.1/console_bench_city
 
-Reads (never writes) the database: the rows are the 検針・請求明細 report's (console/reports/catalogue.py
+Reads (never writes) the database: the rows are the 検針・請求明細 report's (console/reports/catalogue/bills.py
 BillsReport: bills joined to contracts, 12 columns), streamed through a server-side cursor. Each writer
 runs in its own child process so that its peak memory (ru_maxrss) is its own:
 
@@ -50,7 +50,8 @@ def _app(database: str):
 
 
 def _rows(months: tuple[str, str], limit: int):
-    from console.reports.catalogue import BillsReport, stream
+    from console.reports.catalogue.base import stream
+    from console.reports.catalogue.bills import BillsReport
 
     report = BillsReport({"month_from": months[0], "month_to": months[1]}, clock.now())
     statement = report.statement().limit(limit)

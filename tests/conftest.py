@@ -80,15 +80,14 @@ def _service_missing(message: str):
     pytest.exit(f"test service unavailable: {message}", returncode=3)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A fresh, empty database for this run: a new PostgreSQL database, or a SQLite file."""
+def fresh_database(tmp_path_factory, kind: str):
+    """Yields the URL of a new, empty database (PostgreSQL console_<kind>_…, or a SQLite file), dropped after."""
     raw = os.environ.get("CONSOLE_TEST_DATABASE_URL", "sqlite")
     if raw == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'console-test.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(f'{kind}-db') / f'console-{kind}.db'}"
         return
     maintenance = make_url(raw)
-    name = f"console_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"console_{kind}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -99,6 +98,12 @@ def database_url(tmp_path_factory):
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh, empty database for this run: a new PostgreSQL database, or a SQLite file."""
+    yield from fresh_database(tmp_path_factory, "test")
 
 
 @pytest.fixture(scope="session")

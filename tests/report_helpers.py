@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from openpyxl import load_workbook
 
 from console.extensions import db
+from console.models import Channel, HolderKind, PaymentMethod, StartApplication
 
 
 def temporary_reports_dir(app, tmp_path):
@@ -19,7 +22,7 @@ def temporary_reports_dir(app, tmp_path):
 
 def build(report: str, params: dict, actor=None):
     """Create and build a run now; returns (run, workbook read back with openpyxl)."""
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     run, created = runs.start_run(actor, report, params)
     assert created
@@ -37,3 +40,25 @@ def data_rows(ws) -> list[tuple]:
 def headers(ws) -> list[str]:
     """The header row."""
     return [c.value for c in ws[2]]
+
+
+def start_application(received, status="pending", decided=None, ward="27127", **kw):
+    """A phone start application received at that moment (its name a formula, to check the cells stay text)."""
+    row = StartApplication(
+        channel=Channel.PHONE,
+        applicant_name='=HYPERLINK("x")',
+        applicant_kana="ヤマダ",
+        holder_kind=HolderKind.PERSON,
+        phone="06-1234-5678",
+        ward_code=ward,
+        town="梅田一丁目",
+        address_line="1-1",
+        desired_start_date=date(2026, 11, 1),
+        payment_method=PaymentMethod.BANK_TRANSFER,
+        status=status,
+        received_at=received,
+        decided_at=decided,
+        **kw,
+    )
+    db.session.add(row)
+    return row

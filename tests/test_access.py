@@ -78,28 +78,28 @@ def _sample_ids():
                                          channel=Channel.PORTAL)
     db.session.add(payment_change)
     db.session.flush()
-    from console.reports import runs as report_runs
+    from console.services import report_runs
 
     report_run, _ = report_runs.start_run(factories.staff("supervisor"), "audit", {"start": "2026-10-01", "end": "2026-10-31"})
-    from console.services import disaster
+    from console.services import outage_notices, supply_points
 
-    notice_input = disaster.NoticeInput(title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",))
+    notice_input = outage_notices.NoticeInput(title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",))
     coordinator = factories.staff("disaster_coordinator")
-    notice_draft = disaster.create_draft(coordinator, notice_input)
-    disaster.publish_draft(coordinator, notice_draft.notice_id)
-    disaster.save_draft(coordinator, notice_draft.notice_id, notice_input)
-    point = disaster.create_supply_point(coordinator, disaster.SupplyPointInput(
+    notice_draft = outage_notices.create_draft(coordinator, notice_input)
+    outage_notices.publish_draft(coordinator, notice_draft.notice_id)
+    outage_notices.save_draft(coordinator, notice_draft.notice_id, notice_input)
+    point = supply_points.create_supply_point(coordinator, supply_points.SupplyPointInput(
         code="SP-ACCESS", name="拠点", kana="キョテン", ward_code="27127", address="北区", latitude="34.7",
         longitude="135.5"))
-    from console.services import reissue
+    from console.services import print_batches, reissue_requests
 
     billed = factories.contract()
     factories.bill(billed, date(2023, 12, 1))
-    reissue_request = reissue.request_reissue(
+    reissue_request = reissue_requests.request_reissue(
         staff, billed, months=[date(2023, 12, 1)], send_to="mailing_address", caller_relation="holder"
     )
-    batch = reissue.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
-    reissue.write_batch_files(batch)
+    batch = print_batches.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
+    print_batches.write_batch_files(batch)
     return {
         "request_id": reissue_request.id,
         "batch_id": batch.id,

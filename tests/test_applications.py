@@ -26,8 +26,7 @@ from console.models import (
     RegistrationStep,
     StartApplication,
 )
-from console.services import DomainError
-from console.services import applications as service
+from console.services import DomainError, moves, payment_methods, start_applications, stop_applications
 from tests import factories
 from tests.conftest import csrf_token
 
@@ -44,6 +43,15 @@ def _portal_application(account, **overrides):
                                        email=account.email, **overrides)
 
 
+def _open_as_operator(login_as):
+    """A provisional account's portal application, committed, and its page for a signed-in operator."""
+    account = _provisional_account()
+    application = _portal_application(account)
+    db.session.commit()
+    login_as("operator")
+    return account, application, f"/applications/{application.id}"
+
+
 def _audit_actions(target_id=None) -> list[str]:
     query = select(AuditEvent.action).order_by(AuditEvent.id)
     if target_id is not None:
@@ -55,11 +63,7 @@ def _audit_actions(target_id=None) -> list[str]:
 
 
 def test_accept_with_registration_creates_contract_links_it_and_mails_once(client, login_as, smtp_server):
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     assert "佐藤 花子" in client.get(page).get_data(as_text=True)
     response = client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
     assert response.status_code == 302
@@ -88,11 +92,7 @@ def test_accept_with_registration_creates_contract_links_it_and_mails_once(clien
 
 
 def test_reject_mails_the_reason_and_ends_the_provisional_registration(client, login_as, smtp_server):
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     client.post(f"{page}/reject", data={"reason_code": "room_unclear", "reason_text": "部屋番号をご確認ください。",
                                         "csrf_token": csrf_token(client, page)})
     db.session.refresh(application)
@@ -103,7 +103,7 @@ def test_reject_mails_the_reason_and_ends_the_provisional_registration(client, l
     (mail,) = smtp_server.messages
     assert mail["Subject"] == "使用開始申込失敗"
     content = mail.get_content()
-    assert service.REJECT_REASONS["room_unclear"] in content and "部屋番号をご確認ください。" in content
+    assert start_applications.REJECT_REASONS["room_unclear"] in content and "部屋番号をご確認ください。" in content
     assert "再度、利用登録" in content
     # The e-mail address is free again: the customer may register anew (R17, R4).
     factories.account(email="kari@example.jp")
@@ -149,7 +149,7 @@ def test_a_decided_application_cannot_be_decided_again(client, login_as):
 def test_phone_application_without_e_mail_is_accepted_without_a_mail(login_as):
     staff = factories.staff("operator")
     application = factories.start_application(email=None)
-    decision = service.accept_start_application(staff, application.id, today=clock.today())
+    decision = start_applications.accept_start_application(staff, application.id, today=clock.today())
     assert decision.notification is None and decision.contract.customer_number
 
 
@@ -158,7 +158,7 @@ def test_phone_application_of_a_portal_customer_is_not_linked(login_as):
     staff = factories.staff("operator")
     account = factories.account()
     application = factories.start_application(channel=Channel.PHONE, account_id=account.id)
-    decision = service.accept_start_application(staff, application.id, today=clock.today())
+    decision = start_applications.accept_start_application(staff, application.id, today=clock.today())
     assert db.session.scalar(select(AccountLink).where(AccountLink.contract_id == decision.contract.id)) is None
     assert any("自動では登録されません" in m for m in decision.messages)
 
@@ -169,11 +169,7 @@ def test_phone_application_of_a_portal_customer_is_not_linked(login_as):
 def test_the_decision_mail_job_run_twice_sends_one_mail(client, login_as, rq_queue, smtp_server):
     from tests.conftest import run_jobs
 
-    account = _provisional_account()
-    application = _portal_application(account)
-    db.session.commit()
-    login_as("operator")
-    page = f"/applications/{application.id}"
+    account, application, page = _open_as_operator(login_as)
     client.post(f"{page}/accept", data={"csrf_token": csrf_token(client, page)})
     assert smtp_server.messages == []  # queued, not sent inline
     run_jobs(rq_queue)
@@ -186,7 +182,7 @@ def test_the_decision_mail_job_run_twice_sends_one_mail(client, login_as, rq_que
 def test_one_decision_can_record_only_one_mail(database):
     staff = factories.staff("operator")
     application = factories.start_application()
-    decision = service.accept_start_application(staff, application.id, today=clock.today())
+    decision = start_applications.accept_start_application(staff, application.id, today=clock.today())
     duplicate = Notification(kind=decision.notification.kind, dedupe_key=decision.notification.dedupe_key,
                              subject="x", body="x")
     db.session.add(duplicate)
@@ -209,11 +205,11 @@ def test_two_staff_deciding_at_once_get_one_success_and_one_refusal(app, databas
         ).id
 
     def accept(actor):
-        service.accept_start_application(actor, application_id, today=clock.today())
+        start_applications.accept_start_application(actor, application_id, today=clock.today())
         return "ok"
 
     def reject(actor):
-        service.reject_start_application(actor, application_id, "other", "同時に却下")
+        start_applications.reject_start_application(actor, application_id, "other", "同時に却下")
         return "ok"
 
     outcomes = factories.race(app, {"accept": (ids[0], accept), "reject": (ids[1], reject)})
@@ -264,7 +260,7 @@ def test_place_context_lists_neighbours_other_applications_and_earlier_contracts
     application = factories.start_application(town="中崎西二丁目", address_line="4-4", building="中崎マンション", room=None)
     other = factories.start_application(town="中崎西二丁目", address_line="4-4", building="中崎マンション", room=None,
                                         applicant_name="別人 次郎", applicant_kana="ベツジン ジロウ")
-    ctx = service.place_context(application)
+    ctx = start_applications.place_context(application)
     assert ctx.same_building == [neighbour]
     assert earlier in ctx.earlier_contracts
     assert ctx.open_applications == [other]
@@ -280,7 +276,7 @@ def test_stopped_contract_in_the_room_is_no_conflict(database):
     for room in ("101", "102"):
         application = factories.start_application(town="天神橋二丁目", address_line="3-6", building="天神橋ハイツ",
                                                   room=room, desired_start_date=clock.today() + timedelta(days=7))
-        assert service.place_context(application).warnings == []
+        assert start_applications.place_context(application).warnings == []
 
 
 # --- queue ----------------------------------------------------------------------------------------
@@ -319,7 +315,7 @@ def test_accepted_but_not_started_until_the_tap_is_opened(client, login_as):
     due = factories.start_application(desired_start_date=clock.today() - timedelta(days=2), applicant_name="未開栓 太郎")
     future = factories.start_application(desired_start_date=clock.today() + timedelta(days=5), applicant_name="来週 開始")
     for application in (due, future):
-        service.accept_start_application(staff, application.id, today=clock.today())
+        start_applications.accept_start_application(staff, application.id, today=clock.today())
     db.session.commit()
     login_as("operator")
     body = client.get("/applications/not-started").get_data(as_text=True)
@@ -362,12 +358,12 @@ def test_stop_refusals(client, login_as):
     early = factories.stop_application(contract, desired_stop_date=clock.today() - timedelta(days=20))
     staff = factories.staff("operator")
     with pytest.raises(DomainError, match="使用開始日より前"):
-        service.accept_stop_application(staff, early.id)
+        stop_applications.accept_stop_application(staff, early.id)
     ok = factories.stop_application(factories.contract(), desired_stop_date=clock.today() + timedelta(days=5))
     with pytest.raises(DomainError, match="前後7日以内"):
-        service.accept_stop_application(staff, ok.id, final_reading_date=clock.today() + timedelta(days=30))
+        stop_applications.accept_stop_application(staff, ok.id, final_reading_date=clock.today() + timedelta(days=30))
     with pytest.raises(DomainError, match="却下の理由"):
-        service.reject_stop_application(staff, ok.id, " ")
+        stop_applications.reject_stop_application(staff, ok.id, " ")
     db.session.refresh(ok)
     assert ok.status == ApplicationStatus.PENDING
 
@@ -407,7 +403,7 @@ def test_move_to_another_holder_is_refused(login_as):
     factories.stop_application(old, move_group="move-2")
     factories.start_application(move_group="move-2", applicant_name="別人 花子")
     with pytest.raises(DomainError, match="名義変更"):
-        service.accept_move(staff, "move-2", today=clock.today())
+        moves.accept_move(staff, "move-2", today=clock.today())
     # Other tests commit applications of their own: count this move's only.
     assert db.session.scalar(select(func.count()).where(StartApplication.move_group == "move-2",
                                                         StartApplication.status == ApplicationStatus.ACCEPTED)) == 0
@@ -446,9 +442,9 @@ def test_e_payment_covers_299999_yen_and_300000_yen_gets_a_paper_payment_notice(
     assert contract.payment_method == PaymentMethod.E_PAYMENT
     assert at_limit.payment_method == PaymentMethod.PAYMENT_NOTICE  # R16: paper at 300,000 yen
     assert below.payment_method == PaymentMethod.E_PAYMENT  # payable on the portal from now on
-    assert service.paper_notice_required(at_limit) and not service.paper_notice_required(below)
-    assert service.bill_payment_method(PaymentMethod.E_PAYMENT, 300_000) == PaymentMethod.PAYMENT_NOTICE
-    assert service.bill_payment_method(PaymentMethod.E_PAYMENT, 299_999) == PaymentMethod.E_PAYMENT
+    assert payment_methods.paper_notice_required(at_limit) and not payment_methods.paper_notice_required(below)
+    assert payment_methods.bill_payment_method(PaymentMethod.E_PAYMENT, 300_000) == PaymentMethod.PAYMENT_NOTICE
+    assert payment_methods.bill_payment_method(PaymentMethod.E_PAYMENT, 299_999) == PaymentMethod.E_PAYMENT
 
 
 def test_existing_e_payment_bills_at_the_limit_switch_to_paper(login_as):
@@ -458,7 +454,7 @@ def test_existing_e_payment_bills_at_the_limit_switch_to_paper(login_as):
     below = _bill(contract, date(2026, 10, 1), 299_999)
     paid = _bill(contract, date(2026, 8, 1), 400_000)
     paid.payment_status = "paid"
-    assert service.apply_payment_method_to_unpaid(staff, contract) == [at_limit]
+    assert payment_methods.apply_payment_method_to_unpaid(staff, contract) == [at_limit]
     assert (at_limit.payment_method, below.payment_method) == (PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT)
     assert paid.payment_method == PaymentMethod.E_PAYMENT  # a paid bill is history
 
@@ -471,10 +467,10 @@ def test_payment_change_refusals(login_as):
     db.session.add(change)
     db.session.flush()
     with pytest.raises(DomainError, match="理由"):
-        service.decide_payment_change(staff, change.id, apply=False, note="")
-    service.decide_payment_change(staff, change.id, apply=False, note="口座振替の解約が必要です")
+        payment_methods.decide_payment_change(staff, change.id, apply=False, note="")
+    payment_methods.decide_payment_change(staff, change.id, apply=False, note="口座振替の解約が必要です")
     with pytest.raises(DomainError, match="すでに処理"):
-        service.decide_payment_change(staff, change.id, apply=True)
+        payment_methods.decide_payment_change(staff, change.id, apply=True)
     assert db.session.get(Contract, contract.id).payment_method == PaymentMethod.BANK_TRANSFER
 
 
@@ -482,20 +478,20 @@ def test_new_numbers_are_well_formed_and_collisions_retry(database):
     import random
 
     rng = random.Random(5)
-    numbers = {service.new_numbers(date(2026, 12, 1), rng) for _ in range(200)}
+    numbers = {start_applications.new_numbers(date(2026, 12, 1), rng) for _ in range(200)}
     assert all(s.startswith("26") for _c, s in numbers)
     staff = factories.staff("operator")
     application = factories.start_application()
-    taken, _ = service.new_numbers(application.desired_start_date, random.Random(1))
+    taken, _ = start_applications.new_numbers(application.desired_start_date, random.Random(1))
     factories.contract(customer_number=taken)
     # The first candidate collides with an existing contract; the service draws again.
-    import console.services.applications as module
+    import console.services.start_applications as module
 
     original = module.new_numbers
     draws = iter([random.Random(1), random.Random(2)])
     module.new_numbers = lambda start, rng=None: original(start, next(draws))
     try:
-        decision = service.accept_start_application(staff, application.id, today=clock.today())
+        decision = start_applications.accept_start_application(staff, application.id, today=clock.today())
     finally:
         module.new_numbers = original
     assert decision.contract.customer_number != taken
@@ -591,7 +587,7 @@ def test_list_pages_do_not_query_per_row(client, login_as):
             db.session.add(PaymentMethodChange(contract_id=contract.id, from_method=PaymentMethod.PAYMENT_NOTICE,
                                                to_method=PaymentMethod.E_PAYMENT, channel=Channel.PORTAL))
             application = factories.start_application(desired_start_date=clock.today() - timedelta(days=1))
-            service.accept_start_application(staff, application.id, today=clock.today())
+            start_applications.accept_start_application(staff, application.id, today=clock.today())
         db.session.commit()
 
     add_rows(2)
@@ -603,7 +599,7 @@ def test_list_pages_do_not_query_per_row(client, login_as):
 def test_a_phone_application_is_not_told_its_registration_is_complete(smtp_server, database):
     staff = factories.staff("operator")
     application = factories.start_application(email="phone.caller@example.jp")
-    decision = service.accept_start_application(staff, application.id, today=clock.today())
+    decision = start_applications.accept_start_application(staff, application.id, today=clock.today())
     db.session.commit()
     enqueue_mail(decision.notification.id)
     (mail,) = smtp_server.messages

@@ -23,8 +23,7 @@ from console.models import (
     SupplyPoint,
     SupplyPointStatus,
 )
-from console.services import DomainError
-from console.services import disaster as service
+from console.services import DomainError, outage_mail, outage_notices, supply_points
 from tests import factories
 from tests.conftest import csrf_token
 
@@ -41,19 +40,19 @@ def fresh_public_pages(app):
     app.config["PUBLIC_CACHE_SECONDS"] = previous if previous is not None else 1.0
 
 
-def notice_input(**overrides) -> service.NoticeInput:
+def notice_input(**overrides) -> outage_notices.NoticeInput:
     values = dict(
         kind="emergency", phenomenon="outage", mode="actual", title="断水のお知らせ",
         body="配水管の破損により断水しています。", guidance="給水拠点をご利用ください。",
         starts_at="2026-11-25T06:00", expected_restoration_at="2026-11-25T18:00", wards=("27127",),
     )
     values.update(overrides)
-    return service.NoticeInput(**values)
+    return outage_notices.NoticeInput(**values)
 
 
 def publish(staff, **overrides):
-    version = service.create_draft(staff, notice_input(**overrides))
-    return service.publish_draft(staff, version.notice_id)
+    version = outage_notices.create_draft(staff, notice_input(**overrides))
+    return outage_notices.publish_draft(staff, version.notice_id)
 
 
 def cap_of(client, version_id):
@@ -123,17 +122,17 @@ def test_published_versions_cannot_be_changed_and_the_mode_is_fixed(database):
     staff = factories.staff("disaster_coordinator")
     version, _ = publish(staff, mode="exercise")
     with pytest.raises(DomainError, match="発表区分"):
-        service.save_draft(staff, version.notice_id, notice_input(mode="actual"))
-    draft = service.save_draft(staff, version.notice_id, notice_input(mode="exercise", title="続報"))
+        outage_notices.save_draft(staff, version.notice_id, notice_input(mode="actual"))
+    draft = outage_notices.save_draft(staff, version.notice_id, notice_input(mode="exercise", title="続報"))
     assert draft.id != version.id and draft.version_no == 2
     db.session.refresh(version)
     assert version.title == "断水のお知らせ"
     with pytest.raises(DomainError):
-        service.create_draft(staff, notice_input(wards=()))
+        outage_notices.create_draft(staff, notice_input(wards=()))
     with pytest.raises(DomainError, match="区のコード"):
-        service.create_draft(staff, notice_input(wards=("99999",)))
+        outage_notices.create_draft(staff, notice_input(wards=("99999",)))
     with pytest.raises(DomainError, match="復旧見込み"):
-        service.create_draft(staff, notice_input(expected_restoration_at="2026-11-25T05:00"))
+        outage_notices.create_draft(staff, notice_input(expected_restoration_at="2026-11-25T05:00"))
 
 
 def _customer(ward="27127", town="梅田一丁目", contracts=1, **account):
@@ -166,7 +165,7 @@ def test_recipients_one_mail_per_account_and_only_those_who_may_get_it(app, data
     assert sorted(received) == sorted([five.email, single.email])
     for absent in (opted_out, withdrawn, elsewhere, ended, stopped, other_town):
         assert absent.email not in received
-    assert service.delivery_progress(notification_id) == {
+    assert outage_mail.delivery_progress(notification_id) == {
         "total": 2, "sent": 2, "failed": 0, "remaining": 0, "done": True,
     }
     message = smtp_server.messages[0]
@@ -183,7 +182,7 @@ def test_exercise_and_test_versions_never_mail(app, database, smtp_server):
     for mode in ("exercise", "test"):
         version, notification_id = publish(staff, mode=mode)
         assert notification_id is None
-        assert service.notification_for(version) is None
+        assert outage_mail.notification_for(version) is None
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
     assert smtp_server.messages == []
 
@@ -224,8 +223,8 @@ def test_public_pages_need_no_sign_in_and_show_no_personal_data(app, database):
 
 def test_feeds_have_the_documented_shape(app, database):
     staff = factories.staff("disaster_coordinator")
-    point = db.session.scalar(select(SupplyPoint).order_by(SupplyPoint.id)) or service.create_supply_point(
-        staff, service.SupplyPointInput(code="SP-T-1", name="テスト公園", kana="テストコウエン",
+    point = db.session.scalar(select(SupplyPoint).order_by(SupplyPoint.id)) or supply_points.create_supply_point(
+        staff, supply_points.SupplyPointInput(code="SP-T-1", name="テスト公園", kana="テストコウエン",
                                         point_type="temporary_tank", ward_code="27127", address="北区梅田1-1",
                                         latitude="34.70", longitude="135.50"))
     publish(staff)
@@ -248,7 +247,7 @@ def test_feeds_have_the_documented_shape(app, database):
 
 def test_conditional_requests_get_304_until_something_changes(app, database):
     staff = factories.staff("disaster_coordinator")
-    point = service.create_supply_point(staff, service.SupplyPointInput(
+    point = supply_points.create_supply_point(staff, supply_points.SupplyPointInput(
         code="SP-T-2", name="テスト小学校", kana="テストショウガッコウ", point_type="temporary_tap",
         ward_code="27127", address="北区梅田2-2", latitude="34.70", longitude="135.50"))
     client = app.test_client()
@@ -258,7 +257,7 @@ def test_conditional_requests_get_304_until_something_changes(app, database):
         assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
         assert client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
     before = client.get("/public/supply-points.json")
-    service.set_supply_status(staff, point, "open")
+    supply_points.set_supply_status(staff, point, "open")
     after = client.get("/public/supply-points.json", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     record = next(p for p in json.loads(after.data)["supply_points"] if p["code"] == "SP-T-2")
@@ -268,7 +267,7 @@ def test_conditional_requests_get_304_until_something_changes(app, database):
 def test_supply_point_status_one_at_a_time_and_by_ward_keeps_the_history(client, login_as):
     staff = login_as("disaster_coordinator")
     points = [
-        service.create_supply_point(staff, service.SupplyPointInput(
+        supply_points.create_supply_point(staff, supply_points.SupplyPointInput(
             code=f"SP-T-{n}", name=f"拠点{n}", kana="キョテン", point_type="temporary_tank", ward_code="27104",
             address=f"此花区{n}", latitude="34.68", longitude="135.45"))
         for n in range(3)
@@ -280,7 +279,7 @@ def test_supply_point_status_one_at_a_time_and_by_ward_keeps_the_history(client,
     response = client.post("/disaster/supply-points/ward-status",
                            data={"csrf_token": token, "ward_code": "27104", "status": "open"}, follow_redirects=True)
     assert "3か所" in response.get_data(as_text=True) or "か所" in response.get_data(as_text=True)
-    statuses = {p.code: s for p, s, _ in service.current_supply_points("27104") if p.code.startswith("SP-T-")}
+    statuses = {p.code: s for p, s, _ in supply_points.current_supply_points("27104") if p.code.startswith("SP-T-")}
     assert set(statuses.values()) == {"open"}
     history = db.session.scalars(
         select(SupplyPointStatus.status).where(SupplyPointStatus.supply_point_id == points[0].id)
@@ -288,8 +287,8 @@ def test_supply_point_status_one_at_a_time_and_by_ward_keeps_the_history(client,
     assert history == ["closed", "preparing", "open"]
     # Same status again: refused for one point, skipped in bulk; bad status: a Japanese message, nothing added.
     with pytest.raises(DomainError, match="既に"):
-        service.set_supply_status(staff, points[0], "open")
-    assert service.set_ward_status(staff, "27104", "open", point_type="temporary_tank") == 0
+        supply_points.set_supply_status(staff, points[0], "open")
+    assert supply_points.set_ward_status(staff, "27104", "open", point_type="temporary_tank") == 0
     count = db.session.scalar(select(func.count()).select_from(SupplyPointStatus))
     response = client.post(f"/disaster/supply-points/{points[1].id}/status",
                            data={"csrf_token": token, "status": "bogus"}, follow_redirects=True)
@@ -304,15 +303,15 @@ def test_supply_point_validation(database):
     staff = factories.staff("disaster_coordinator")
     good = dict(code="sp-t-9", name="拠点", kana="きょてん", point_type="water_truck", ward_code="27127",
                 address="北区", latitude="34.70", longitude="135.50")
-    point = service.create_supply_point(staff, service.SupplyPointInput(**good))
+    point = supply_points.create_supply_point(staff, supply_points.SupplyPointInput(**good))
     assert point.code == "SP-T-9" and point.kana == "キョテン"
     with pytest.raises(DomainError, match="既に使われて"):
-        service.create_supply_point(staff, service.SupplyPointInput(**good))
+        supply_points.create_supply_point(staff, supply_points.SupplyPointInput(**good))
     with pytest.raises(DomainError, match="範囲外"):
-        service.create_supply_point(staff, service.SupplyPointInput(**{**good, "code": "SP-X", "latitude": "135.5",
+        supply_points.create_supply_point(staff, supply_points.SupplyPointInput(**{**good, "code": "SP-X", "latitude": "135.5",
                                                                         "longitude": "34.7"}))
     with pytest.raises(DomainError, match="区を選んで"):
-        service.create_supply_point(staff, service.SupplyPointInput(**{**good, "code": "SP-Y", "ward_code": "1"}))
+        supply_points.create_supply_point(staff, supply_points.SupplyPointInput(**{**good, "code": "SP-Y", "ward_code": "1"}))
 
 
 def test_coordinator_cannot_reach_customer_pages(client, login_as):
@@ -377,7 +376,7 @@ def test_refused_recipients_are_retried_with_backoff_or_failed_and_listed(app, c
     page = client.get(f"/disaster/notices/{version.notice_id}").get_data(as_text=True)
     assert f"#{never.id}" in page and f"#{later.id}" in page
     assert never.email not in page  # coordinators see no customer addresses
-    assert service.delivery_progress(notification_id)["failed"] == 1
+    assert outage_mail.delivery_progress(notification_id)["failed"] == 1
     # Not due yet: a rerun sends nothing.
     enqueue_mail(notification_id, [(1, 10**12)])
     assert rows[later.id].attempts == 1
@@ -397,7 +396,7 @@ def test_a_lease_held_by_a_dead_job_is_taken_again_once_it_runs_out(app, databas
     db.session.commit()
     enqueue_mail(notification_id)
     assert [m["To"] for m in smtp_server.messages] == [first.email]
-    assert service.delivery_progress(notification_id)["remaining"] == 1
+    assert outage_mail.delivery_progress(notification_id)["remaining"] == 1
 
 
 def test_progress_endpoint_reports_counts(client, login_as):
@@ -418,4 +417,4 @@ def test_one_notification_per_version(database):
     assert db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.outage_version_id == version.id)) == 1
     with pytest.raises(DomainError, match="下書き"):
-        service.publish_draft(staff, version.notice_id)
+        outage_notices.publish_draft(staff, version.notice_id)

@@ -126,31 +126,44 @@ def _wait(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_database, redis_url, tmp_path):
+def smtp_controller(handler):
+    """An SMTP server on a free loopback port, started."""
     from aiosmtpd.controller import Controller
 
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    return controller
+
+
+def publish_outage_to_recipients(ward_code: str, *, second_contract_every: int = 0) -> tuple[int, list[str]]:
+    """RECIPIENTS accounts with a contract in the ward and a published notice for it: (notification id, addresses)."""
+    from console.services import outage_notices
+
+    staff = factories.staff("disaster_coordinator")
+    emails = []
+    for n in range(RECIPIENTS):
+        account = factories.account()
+        factories.link(account, factories.contract(ward_code=ward_code), main=True)
+        # Some accounts hold several contracts in the area: still one mail each.
+        if second_contract_every and n % second_contract_every == 0:
+            factories.link(account, factories.contract(ward_code=ward_code))
+        emails.append(account.email)
+    draft = outage_notices.create_draft(staff, outage_notices.NoticeInput(
+        title="断水", body="本文", starts_at="2026-11-25T06:00", wards=(ward_code,)))
+    _, notification_id = outage_notices.publish_draft(staff, draft.notice_id)
+    return notification_id, emails
+
+
+def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_database, redis_url, tmp_path):
     from console.jobs import mail as jobs
-    from console.services import disaster as service
 
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=STOP_AT)
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
+    controller = smtp_controller(sink)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     try:
         with app.app_context():
-            staff = factories.staff("disaster_coordinator")
-            emails = []
-            for n in range(RECIPIENTS):
-                account = factories.account()
-                factories.link(account, factories.contract(ward_code="27127"), main=True)
-                # Some accounts hold several contracts in the area: still one mail each.
-                if n % 7 == 0:
-                    factories.link(account, factories.contract(ward_code="27127"))
-                emails.append(account.email)
-            draft = service.create_draft(staff, service.NoticeInput(
-                title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            notification_id, emails = publish_outage_to_recipients("27127", second_contract_every=7)
             db.session.commit()
             assert jobs.enqueue_mail(notification_id) == RECIPIENTS // BATCH
 
@@ -192,23 +205,14 @@ def test_worker_killed_mid_batch_then_rerun_sends_every_mail_exactly_once(own_da
 
 
 def test_two_workers_on_the_same_batches_send_each_mail_once(own_database, redis_url, tmp_path):
-    from aiosmtpd.controller import Controller
-
     from console.jobs import mail as jobs
-    from console.services import disaster as service
 
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=None)
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
+    controller = smtp_controller(sink)
     try:
         with app.app_context():
-            staff = factories.staff("disaster_coordinator")
-            for _ in range(RECIPIENTS):
-                factories.link(factories.account(), factories.contract(ward_code="27102"), main=True)
-            draft = service.create_draft(staff, service.NoticeInput(
-                title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27102",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            notification_id, _emails = publish_outage_to_recipients("27102")
             db.session.commit()
             jobs.enqueue_mail(notification_id)
             jobs.enqueue_mail(notification_id)  # every batch twice

@@ -14,13 +14,7 @@ from console import clock
 from console.extensions import db
 from console.models import Delivery, DeliveryStatus
 from tests import factories
-from tests.conftest import csrf_token, run_jobs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import _free_port, csrf_token, run_jobs
 
 
 class PrivateRedis:

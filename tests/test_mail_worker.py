@@ -23,7 +23,7 @@ from console import transaction
 from console.extensions import db
 from console.models import Delivery, DeliveryStatus
 from tests import factories
-from tests.conftest import SmtpSink, _free_port
+from tests.conftest import SmtpSink
 from tests.test_disaster_worker import (  # noqa: F401 - own_database is a fixture
     BATCH,
     LEASE,
@@ -33,6 +33,8 @@ from tests.test_disaster_worker import (  # noqa: F401 - own_database is a fixtu
     _kill_worker_and_horse,
     _wait,
     own_database,
+    publish_outage_to_recipients,
+    smtp_controller,
 )
 from tests.test_faults import PrivateRedis
 
@@ -61,34 +63,16 @@ def _stop(worker: subprocess.Popen) -> str:
     return out.decode(errors="replace")[-12000:]
 
 
-def _controller(handler):
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    return controller
-
-
 def test_worker_killed_mid_mailing_a_new_worker_sends_the_rest_once_within_lease_and_a_minute(
         own_database, redis_url, tmp_path):
-    from console.services import disaster as service
-
     app, url, queue_name = own_database
     sink = HoldingSink(hold_after=STOP_AT)
-    controller = _controller(sink)
+    controller = smtp_controller(sink)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     workers = []
     try:
         with app.app_context():
-            staff = factories.staff("disaster_coordinator")
-            emails = []
-            for _ in range(RECIPIENTS):
-                account = factories.account()
-                factories.link(account, factories.contract(ward_code="27127"), main=True)
-                emails.append(account.email)
-            draft = service.create_draft(staff, service.NoticeInput(
-                title="断水", body="本文", starts_at="2026-11-25T06:00", wards=("27127",)))
-            _, notification_id = service.publish_draft(staff, draft.notice_id)
+            notification_id, emails = publish_outage_to_recipients("27127")
             assert transaction.commit() == []  # the after-commit hook enqueued the batches
 
         workers.append(_flask_worker(url, redis_url, queue_name, controller.port, tmp_path))
@@ -129,7 +113,7 @@ def test_mail_recorded_while_redis_is_down_goes_out_under_the_same_worker_once_r
     redis = PrivateRedis()
     redis.start()
     sink = SmtpSink()
-    controller = _controller(sink)
+    controller = smtp_controller(sink)
     app.config.update(REDIS_URL=redis.url, MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     worker = None
     try:

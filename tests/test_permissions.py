@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 import console.services
 from console.models import AuditEvent, Role
-from console.reports import runs  # noqa: F401 - registers its operations
 from console.services import DomainError, permissions
+from console.services import report_runs as runs
 from tests import factories
 
 DESK = {Role.OPERATOR, Role.SUPERVISOR}
@@ -26,10 +26,13 @@ EXPECTED = {
     "console.services.accounts.check_registration": DESK,
     "console.services.accounts.unlock_account": DESK,
     "console.services.accounts.request_password_reset": DESK,
-    **{f"console.services.applications.{name}": DESK for name in (
-        "record_start_application", "record_stop_application", "accept_start_application",
-        "reject_start_application", "accept_stop_application", "reject_stop_application", "accept_move",
-        "confirm_opened", "decide_payment_change", "view_start_application")},
+    **{f"console.services.start_applications.{name}": DESK for name in (
+        "record_start_application", "accept_start_application", "reject_start_application", "confirm_opened",
+        "view_start_application")},
+    **{f"console.services.stop_applications.{name}": DESK for name in (
+        "record_stop_application", "accept_stop_application", "reject_stop_application")},
+    "console.services.moves.accept_move": DESK,
+    "console.services.payment_methods.decide_payment_change": DESK,
     **{f"console.services.customer.{name}": DESK for name in (
         "view_account", "view_contract", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (
@@ -41,22 +44,24 @@ EXPECTED = {
     "console.services.listing.list_contracts": DESK,
     "console.services.listing.list_bills": DESK,
     "console.services.lookup.search": DESK,
-    "console.services.reissue.request_reissue": DESK,
-    "console.services.reissue.cancel_reissue": DESK,
-    **{f"console.services.reissue.{name}": SUPERVISOR for name in (
+    "console.services.reissue_requests.request_reissue": DESK,
+    "console.services.reissue_requests.cancel_reissue": DESK,
+    **{f"console.services.print_batches.{name}": SUPERVISOR for name in (
         "gather_print_batch", "mark_batch_mailed", "download_list", "download_notice", "download_notices_zip")},
-    **{f"console.services.disaster.{name}": COORDINATOR for name in (
-        "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice", "retry_failed",
+    **{f"console.services.outage_notices.{name}": COORDINATOR for name in (
+        "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice")},
+    "console.services.outage_mail.retry_failed": COORDINATOR,
+    **{f"console.services.supply_points.{name}": COORDINATOR for name in (
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
-    "console.reports.runs.request_report": SUPERVISOR,
-    "console.reports.runs.start_run": SUPERVISOR,
-    "console.reports.runs.download": SUPERVISOR,
+    "console.services.report_runs.request_report": SUPERVISOR,
+    "console.services.report_runs.start_run": SUPERVISOR,
+    "console.services.report_runs.download": SUPERVISOR,
 }
 SYSTEM = {
-    "console.services.reissue.gather_print_batch",  # the daily print batch job
-    "console.reports.runs.start_run",  # the monthly reports
+    "console.services.print_batches.gather_print_batch",  # the daily print batch job
+    "console.services.report_runs.start_run",  # the monthly reports
     "console.services.staff.create_staff",  # flask staff create
     "console.services.staff.update_staff",
     "console.services.staff.unlock_staff",  # flask staff unlock
@@ -64,7 +69,8 @@ SYSTEM = {
 }
 # Functions that take the actor first but are steps inside the operations above, not operations of their own.
 BUILDING_BLOCKS = {
-    "console.services.links.link_contract", "console.services.applications.apply_payment_method_to_unpaid",
+    "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
+    "console.services.outage_mail.record_outage_mails",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
     "console.services.audit.record", "console.services.permissions.allowed",
 }

@@ -23,7 +23,7 @@ from console.jobs.reissue import (
     schedule_daily_print_batch,
 )
 from console.models import AuditEvent, Contract, PaymentMethod, PrintBatch, ReissueRequest, ReissueStatus
-from console.services import DomainError, holders, reissue
+from console.services import DomainError, holders, print_batches, reissue_requests
 from tests import factories
 from tests.conftest import csrf_token, run_jobs
 
@@ -49,13 +49,13 @@ def record_request(actor, contract, months, **kwargs):
     """A request to the contract's mailing address from the holder, unless told otherwise."""
     values = dict(send_to="mailing_address", caller_relation="holder")
     values.update(kwargs)
-    return reissue.request_reissue(actor, contract, months=months, **values)
+    return reissue_requests.request_reissue(actor, contract, months=months, **values)
 
 
 def gather(supervisor, key=None):
     """Gather everything waiting into a new manual batch and write its files."""
-    batch = reissue.gather_print_batch(supervisor, key or reissue.new_manual_batch_key(), clock.now())
-    reissue.write_batch_files(batch)
+    batch = print_batches.gather_print_batch(supervisor, key or print_batches.new_manual_batch_key(), clock.now())
+    print_batches.write_batch_files(batch)
     return batch
 
 
@@ -80,11 +80,11 @@ def pdf_pages(data: bytes) -> list[str]:
 # ------------------------------------------------------------------ months as staff type them
 
 def test_months_are_read_in_every_way_staff_write_them():
-    months = reissue.parse_months("令和5年4月〜令和5年6月、R5.10 2023-11，２０２３年１２月 令和5年12月分")
+    months = reissue_requests.parse_months("令和5年4月〜令和5年6月、R5.10 2023-11，２０２３年１２月 令和5年12月分")
     assert months == [date(2023, 4, 1), date(2023, 5, 1), date(2023, 6, 1), date(2023, 10, 1), NOV, DEC]
-    assert reissue.parse_months("平成31年4月 令和元年5月") == [date(2019, 4, 1), date(2019, 5, 1)]
+    assert reissue_requests.parse_months("平成31年4月 令和元年5月") == [date(2019, 4, 1), date(2019, 5, 1)]
     with pytest.raises(DomainError, match="読み取れません：令和5年13月、きのう"):
-        reissue.parse_months("令和5年13月 きのう 2023-12")
+        reissue_requests.parse_months("令和5年13月 きのう 2023-12")
 
 
 # ------------------------------------------------------------------ validation refusals
@@ -125,7 +125,7 @@ def test_a_month_of_an_open_request_is_refused_until_that_request_is_cancelled(p
     with pytest.raises(DomainError, match=f"令和5年12月分（受付番号 {first.id}・印刷中）"):
         record_request(operator, contract, [DEC])
     assert saved_for(contract) == 1
-    reissue.cancel_reissue(operator, first.id, "印刷がかすれていたため出し直し")
+    reissue_requests.cancel_reissue(operator, first.id, "印刷がかすれていたため出し直し")
     second = record_request(operator, contract, [DEC])
     assert second.status == ReissueStatus.REQUESTED and [i.period for i in second.items] == [DEC]
 
@@ -164,17 +164,17 @@ def test_a_request_through_every_status_each_step_audited(people):
     request = record_request(operator, contract, [NOV, DEC])
     assert request.status == ReissueStatus.REQUESTED
     with pytest.raises(DomainError, match="スーパーバイザー"):
-        reissue.gather_print_batch(operator, reissue.new_manual_batch_key(), clock.now())
+        print_batches.gather_print_batch(operator, print_batches.new_manual_batch_key(), clock.now())
     batch = gather(supervisor)
     assert request.status == ReissueStatus.IN_BATCH and request.batch_id == batch.id and batch.built_at
     with pytest.raises(DomainError, match="スーパーバイザー"):
-        reissue.mark_batch_mailed(operator, batch.id)
-    assert reissue.mark_batch_mailed(supervisor, batch.id) == 1
+        print_batches.mark_batch_mailed(operator, batch.id)
+    assert print_batches.mark_batch_mailed(supervisor, batch.id) == 1
     assert request.status == ReissueStatus.MAILED and request.mailed_at is not None
     with pytest.raises(DomainError, match="発送済にする再発行がありません"):
-        reissue.mark_batch_mailed(supervisor, batch.id)
+        print_batches.mark_batch_mailed(supervisor, batch.id)
     with pytest.raises(DomainError, match="取り消せません"):
-        reissue.cancel_reissue(operator, request.id, "もう遅い")
+        reissue_requests.cancel_reissue(operator, request.id, "もう遅い")
     assert actions_for(request) == ["reissue.request", "reissue.batch", "reissue.mailed"]
     batch_events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.target_type == "print_batch", AuditEvent.target_id == str(batch.id))
@@ -190,9 +190,9 @@ def test_cancel_needs_a_reason_and_works_from_requested_and_from_a_batch(people)
     batch = gather(supervisor)
     fresh = record_request(operator, billed_contract(DEC), [DEC])
     with pytest.raises(DomainError, match="取消の理由"):
-        reissue.cancel_reissue(operator, fresh.id, "  ")
-    reissue.cancel_reissue(operator, fresh.id, "お客さまから不要と連絡")
-    reissue.cancel_reissue(operator, printing.id, "宛先の誤りが分かったため")
+        reissue_requests.cancel_reissue(operator, fresh.id, "  ")
+    reissue_requests.cancel_reissue(operator, fresh.id, "お客さまから不要と連絡")
+    reissue_requests.cancel_reissue(operator, printing.id, "宛先の誤りが分かったため")
     assert (fresh.status, fresh.cancel_reason) == (ReissueStatus.CANCELLED, "お客さまから不要と連絡")
     assert printing.status == ReissueStatus.CANCELLED and printing.batch_id == batch.id
     cancel = db.session.scalar(select(AuditEvent).where(
@@ -200,7 +200,7 @@ def test_cancel_needs_a_reason_and_works_from_requested_and_from_a_batch(people)
     assert cancel.reason == "宛先の誤りが分かったため"
     assert cancel.detail == {"from": "in_batch", "batch": batch.batch_key}
     # The batch still mails what is left in it.
-    assert waiting.status == ReissueStatus.IN_BATCH and reissue.mark_batch_mailed(supervisor, batch.id) == 1
+    assert waiting.status == ReissueStatus.IN_BATCH and print_batches.mark_batch_mailed(supervisor, batch.id) == 1
 
 
 # ------------------------------------------------------------------ the Excel list
@@ -213,9 +213,9 @@ def test_the_batch_excel_reads_back_with_real_dates_numbers_and_safe_cells(peopl
     second = record_request(operator, hostile, [DEC], send_to="other", other_address="=1+2 大阪市中央区大手前1-1",
                             caller_relation="family", other_address_reason="@SUM(A1) 家族宅へ")
     batch = gather(supervisor)
-    book = load_workbook(reissue.list_path(batch))
+    book = load_workbook(print_batches.list_path(batch))
     envelopes, details = book["発送リスト"], book["明細"]
-    requests = reissue.batch_requests(batch)
+    requests = print_batches.batch_requests(batch)
     assert batch.batch_key in envelopes["A1"].value
     assert f"{len(requests)}件・お知らせ票 {sum(len(r.items) for r in requests)}枚" in envelopes["A1"].value
     assert [c.value for c in envelopes[2]] == [
@@ -263,7 +263,7 @@ def test_the_pdf_reproduces_each_notice_with_the_holder_and_payment_of_that_mont
     assert contract.holder_name == "鈴木 花子"
     request = record_request(operator, contract, [NOV, DEC])
     batch = gather(supervisor)
-    cover, november, december = pdf_pages(reissue.notice_path(batch, request).read_bytes())
+    cover, november, december = pdf_pages(print_batches.notice_path(batch, request).read_bytes())
     reissued = wareki_date(batch.created_at.astimezone(TOKYO).date())
     # The cover goes to today's holder; each notice shows the holder of its month.
     assert "鈴木 花子 様" in cover and "令和5年11月、令和5年12月（2枚）" in cover
@@ -283,7 +283,7 @@ def test_a_month_before_any_bill_of_the_contract_starts_its_period_at_the_start_
     contract = billed_contract(DEC, start_date=date(2023, 11, 20))
     request = record_request(operator, contract, [DEC])
     batch = gather(supervisor)
-    _cover, notice = pdf_pages(reissue.notice_path(batch, request).read_bytes())
+    _cover, notice = pdf_pages(print_batches.notice_path(batch, request).read_bytes())
     assert "令和5年11月20日 〜 令和5年12月9日" in notice
 
 
@@ -292,10 +292,10 @@ def test_a_month_before_any_bill_of_the_contract_starts_its_period_at_the_start_
 def test_the_batch_job_run_twice_gives_the_same_single_batch(people):
     operator, supervisor = people
     request = record_request(operator, billed_contract(DEC), [DEC])
-    key = reissue.new_manual_batch_key()
+    key = print_batches.new_manual_batch_key()
     cutoff = clock.now().isoformat()
     first = build_print_batch(key, cutoff, supervisor.id)
-    pdf = reissue.notice_path(db.session.get(PrintBatch, first), request)
+    pdf = print_batches.notice_path(db.session.get(PrintBatch, first), request)
     original = pdf.read_bytes()
     pdf.unlink()  # as if the first run died after committing the batch
     late = record_request(operator, billed_contract(DEC), [DEC])
@@ -310,20 +310,20 @@ def test_nothing_waiting_makes_no_batch(people):
     _operator, supervisor = people
     db.session.execute(update(ReissueRequest).where(ReissueRequest.status == ReissueStatus.REQUESTED)
                        .values(status=ReissueStatus.CANCELLED, cancel_reason="test"))
-    key = reissue.new_manual_batch_key()
+    key = print_batches.new_manual_batch_key()
     assert build_print_batch(key, clock.now().isoformat(), supervisor.id) is None
     assert db.session.scalar(select(PrintBatch).where(PrintBatch.batch_key == key)) is None
     with pytest.raises(DomainError, match="印刷バッチの指定"):
-        reissue.gather_print_batch(supervisor, "daily-x/../../etc", clock.now())
+        print_batches.gather_print_batch(supervisor, "daily-x/../../etc", clock.now())
 
 
 def test_the_daily_job_queued_twice_on_rq_builds_one_batch_and_schedules_the_next_day(people, rq_queue):
     operator, _ = people
     day = clock.today() - timedelta(days=1)
     request = record_request(operator, billed_contract(DEC), [DEC])
-    request.requested_at = reissue.cutoff_for_day(day) - timedelta(hours=1)
+    request.requested_at = print_batches.cutoff_for_day(day) - timedelta(hours=1)
     after_cutoff = record_request(operator, billed_contract(DEC), [DEC])
-    after_cutoff.requested_at = reissue.cutoff_for_day(day) + timedelta(minutes=1)
+    after_cutoff.requested_at = print_batches.cutoff_for_day(day) + timedelta(minutes=1)
     db.session.commit()
     rq_queue.enqueue(build_daily_print_batch, day.isoformat(), job_id="daily-first")
     rq_queue.enqueue(build_daily_print_batch, day.isoformat(), job_id="daily-again")
@@ -332,7 +332,7 @@ def test_the_daily_job_queued_twice_on_rq_builds_one_batch_and_schedules_the_nex
     assert len(batches) == 1 and batches[0].created_by_id is None and batches[0].built_at is not None
     assert request.status == ReissueStatus.IN_BATCH and request.batch_id == batches[0].id
     assert after_cutoff.status == ReissueStatus.REQUESTED
-    assert reissue.list_path(batches[0]).exists() and reissue.notice_path(batches[0], request).exists()
+    assert print_batches.list_path(batches[0]).exists() and print_batches.notice_path(batches[0], request).exists()
     assert f"print-batch-daily-{next_daily_run().date().isoformat()}" in rq_queue.scheduled_job_registry.get_job_ids()
 
 
@@ -431,7 +431,7 @@ def test_a_supervisor_builds_downloads_and_marks_a_batch_mailed_through_the_page
 def test_a_batch_whose_job_died_before_its_files_is_finished_from_its_page(client, login_as):
     supervisor = login_as("supervisor")
     request = record_request(factories.staff("operator"), billed_contract(DEC), [DEC])
-    batch = reissue.gather_print_batch(supervisor, reissue.new_manual_batch_key(), clock.now())
+    batch = print_batches.gather_print_batch(supervisor, print_batches.new_manual_batch_key(), clock.now())
     db.session.commit()
     page = client.get(f"/print-batches/{batch.id}").get_data(as_text=True)
     assert "作成し直す" in page and "発送済にする" not in page
@@ -439,7 +439,7 @@ def test_a_batch_whose_job_died_before_its_files_is_finished_from_its_page(clien
     assert client.get(f"/print-batches/{batch.id}/list.xlsx").status_code == 302
     assert client.post(f"/print-batches/{batch.id}/files", data={"csrf_token": token}).status_code == 302
     db.session.refresh(batch)
-    assert batch.built_at is not None and reissue.notice_path(batch, request).exists()
+    assert batch.built_at is not None and print_batches.notice_path(batch, request).exists()
     assert "発送済にする（1件）" in client.get(f"/print-batches/{batch.id}").get_data(as_text=True)
 
 

@@ -15,7 +15,6 @@ from console.models import (
     Channel,
     Delivery,
     DeliveryStatus,
-    HolderKind,
     NameChange,
     NoticeChannel,
     Notification,
@@ -39,6 +38,7 @@ from console.reports.params import day_bounds, parse
 from console.services import DomainError, accounts, handovers, holders
 from tests import factories
 from tests.report_helpers import build, data_rows, headers, temporary_reports_dir
+from tests.report_helpers import start_application as _start
 
 OCTOBER = {"start": "2026-10-01", "end": "2026-10-31"}
 
@@ -52,27 +52,6 @@ def reports_dir(app, tmp_path):
 def jst(*args) -> datetime:
     """A Japan-time moment as aware UTC."""
     return datetime(*args, tzinfo=UTC) - timedelta(hours=9)
-
-
-def _start(received, status="pending", decided=None, ward="27127", **kw):
-    row = StartApplication(
-        channel=Channel.PHONE,
-        applicant_name='=HYPERLINK("x")',
-        applicant_kana="ヤマダ",
-        holder_kind=HolderKind.PERSON,
-        phone="06-1234-5678",
-        ward_code=ward,
-        town="梅田一丁目",
-        address_line="1-1",
-        desired_start_date=date(2026, 11, 1),
-        payment_method=PaymentMethod.BANK_TRANSFER,
-        status=status,
-        received_at=received,
-        decided_at=decided,
-        **kw,
-    )
-    db.session.add(row)
-    return row
 
 
 def test_applications_by_ward_and_day(database, reports_dir):

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from console import clock
 from console.extensions import db
-from console.models import Channel, HolderKind, OutageNotice, PaymentMethod, Role, StartApplication
+from console.models import OutageNotice, Role
 from console.reports import dashboard
 from tests import factories
-
-
-def _start(received, status="pending"):
-    db.session.add(
-        StartApplication(
-            channel=Channel.PHONE,
-            applicant_name="山田",
-            applicant_kana="ヤマダ",
-            holder_kind=HolderKind.PERSON,
-            phone="06-1234-5678",
-            ward_code="27127",
-            town="梅田一丁目",
-            address_line="1-1",
-            desired_start_date=date(2026, 12, 1),
-            payment_method=PaymentMethod.BANK_TRANSFER,
-            status=status,
-            received_at=received,
-        )
-    )
+from tests.report_helpers import start_application as _start
 
 
 def _tile(page: str, label: str) -> tuple[str | None, int]:

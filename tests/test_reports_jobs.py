@@ -87,7 +87,7 @@ def test_supervisor_builds_and_downloads_inline(client, login_as, reports_dir):
 def test_operator_may_not(client, login_as, reports_dir):
     supervisor = factories.staff("supervisor")
     record(supervisor, "customer.view")
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     run, _ = runs.start_run(supervisor, "audit", _period())
     runs.build(runs.claim(run.id))
@@ -152,7 +152,7 @@ def test_same_report_twice_is_one_job_with_progress(client, login_as, reports_di
 
 def test_job_run_twice_builds_once(database, reports_dir):
     from console.jobs.reports import build_report
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     staff = factories.staff("supervisor")
     run, _ = runs.start_run(staff, "audit", _period())
@@ -163,7 +163,7 @@ def test_job_run_twice_builds_once(database, reports_dir):
 
 
 def test_a_lost_run_does_not_block_a_new_request(database, reports_dir):
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     staff = factories.staff("supervisor")
     run, created = runs.start_run(staff, "audit", _period())
@@ -176,7 +176,7 @@ def test_a_lost_run_does_not_block_a_new_request(database, reports_dir):
 
 def test_failed_build_is_recorded(app, database, tmp_path):
     from console.jobs.reports import build_report
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -196,7 +196,7 @@ def test_failed_build_is_recorded(app, database, tmp_path):
 
 def test_expired_download_is_refused_and_the_file_removed(client, login_as, reports_dir):
     from console.jobs.reports import expire_report_files
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     login_as("supervisor")
     _ask(client)
@@ -270,7 +270,7 @@ def test_two_supervisors_asking_at_once_get_one_run(app, database_url):
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from console.reports import runs
+    from console.services import report_runs as runs
 
     engine = create_engine(database_url)
     with factories.committed(app):

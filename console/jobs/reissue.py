@@ -9,7 +9,7 @@ from .. import clock, transaction
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import Staff
-from ..services import reissue
+from ..services import print_batches
 from .queue import schedule_at, with_app_context
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,12 @@ def build_print_batch(batch_key: str, cutoff: str, staff_id: int | None = None) 
     finished by the next one. Returns the batch id, or None when nothing was waiting.
     """
     actor = db.session.get(Staff, staff_id) if staff_id is not None else None
-    batch = reissue.gather_print_batch(actor, batch_key, datetime.fromisoformat(cutoff))
+    batch = print_batches.gather_print_batch(actor, batch_key, datetime.fromisoformat(cutoff))
     transaction.commit()
     if batch is None:
         log.info("print batch %s: no request waiting", batch_key)
         return None
-    written = reissue.write_batch_files(batch, only_missing=batch.built_at is not None)
+    written = print_batches.write_batch_files(batch, only_missing=batch.built_at is not None)
     transaction.commit()
     log.info("print batch %s (#%s): %s files written", batch_key, batch.id, len(written))
     return batch.id
@@ -45,16 +45,16 @@ def build_daily_print_batch(day: str | None = None) -> int | None:
     """
     today = date.fromisoformat(day) if day else clock.today()
     schedule_daily_print_batch()
-    cutoff = min(reissue.cutoff_for_day(today), clock.now())
-    return build_print_batch(reissue.daily_batch_key(today), cutoff.isoformat())
+    cutoff = min(print_batches.cutoff_for_day(today), clock.now())
+    return build_print_batch(print_batches.daily_batch_key(today), cutoff.isoformat())
 
 
 def next_daily_run(now: datetime | None = None) -> datetime:
     """The next REISSUE_BATCH_TIME (Japan time) after now."""
     now = (now or clock.now()).astimezone(TOKYO)
-    run_at = reissue.cutoff_for_day(now.date())
+    run_at = print_batches.cutoff_for_day(now.date())
     if run_at <= now:
-        run_at = reissue.cutoff_for_day(now.date() + timedelta(days=1))
+        run_at = print_batches.cutoff_for_day(now.date() + timedelta(days=1))
     return run_at
 
 

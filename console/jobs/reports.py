@@ -19,9 +19,9 @@ from sqlalchemy import select
 from .. import clock, transaction
 from ..extensions import db
 from ..models import ReportRun, ReportStatus
-from ..reports import runs
 from ..reports.catalogue import REPORTS
 from ..reports.params import previous_month
+from ..services import report_runs
 from .queue import JobsUnavailable, get_queue, with_app_context
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def enqueue_build(run: ReportRun) -> str:
             build_report,
             args=(run.id,),
             job_id=run.job_id,
-            job_timeout=int(runs.job_timeout().total_seconds()),
+            job_timeout=int(report_runs.job_timeout().total_seconds()),
             result_ttl=86400,
             failure_ttl=7 * 86400,
         )
@@ -71,17 +71,17 @@ def build_report(run_id: int) -> int | None:
     Safe to run twice: the run is claimed only while queued (row lock), so a second run of the
     job finds it running or done and does nothing; a failure is recorded on the row.
     """
-    run = runs.claim(run_id)
+    run = report_runs.claim(run_id)
     if run is None:
         transaction.rollback()
         return None
     transaction.commit()
     try:
-        runs.build(run, progress=_progress_to_job())
+        report_runs.build(run, progress=_progress_to_job())
     except Exception as exc:  # noqa: BLE001 - recorded on the row and logged
         transaction.rollback()
         log.exception("report run %s failed", run_id)
-        runs.fail(run_id, exc)
+        report_runs.fail(run_id, exc)
         transaction.commit()
         return None
     transaction.commit()
@@ -102,7 +102,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
         if not cls.monthly:
             continue
         params = cls.monthly_params(first, last)
-        key = runs.run_key(cls.key, params)
+        key = report_runs.run_key(cls.key, params)
         built = db.session.scalar(
             select(ReportRun.id)
             .where(
@@ -114,7 +114,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
         )
         if built is not None:
             continue
-        run, created = runs.start_run(None, cls.key, params, scheduled=True)
+        run, created = report_runs.start_run(None, cls.key, params, scheduled=True)
         transaction.commit()
         if created:
             started.append(run.id)
@@ -127,7 +127,7 @@ def build_monthly_reports(today_iso: str | None = None) -> list[int]:
 @with_app_context
 def expire_report_files() -> int:
     """Delete files past their expiry; safe to run any number of times."""
-    count = runs.expire_files()
+    count = report_runs.expire_files()
     transaction.commit()
     return count
 

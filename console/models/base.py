@@ -71,6 +71,11 @@ class LabelledEnum(StrEnum):
         return "" if value is None or value == "" else cls(value).label
 
     @classmethod
+    def labels(cls) -> dict:
+        """{member: label} in definition order, for templates that look a label up or list them all."""
+        return {m: m.label for m in cls}
+
+    @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         """(value, label) pairs in definition order, for select boxes and filters."""
         return [(m.value, m.label) for m in cls]

@@ -27,8 +27,6 @@ class Phenomenon(LabelledEnum):
     LOW_PRESSURE = "low_pressure", "減圧"
 
 
-PHENOMENON_LABELS = {m: m.label for m in Phenomenon}  # for callers not yet on .label
-
 
 class NoticeMode(LabelledEnum):
     """Exercise and test versions never mail customers (DESIGN, Disaster data)."""
@@ -37,8 +35,6 @@ class NoticeMode(LabelledEnum):
     EXERCISE = "exercise", "訓練"
     TEST = "test", "試験"
 
-
-NOTICE_MODE_LABELS = {m: m.label for m in NoticeMode}  # for callers not yet on .label
 
 
 class IncidentStatus(LabelledEnum):
@@ -128,8 +124,6 @@ class SupplyPointType(LabelledEnum):
     WATER_TRUCK = "water_truck", "給水車"
 
 
-SUPPLY_POINT_TYPE_LABELS = {m: m.label for m in SupplyPointType}  # for callers not yet on .label
-
 
 class SupplyStatus(LabelledEnum):
     """Public status of a supply point (R20)."""
@@ -139,8 +133,6 @@ class SupplyStatus(LabelledEnum):
     OPEN = "open", "開設中"
     SUSPENDED = "suspended", "一時休止"
 
-
-SUPPLY_STATUS_LABELS = {m: m.label for m in SupplyStatus}  # for callers not yet on .label
 
 
 class SupplyPoint(db.Model):

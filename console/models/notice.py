@@ -21,8 +21,6 @@ class ReissueStatus(LabelledEnum):
     CANCELLED = "cancelled", "取消"
 
 
-REISSUE_STATUS_LABELS = {m: m.label for m in ReissueStatus}  # for callers not yet on .label
-
 
 class SendTo(LabelledEnum):
     """Where the reissued notice is mailed."""

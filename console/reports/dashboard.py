@@ -27,7 +27,7 @@ from ..models import (
     StartApplication,
     StopApplication,
 )
-from .catalogue import local
+from .catalogue.base import local
 
 CUSTOMER = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 EVERYONE = frozenset(Role)

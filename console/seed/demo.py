@@ -261,7 +261,7 @@ def _reissues(today, contracts):
     from sqlalchemy import select
 
     from ..models import Staff
-    from ..services import reissue
+    from ..services import print_batches, reissue_requests
 
     operator, supervisor = (db.session.scalar(select(Staff).where(Staff.email == email))
                             for email in ("operator@demo.example.jp", "supervisor@demo.example.jp"))
@@ -279,25 +279,25 @@ def _reissues(today, contracts):
         (next(spare), "2023-03", "holder", 2, "cancelled"),
     ]
     for contract, months, relation, days_ago, then in cases:
-        months = reissue.parse_months(months)
+        months = reissue_requests.parse_months(months)
         if not billed(contract, months):
             continue
         other = then == "other address"
-        request = reissue.request_reissue(
+        request = reissue_requests.request_reissue(
             operator, contract, months=months, send_to="other" if other else "mailing_address",
             caller_relation=relation, other_address="大阪市中央区大手前二丁目1-1 山田方" if other else None,
             other_address_reason="入院中のため家族宅へ" if other else None,
         )
         request.requested_at = clock.now() - timedelta(days=days_ago, hours=1)
         if then == "cancelled":
-            reissue.cancel_reissue(operator, request.id, "お客さまから、見つかったので不要と連絡")
+            reissue_requests.cancel_reissue(operator, request.id, "お客さまから、見つかったので不要と連絡")
         elif then in ("mailed", "in batch"):
             day = today - timedelta(days=days_ago - 1)
-            batch = reissue.gather_print_batch(supervisor, reissue.daily_batch_key(day), reissue.cutoff_for_day(day))
+            batch = print_batches.gather_print_batch(supervisor, print_batches.daily_batch_key(day), print_batches.cutoff_for_day(day))
             batch.created_at = _aware(day, 17)
-            reissue.write_batch_files(batch)
+            print_batches.write_batch_files(batch)
             if then == "mailed":
-                reissue.mark_batch_mailed(supervisor, batch.id)
+                print_batches.mark_batch_mailed(supervisor, batch.id)
 
 
 def _supply_points(rng) -> int:

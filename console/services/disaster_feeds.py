@@ -10,12 +10,15 @@ from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 from ..formats import TOKYO
-from ..models import NoticeKind, NoticeMode, OutageNoticeVersion, Phenomenon, SupplyPoint, VersionType
-from ..models.disaster import (
-    NOTICE_MODE_LABELS,
-    PHENOMENON_LABELS,
-    SUPPLY_POINT_TYPE_LABELS,
-    SUPPLY_STATUS_LABELS,
+from ..models import (
+    NoticeKind,
+    NoticeMode,
+    OutageNoticeVersion,
+    Phenomenon,
+    SupplyPoint,
+    SupplyPointType,
+    SupplyStatus,
+    VersionType,
 )
 from ..wards import CITY_NAME, ward_name
 
@@ -44,7 +47,7 @@ def supply_point_record(point: SupplyPoint, status, changed_at: datetime | None)
         "name": point.name,
         "kana": point.kana,
         "type": point.point_type.value,
-        "type_label": SUPPLY_POINT_TYPE_LABELS[point.point_type],
+        "type_label": SupplyPointType(point.point_type).label,
         "ward_code": point.ward_code,
         "ward_name": ward_name(point.ward_code),
         "address": point.address,
@@ -52,7 +55,7 @@ def supply_point_record(point: SupplyPoint, status, changed_at: datetime | None)
         "longitude": point.longitude,
         "notes": point.notes,
         "status": status.value,
-        "status_label": SUPPLY_STATUS_LABELS[status],
+        "status_label": SupplyStatus(status).label,
         "status_changed_at": iso_tokyo(changed_at),
     }
 
@@ -93,10 +96,10 @@ def version_record(version: OutageNoticeVersion, cap_url: str | None = None) -> 
         "version_no": version.version_no,
         "version_type": version.version_type.value,
         "mode": version.mode.value,
-        "mode_label": NOTICE_MODE_LABELS[version.mode],
+        "mode_label": NoticeMode(version.mode).label,
         "kind": version.kind.value,
         "phenomenon": version.phenomenon.value,
-        "phenomenon_label": PHENOMENON_LABELS[version.phenomenon],
+        "phenomenon_label": Phenomenon(version.phenomenon).label,
         "title": version.title,
         "body": version.body,
         "guidance": version.guidance,
@@ -138,7 +141,7 @@ def cap_alert(version: OutageNoticeVersion, earlier: list[OutageNoticeVersion], 
     _sub(alert, "source", SENDER_NAME)
     _sub(alert, "scope", "Public")
     if version.mode != NoticeMode.ACTUAL:
-        _sub(alert, "note", f"これは{NOTICE_MODE_LABELS[version.mode]}です。")
+        _sub(alert, "note", f"これは{NoticeMode(version.mode).label}です。")
     elif version.version_type == VersionType.CANCEL:
         _sub(alert, "note", "このお知らせは取り消されました。")
     if earlier:
@@ -147,7 +150,7 @@ def cap_alert(version: OutageNoticeVersion, earlier: list[OutageNoticeVersion], 
     info = _sub(alert, "info")
     _sub(info, "language", "ja-JP")
     _sub(info, "category", "Infra")
-    _sub(info, "event", PHENOMENON_LABELS[version.phenomenon])
+    _sub(info, "event", Phenomenon(version.phenomenon).label)
     if version.version_type == VersionType.RESOLVE:
         _sub(info, "responseType", "AllClear")
     elif version.version_type != VersionType.CANCEL:
@@ -209,7 +212,7 @@ def atom_feed(entries: list[tuple[OutageNoticeVersion, str, str]], self_url: str
     for version, cap_url, html_url in entries:
         entry = sub(feed, "entry")
         sub(entry, "id", f"{FEED_TAG}:outage-{version.notice_id}-{version.version_no}")
-        prefix = "" if version.mode == NoticeMode.ACTUAL else f"【{NOTICE_MODE_LABELS[version.mode]}】"
+        prefix = "" if version.mode == NoticeMode.ACTUAL else f"【{NoticeMode(version.mode).label}】"
         closing = {VersionType.RESOLVE: "【解消】", VersionType.CANCEL: "【取消】"}.get(version.version_type, "")
         title = version.title if version.title.startswith(prefix) else prefix + version.title
         sub(entry, "title", closing + title)
@@ -217,7 +220,7 @@ def atom_feed(entries: list[tuple[OutageNoticeVersion, str, str]], self_url: str
         sub(entry, "published", iso_tokyo(version.published_at))
         sub(entry, "link", rel="alternate", type="application/cap+xml", href=cap_url)
         sub(entry, "link", rel="related", type="text/html", href=html_url)
-        sub(entry, "category", term=version.mode.value, label=NOTICE_MODE_LABELS[version.mode])
+        sub(entry, "category", term=version.mode.value, label=NoticeMode(version.mode).label)
         areas = "、".join(dict.fromkeys(ward_name(a.ward_code) for a in version.areas))
-        sub(entry, "summary", f"{PHENOMENON_LABELS[version.phenomenon]}（{areas}）{version.body}")
+        sub(entry, "summary", f"{Phenomenon(version.phenomenon).label}（{areas}）{version.body}")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

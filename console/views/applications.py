@@ -12,8 +12,7 @@ from .. import clock
 from ..extensions import db
 from ..formats import to_tokyo
 from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartApplication, StopApplication
-from ..services import DomainError
-from ..services import applications as service
+from ..services import DomainError, moves, payment_methods, start_applications, stop_applications
 from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
@@ -32,7 +31,7 @@ def _page() -> int:
     return max(1, min(int(value), 1000)) if value.isdigit() else 1
 
 
-def _queue_filter() -> tuple[service.QueueFilter, list[str]]:
+def _queue_filter() -> tuple[start_applications.QueueFilter, list[str]]:
     """The queue's filters from the query string; unknown values are dropped with a message."""
     args, problems = request.args, []
     status = args.get("status", ApplicationStatus.PENDING.value)
@@ -53,7 +52,7 @@ def _queue_filter() -> tuple[service.QueueFilter, list[str]]:
         if args.get(key) and _date(args.get(key)) is None:
             problems.append("開始希望日は YYYY-MM-DD の形で入力してください。")
             break
-    return service.QueueFilter(status, ward, channel, registration, start_from, start_to), problems
+    return start_applications.QueueFilter(status, ward, channel, registration, start_from, start_to), problems
 
 
 class ApplicationView(ConsoleView):
@@ -62,7 +61,7 @@ class ApplicationView(ConsoleView):
     required_roles = CUSTOMER_ROLES
 
     def _render(self, template, **kwargs):
-        return self.render(template, wards=WARDS, channels=Channel, reasons=service.REJECT_REASONS,
+        return self.render(template, wards=WARDS, channels=Channel, reasons=start_applications.REJECT_REASONS,
                            today=clock.today(), **kwargs)
 
     @expose("/")
@@ -71,12 +70,12 @@ class ApplicationView(ConsoleView):
         for problem in problems:
             flash(problem, "warning")
         page = _page()
-        rows = service.start_queue(filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        rows = start_applications.start_queue(filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         now = clock.today()
         return self._render(
             "applications/queue.html", applications=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
             filters=filters, overdue={a.id for a in rows if a.status == ApplicationStatus.PENDING
-                                      and service.is_overdue(a.received_at, now)},
+                                      and start_applications.is_overdue(a.received_at, now)},
             age_days={a.id: (now - to_tokyo(a.received_at).date()).days for a in rows},
         )
 
@@ -85,7 +84,7 @@ class ApplicationView(ConsoleView):
         """使用開始申込（電話受付）."""
         form = request.form
         if request.method == "POST":
-            done, application = apply_change(lambda: service.record_start_application(
+            done, application = apply_change(lambda: start_applications.record_start_application(
                 current_user, applicant_name=form.get("applicant_name", ""),
                 applicant_kana=form.get("applicant_kana", ""), holder_kind=form.get("holder_kind", ""),
                 phone=form.get("phone", ""), email=form.get("email"), ward_code=form.get("ward_code", ""),
@@ -105,7 +104,7 @@ class ApplicationView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            done, _stop = apply_change(lambda: service.record_stop_application(
+            done, _stop = apply_change(lambda: stop_applications.record_stop_application(
                 current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
                 final_bill_address=form.get("final_bill_address"), today=clock.today()))
             if done:
@@ -116,17 +115,17 @@ class ApplicationView(ConsoleView):
     @expose("/<int:application_id>")
     def detail(self, application_id: int):
         application = db.get_or_404(StartApplication, application_id)
-        ctx = service.view_start_application(current_user, application)
+        ctx = start_applications.view_start_application(current_user, application)
         return self._render("applications/detail.html", application=application, ctx=ctx,
                             overdue=application.status == ApplicationStatus.PENDING
-                            and service.is_overdue(application.received_at, clock.today()))
+                            and start_applications.is_overdue(application.received_at, clock.today()))
 
     @expose("/<int:application_id>/accept", methods=["POST"])
     def accept(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
         acknowledged = set(request.form.getlist("acknowledge"))
         done, decision = apply_change(
-            lambda: service.accept_start_application(current_user, application_id, acknowledged, today=clock.today()))
+            lambda: start_applications.accept_start_application(current_user, application_id, acknowledged, today=clock.today()))
         if done:
             self._accepted(decision, f"承認しました。お客さま番号 {decision.contract.customer_number} の契約を作成しました。")
         return redirect(url_for(".detail", application_id=application_id))
@@ -134,7 +133,7 @@ class ApplicationView(ConsoleView):
     @expose("/<int:application_id>/reject", methods=["POST"])
     def reject(self, application_id: int):
         db.get_or_404(StartApplication, application_id)
-        done, decision = apply_change(lambda: service.reject_start_application(
+        done, decision = apply_change(lambda: start_applications.reject_start_application(
             current_user, application_id, request.form.get("reason_code", ""), request.form.get("reason_text")))
         if done:
             flash("却下しました。", "success")
@@ -156,12 +155,12 @@ class ApplicationView(ConsoleView):
 
     @expose("/not-started")
     def not_started(self):
-        return self._render("applications/not_started.html", applications=service.accepted_not_started(clock.today()))
+        return self._render("applications/not_started.html", applications=start_applications.accepted_not_started(clock.today()))
 
     @expose("/contract/<int:contract_id>/opened", methods=["POST"])
     def opened(self, contract_id: int):
         contract = db.get_or_404(Contract, contract_id)
-        done, _ = apply_change(lambda: service.confirm_opened(
+        done, _ = apply_change(lambda: start_applications.confirm_opened(
             current_user, contract, _date(request.form.get("opened_on")), today=clock.today()))
         if done:
             flash(f"お客さま番号 {contract.customer_number} の開栓日を記録しました。", "success")
@@ -173,7 +172,7 @@ class ApplicationView(ConsoleView):
         if status not in {s.value for s in ApplicationStatus}:
             status = ApplicationStatus.PENDING.value
         page = _page()
-        rows = service.stop_queue(status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        rows = stop_applications.stop_queue(status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         return self._render("applications/stops.html", stops=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
                             page=page, status=status)
 
@@ -187,10 +186,10 @@ class ApplicationView(ConsoleView):
                 reading = _date(form.get("final_reading_date"))
                 if form.get("final_reading_date") and reading is None:
                     raise DomainError("最終検針日は YYYY-MM-DD の形で入力してください。")
-                service.accept_stop_application(current_user, stop_id, final_reading_date=reading)
+                stop_applications.accept_stop_application(current_user, stop_id, final_reading_date=reading)
                 return f"お客さま番号 {stop.contract.customer_number} の使用中止を承認しました。"
             if form.get("decision") == "reject":
-                service.reject_stop_application(current_user, stop_id, form.get("note", ""))
+                stop_applications.reject_stop_application(current_user, stop_id, form.get("note", ""))
                 return "使用中止申込を却下しました。"
             raise DomainError("承認か却下を選んでください。")
 
@@ -202,15 +201,15 @@ class ApplicationView(ConsoleView):
     @expose("/moves/<move_group>")
     def move(self, move_group: str):
         try:
-            stop, start = service.move_pair(move_group)
+            stop, start = moves.move_pair(move_group)
         except DomainError:
             abort(404)
-        ctx = service.view_start_application(current_user, start)
+        ctx = start_applications.view_start_application(current_user, start)
         return self._render("applications/move.html", stop=stop, application=start, ctx=ctx, move_group=move_group)
 
     @expose("/moves/<move_group>/accept", methods=["POST"])
     def accept_move(self, move_group: str):
-        done, decision = apply_change(lambda: service.accept_move(
+        done, decision = apply_change(lambda: moves.accept_move(
             current_user, move_group, set(request.form.getlist("acknowledge")), today=clock.today()))
         if done:
             self._accepted(decision, "転居（中止と開始）を承認しました。"
@@ -219,8 +218,8 @@ class ApplicationView(ConsoleView):
 
     @expose("/payment-changes")
     def payment_changes(self):
-        return self._render("applications/payment_changes.html", changes=service.pending_payment_changes(),
-                            limit=service.E_PAYMENT_LIMIT_YEN)
+        return self._render("applications/payment_changes.html", changes=payment_methods.pending_payment_changes(),
+                            limit=payment_methods.E_PAYMENT_LIMIT_YEN)
 
     @expose("/payment-changes/<int:payment_change_id>/decide", methods=["POST"])
     def decide_payment(self, payment_change_id: int):
@@ -229,7 +228,7 @@ class ApplicationView(ConsoleView):
         def decide():
             if decision not in {"apply", "refuse"}:
                 raise DomainError("変更するか、お受けしないかを選んでください。")
-            return service.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
+            return payment_methods.decide_payment_change(current_user, payment_change_id, apply=decision == "apply",
                                                  note=request.form.get("note"))
 
         done, result = apply_change(decide)

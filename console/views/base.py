@@ -9,6 +9,8 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.model import filters as model_filters
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Integer
@@ -16,12 +18,41 @@ from sqlalchemy import inspect as sa_inspect
 
 from .. import transaction
 from ..boundary import REFUSED, has_control, id_in_range
+from ..formats import TOKYO
 from ..models import Role
 from ..services import DomainError
-from .filters import ConsoleFilterConverter
 
 CUSTOMER_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 ANY_ROLE = frozenset(Role)
+
+
+# --- list filters for UTCDateTime columns: what staff type is Japan time, stored values are UTC ---
+
+
+def _tokyo(cls):
+    """A datetime filter class whose typed values are read as Asia/Tokyo."""
+
+    def clean(self, value):
+        cleaned = super(subclass, self).clean(value)
+        if isinstance(cleaned, list):
+            return [v.replace(tzinfo=TOKYO) for v in cleaned]
+        return cleaned.replace(tzinfo=TOKYO)
+
+    subclass = type(f"Tokyo{cls.__name__}", (cls,), {"clean": clean})
+    return subclass
+
+
+TOKYO_DATETIME_FILTERS = tuple(
+    _tokyo(f) if f is not sqla_filters.FilterEmpty else f for f in sqla_filters.FilterConverter.datetime_filters
+)
+
+
+class ConsoleFilterConverter(sqla_filters.FilterConverter):
+    """Flask-Admin's converter, taught our UTCDateTime column type."""
+
+    @model_filters.convert("UTCDateTime")
+    def conv_utc_datetime(self, column, name, **kwargs):
+        return [f(column, name, **kwargs) for f in TOKYO_DATETIME_FILTERS]
 
 
 class RoleRequired:

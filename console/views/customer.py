@@ -88,21 +88,21 @@ class CustomerPageView(ConsoleView):
     def index(self):
         return redirect(url_for("lookup.index"))
 
-    @expose("/account/<int:account_id>")
-    def account(self, account_id: int):
+    def _page(self, load, record_id: int, *, account_page: bool):
+        """The 360° page of one account or contract; one the service refuses is a 404."""
         try:
-            view = customer_service.view_account(current_user, account_id, today=clock.today())
+            view = load(current_user, record_id, today=clock.today())
         except DomainError:
             abort(404)
-        return self._render(view, account_page=True)
+        return self._render(view, account_page=account_page)
+
+    @expose("/account/<int:account_id>")
+    def account(self, account_id: int):
+        return self._page(customer_service.view_account, account_id, account_page=True)
 
     @expose("/contract/<int:contract_id>")
     def contract(self, contract_id: int):
-        try:
-            view = customer_service.view_contract(current_user, contract_id, today=clock.today())
-        except DomainError:
-            abort(404)
-        return self._render(view, account_page=False)
+        return self._page(customer_service.view_contract, contract_id, account_page=False)
 
     @expose("/account/<int:account_id>/identity", methods=["POST"])
     def identity(self, account_id: int):

@@ -7,25 +7,31 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
-from ..models import NoticeKind, NoticeMode, OutageNotice, Phenomenon, Role, SupplyPoint
-from ..models.disaster import (
-    NOTICE_MODE_LABELS,
-    PHENOMENON_LABELS,
-    SUPPLY_POINT_TYPE_LABELS,
-    SUPPLY_STATUS_LABELS,
+from ..models import (
+    IncidentStatus,
+    NoticeKind,
+    NoticeMode,
+    OutageNotice,
+    Phenomenon,
+    Role,
+    SupplyPoint,
+    SupplyPointType,
+    SupplyStatus,
+    VersionType,
 )
-from ..services import disaster as service
 from ..services import disaster_feeds as feeds
+from ..services import outage_mail, outage_notices, supply_points
 from ..wards import WARDS
 from .base import ConsoleView, apply_change
 
 COORDINATOR_ROLES = frozenset({Role.DISASTER_COORDINATOR})
 
 
-def _notice_input(form) -> service.NoticeInput:
+def _notice_input(form) -> outage_notices.NoticeInput:
     wards = tuple(form.getlist("wards"))
-    return service.NoticeInput(
+    return outage_notices.NoticeInput(
         kind=form.get("kind", ""), phenomenon=form.get("phenomenon", ""), mode=form.get("mode", ""),
         title=form.get("title", ""), body=form.get("body", ""), guidance=form.get("guidance", ""),
         starts_at=form.get("starts_at", ""), expected_restoration_at=form.get("expected_restoration_at", ""),
@@ -44,14 +50,14 @@ def _start_sending(notification_id: int | None) -> None:
     """Say how many mails a published actual version sends (they are enqueued after the commit)."""
     if notification_id is None:
         return
-    progress = service.delivery_progress(notification_id)
+    progress = outage_mail.delivery_progress(notification_id)
     flash(f"お客さまへのメール {progress['total']}通の送信を開始しました。", "info")
 
 
 def _labels() -> dict:
-    return dict(wards=WARDS, kinds=service.KIND_LABELS, phenomena=PHENOMENON_LABELS, modes=NOTICE_MODE_LABELS,
-                version_types=service.VERSION_TYPE_LABELS, statuses=service.INCIDENT_STATUS_LABELS,
-                area_text=service.area_text)
+    return dict(wards=WARDS, kinds=NoticeKind.labels(), phenomena=Phenomenon.labels(), modes=NoticeMode.labels(),
+                version_types=VersionType.labels(), statuses=IncidentStatus.labels(),
+                area_text=outage_mail.area_text)
 
 
 class OutageNoticeView(ConsoleView):
@@ -62,18 +68,18 @@ class OutageNoticeView(ConsoleView):
     @expose("/")
     def index(self):
         notices = db.session.scalars(select(OutageNotice).order_by(OutageNotice.id.desc()).limit(200)).all()
-        rows = [(n, service.latest_published(n), service.draft_of(n)) for n in notices]
+        rows = [(n, outage_notices.latest_published(n), outage_notices.draft_of(n)) for n in notices]
         return self.render("disaster/notice_list.html", rows=rows, **_labels())
 
     @expose("/new", methods=["GET", "POST"])
     def new(self):
-        data = service.NoticeInput(
+        data = outage_notices.NoticeInput(
             kind=NoticeKind.EMERGENCY.value, phenomenon=Phenomenon.OUTAGE.value, mode=NoticeMode.ACTUAL.value,
-            starts_at=service.local_input(service.clock.now()),
+            starts_at=outage_notices.local_input(clock.now()),
         )
         if request.method == "POST":
             data = _notice_input(request.form)
-            done, version = apply_change(lambda: service.create_draft(current_user, data),
+            done, version = apply_change(lambda: outage_notices.create_draft(current_user, data),
                                          "下書きを保存しました。プレビューで内容と送信先の件数を確かめてから発表してください。")
             if done:
                 return redirect(url_for(".preview", notice_id=version.notice_id))
@@ -83,61 +89,61 @@ class OutageNoticeView(ConsoleView):
     def detail(self, notice_id: int):
         notice = db.get_or_404(OutageNotice, notice_id)
         published = [v for v in notice.versions if v.published_at is not None]
-        mails = {v.id: service.notification_for(v) for v in published}
+        mails = {v.id: outage_mail.notification_for(v) for v in published}
         failed = {
-            v.id: service.failed_deliveries(mails[v.id].id) for v in published if mails.get(v.id) is not None
+            v.id: outage_mail.failed_deliveries(mails[v.id].id) for v in published if mails.get(v.id) is not None
         }
         return self.render(
-            "disaster/notice_detail.html", notice=notice, published=published, draft=service.draft_of(notice),
-            mails=mails, progress={vid: service.delivery_progress(n.id if n else None) for vid, n in mails.items()},
-            failed=failed, redact=service.redact, **_labels(),
+            "disaster/notice_detail.html", notice=notice, published=published, draft=outage_notices.draft_of(notice),
+            mails=mails, progress={vid: outage_mail.delivery_progress(n.id if n else None) for vid, n in mails.items()},
+            failed=failed, redact=outage_mail.redact, **_labels(),
         )
 
     @expose("/<int:notice_id>/draft", methods=["GET", "POST"])
     def edit(self, notice_id: int):
         notice = db.get_or_404(OutageNotice, notice_id)
-        source = service.draft_of(notice) or service.latest_published(notice)
-        data = service.input_from_version(source)
+        source = outage_notices.draft_of(notice) or outage_notices.latest_published(notice)
+        data = outage_notices.input_from_version(source)
         if request.method == "POST":
             data = _notice_input(request.form)
-            done, _ = apply_change(lambda: service.save_draft(current_user, notice_id, data), "下書きを保存しました。")
+            done, _ = apply_change(lambda: outage_notices.save_draft(current_user, notice_id, data), "下書きを保存しました。")
             if done:
                 return redirect(url_for(".preview", notice_id=notice_id))
         return self.render("disaster/notice_form.html", data=data, notice=notice,
-                           published=service.first_published(notice), **_labels())
+                           published=outage_notices.first_published(notice), **_labels())
 
     @expose("/<int:notice_id>/preview")
     def preview(self, notice_id: int):
         notice = db.get_or_404(OutageNotice, notice_id)
-        draft = service.draft_of(notice)
+        draft = outage_notices.draft_of(notice)
         if draft is None:
             return self.render("disaster/notice_preview.html", notice=notice, draft=None, **_labels())
-        recipients = service.count_recipients(draft) if draft.mode == NoticeMode.ACTUAL else 0
+        recipients = outage_mail.count_recipients(draft) if draft.mode == NoticeMode.ACTUAL else 0
         earlier = [v for v in notice.versions if v.published_at is not None]
         return self.render(
             "disaster/notice_preview.html", notice=notice, draft=draft, recipients=recipients,
-            subject=service.mail_subject(draft), body=service.mail_body(draft, _public_url()),
-            msg_type=feeds.CAP_MSG_TYPE[service.VersionType.UPDATE if earlier else service.VersionType.ALERT],
+            subject=outage_mail.mail_subject(draft), body=outage_mail.mail_body(draft, _public_url()),
+            msg_type=feeds.CAP_MSG_TYPE[VersionType.UPDATE if earlier else VersionType.ALERT],
             cap_status=feeds.CAP_STATUS[draft.mode], **_labels(),
         )
 
     @expose("/<int:notice_id>/publish", methods=["POST"])
     def publish(self, notice_id: int):
-        done, result = apply_change(lambda: service.publish_draft(current_user, notice_id, _public_url()))
+        done, result = apply_change(lambda: outage_notices.publish_draft(current_user, notice_id, _public_url()))
         if not done:
             return redirect(url_for(".detail", notice_id=notice_id))
         version, notification_id = result
         if version.mode == NoticeMode.ACTUAL:
             flash(f"第{version.version_no}報を発表しました。", "success")
         else:
-            flash(f"第{version.version_no}報を{NOTICE_MODE_LABELS[version.mode]}として発表しました"
+            flash(f"第{version.version_no}報を{NoticeMode(version.mode).label}として発表しました"
                   "（お客さまへのメールは送りません）。", "success")
         _start_sending(notification_id)
         return redirect(url_for(".detail", notice_id=notice_id))
 
     @expose("/<int:notice_id>/discard", methods=["POST"])
     def discard(self, notice_id: int):
-        apply_change(lambda: service.discard_draft(current_user, notice_id), "下書きを破棄しました。")
+        apply_change(lambda: outage_notices.discard_draft(current_user, notice_id), "下書きを破棄しました。")
         notice = db.session.get(OutageNotice, notice_id)
         if notice is not None and not notice.versions:
             return redirect(url_for(".index"))
@@ -146,7 +152,7 @@ class OutageNoticeView(ConsoleView):
     @expose("/<int:notice_id>/close", methods=["POST"])
     def close(self, notice_id: int):
         cancel = request.form.get("action") == "cancel"
-        done, result = apply_change(lambda: service.close_notice(
+        done, result = apply_change(lambda: outage_notices.close_notice(
             current_user, notice_id, cancel=cancel, message=request.form.get("message", ""),
             public_url=_public_url(),
         ))
@@ -162,9 +168,9 @@ class OutageNoticeView(ConsoleView):
         notice = db.get_or_404(OutageNotice, notice_id)
         out = {}
         for version in notice.versions:
-            notification = service.notification_for(version) if version.published_at else None
+            notification = outage_mail.notification_for(version) if version.published_at else None
             if notification is not None:
-                out[str(version.id)] = service.delivery_progress(notification.id)
+                out[str(version.id)] = outage_mail.delivery_progress(notification.id)
         return jsonify({"notice_id": notice.id, "versions": out})
 
     @expose("/<int:notice_id>/resend", methods=["POST"])
@@ -172,17 +178,17 @@ class OutageNoticeView(ConsoleView):
         notice = db.get_or_404(OutageNotice, notice_id)
         version_id = request.form.get("version_id", "")
         version = next((v for v in notice.versions if str(v.id) == version_id and v.published_at), None)
-        notification = service.notification_for(version) if version is not None else None
+        notification = outage_mail.notification_for(version) if version is not None else None
         if notification is None:
             flash("再送信するメールがありません。", "error")
             return redirect(url_for(".detail", notice_id=notice_id))
-        retried = service.retry_failed(current_user, notification.id)
+        retried = outage_mail.retry_failed(current_user, notification.id)
         flash(f"送信失敗{retried}件を戻し、未送信分を再送信します。", "success")
         return redirect(url_for(".detail", notice_id=notice_id))
 
 
-def _point_input(form) -> service.SupplyPointInput:
-    return service.SupplyPointInput(**{k: form.get(k, "") for k in service.SupplyPointInput.__dataclass_fields__})
+def _point_input(form) -> supply_points.SupplyPointInput:
+    return supply_points.SupplyPointInput(**{k: form.get(k, "") for k in supply_points.SupplyPointInput.__dataclass_fields__})
 
 
 class SupplyPointView(ConsoleView):
@@ -191,12 +197,12 @@ class SupplyPointView(ConsoleView):
     required_roles = COORDINATOR_ROLES
 
     def _labels(self) -> dict:
-        return dict(wards=WARDS, types=SUPPLY_POINT_TYPE_LABELS, statuses=SUPPLY_STATUS_LABELS)
+        return dict(wards=WARDS, types=SupplyPointType.labels(), statuses=SupplyStatus.labels())
 
     @expose("/")
     def index(self):
         ward = request.args.get("ward") or ""
-        rows = service.current_supply_points(ward if ward in WARDS else None)
+        rows = supply_points.current_supply_points(ward if ward in WARDS else None)
         by_ward: dict[str, list] = {}
         for row in rows:
             by_ward.setdefault(row[0].ward_code, []).append(row)
@@ -204,10 +210,10 @@ class SupplyPointView(ConsoleView):
 
     @expose("/new", methods=["GET", "POST"])
     def new(self):
-        data = service.SupplyPointInput()
+        data = supply_points.SupplyPointInput()
         if request.method == "POST":
             data = _point_input(request.form)
-            done, point = apply_change(lambda: service.create_supply_point(current_user, data))
+            done, point = apply_change(lambda: supply_points.create_supply_point(current_user, data))
             if done:
                 flash(f"給水拠点 {point.code} を登録しました（状態：閉鎖）。", "success")
                 return redirect(url_for(".detail", point_id=point.id))
@@ -216,20 +222,20 @@ class SupplyPointView(ConsoleView):
     @expose("/<int:point_id>")
     def detail(self, point_id: int):
         point = db.get_or_404(SupplyPoint, point_id)
-        return self.render("disaster/supply_point_detail.html", point=point, current=service.current_status(point),
-                           history=service.status_history(point), **self._labels())
+        return self.render("disaster/supply_point_detail.html", point=point, current=supply_points.current_status(point),
+                           history=supply_points.status_history(point), **self._labels())
 
     @expose("/<int:point_id>/edit", methods=["GET", "POST"])
     def edit(self, point_id: int):
         point = db.get_or_404(SupplyPoint, point_id)
-        data = service.SupplyPointInput(
+        data = supply_points.SupplyPointInput(
             code=point.code, name=point.name, kana=point.kana, point_type=point.point_type.value,
             ward_code=point.ward_code, address=point.address, latitude=str(point.latitude),
             longitude=str(point.longitude), notes=point.notes or "",
         )
         if request.method == "POST":
             data = _point_input(request.form)
-            done, _ = apply_change(lambda: service.update_supply_point(current_user, point, data), "給水拠点の情報を更新しました。")
+            done, _ = apply_change(lambda: supply_points.update_supply_point(current_user, point, data), "給水拠点の情報を更新しました。")
             if done:
                 return redirect(url_for(".detail", point_id=point_id))
         return self.render("disaster/supply_point_form.html", data=data, point=point, **self._labels())
@@ -237,20 +243,20 @@ class SupplyPointView(ConsoleView):
     @expose("/<int:point_id>/status", methods=["POST"])
     def status(self, point_id: int):
         point = db.get_or_404(SupplyPoint, point_id)
-        done, entry = apply_change(lambda: service.set_supply_status(
+        done, entry = apply_change(lambda: supply_points.set_supply_status(
             current_user, point, request.form.get("status", ""), request.form.get("note")))
         if done:
-            flash(f"{point.name}を「{SUPPLY_STATUS_LABELS[entry.status]}」にしました。", "success")
+            flash(f"{point.name}を「{SupplyStatus(entry.status).label}」にしました。", "success")
         return redirect(request.form.get("next") == "list" and url_for(".index", ward=point.ward_code)
                         or url_for(".detail", point_id=point_id))
 
     @expose("/ward-status", methods=["POST"])
     def ward_status(self):
         ward = request.form.get("ward_code", "")
-        done, changed = apply_change(lambda: service.set_ward_status(
+        done, changed = apply_change(lambda: supply_points.set_ward_status(
             current_user, ward, request.form.get("status", ""), request.form.get("note"),
             request.form.get("point_type") or None))
         if done:
-            label = SUPPLY_STATUS_LABELS.get(request.form.get("status"), "")
+            label = SupplyStatus.label_of(request.form.get("status"))
             flash(f"{WARDS[ward]}の給水拠点{changed}か所を「{label}」にしました。", "success")
         return redirect(url_for(".index", ward=ward if ward in WARDS else None))

@@ -11,12 +11,8 @@ from ..models import (
     PaymentMethod,
     RegistrationStatus,
     RegistrationStep,
+    ReissueStatus,
 )
-from ..models.notice import REISSUE_STATUS_LABELS
-
-
-def _lookup(table):
-    return lambda value: table.get(value, value or "")
 
 
 def label_helpers() -> dict:
@@ -29,7 +25,7 @@ def label_helpers() -> dict:
         "holder_kind_label": HolderKind.label_of,
         "payment_label": PaymentMethod.label_of,
         "change_status_label": ChangeStatus.label_of,
-        "reissue_status_label": _lookup(REISSUE_STATUS_LABELS),
+        "reissue_status_label": ReissueStatus.label_of,
         "application_status_label": ApplicationStatus.label_of,
         "delivery_status_label": DeliveryStatus.label_of,
     }

@@ -14,6 +14,17 @@ from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 
+def _listed(filter_class, load):
+    """The filters from the query string and one keyset page; an empty page when the service refused them."""
+
+    def run():
+        filters = filter_class.parse(request.args)
+        return filters, load(filters, after=request.args.get("after"), before=request.args.get("before"))
+
+    done, result = apply_change(run)
+    return result if done else (filter_class(), listing.Page([], None, None))
+
+
 class ContractListView(ConsoleView):
     """契約一覧: filter by ward, town, state and payment method; newest first."""
 
@@ -21,13 +32,8 @@ class ContractListView(ConsoleView):
 
     @expose("/")
     def index(self):
-        def contracts():
-            filters = listing.ContractFilter.parse(request.args)
-            return filters, listing.list_contracts(current_user, filters, after=request.args.get("after"),
-                                                   before=request.args.get("before"), today=clock.today())
-
-        done, result = apply_change(contracts)
-        filters, page = result if done else (listing.ContractFilter(), listing.Page([], None, None))
+        filters, page = _listed(listing.ContractFilter, lambda filters, **keys: listing.list_contracts(
+            current_user, filters, today=clock.today(), **keys))
         return self.render("listing/contracts.html", page=page, filters=filters, wards=WARDS,
                            methods=PaymentMethod, masked_location=masked_usage_location, mask_phone=mask_phone,
                            today=clock.today())
@@ -40,11 +46,6 @@ class BillListView(ConsoleView):
 
     @expose("/")
     def index(self):
-        def bills():
-            filters = listing.BillFilter.parse(request.args)
-            return filters, listing.list_bills(current_user, filters, after=request.args.get("after"),
-                                               before=request.args.get("before"))
-
-        done, result = apply_change(bills)
-        filters, page = result if done else (listing.BillFilter(), listing.Page([], None, None))
+        filters, page = _listed(listing.BillFilter, lambda filters, **keys: listing.list_bills(
+            current_user, filters, **keys))
         return self.render("listing/bills.html", page=page, filters=filters)

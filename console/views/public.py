@@ -19,16 +19,13 @@ from werkzeug.http import is_resource_modified
 
 from .. import clock
 from ..extensions import db
-from ..models import OutageNoticeVersion
+from ..models import NoticeMode, OutageNoticeVersion, Phenomenon, SupplyPointType, VersionType
 from ..models.disaster import (
-    NOTICE_MODE_LABELS,
-    PHENOMENON_LABELS,
-    SUPPLY_POINT_TYPE_LABELS,
-    SUPPLY_STATUS_LABELS,
     SupplyStatus,
 )
-from ..services import disaster as disaster_service
 from ..services import disaster_feeds as feeds
+from ..services import outage_mail, outage_notices
+from ..services.supply_points import current_supply_points
 from ..wards import WARDS
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -49,7 +46,7 @@ def _fingerprint() -> tuple:
     hit = _checked.get(id(current_app))
     if hit is not None and now - hit[0] < ttl:
         return hit[1]
-    fingerprint = disaster_service.public_fingerprint()
+    fingerprint = outage_notices.public_fingerprint()
     _checked[id(current_app)] = (now, fingerprint)
     return fingerprint
 
@@ -116,17 +113,17 @@ def _grouped_points(rows):
 def index():
     """The public landing page: notices in force and where to get water."""
     def build():
-        notices = disaster_service.public_notices()
-        rows = disaster_service.current_supply_points()
+        notices = outage_notices.public_notices()
+        rows = current_supply_points()
         open_rows = [r for r in rows if r[1] in (SupplyStatus.OPEN, SupplyStatus.PREPARING)]
         return render_template("public/index.html", notices=notices, open_rows=open_rows, **_labels()).encode()
     return _cached(build, "text/html")
 
 
 def _labels() -> dict:
-    return dict(wards=WARDS, mode_labels=NOTICE_MODE_LABELS, phenomenon_labels=PHENOMENON_LABELS,
-                type_labels=SUPPLY_POINT_TYPE_LABELS, status_labels=SUPPLY_STATUS_LABELS,
-                area_text=disaster_service.area_text, version_type_labels=disaster_service.VERSION_TYPE_LABELS,
+    return dict(wards=WARDS, mode_labels=NoticeMode.labels(), phenomenon_labels=Phenomenon.labels(),
+                type_labels=SupplyPointType.labels(), status_labels=SupplyStatus.labels(),
+                area_text=outage_mail.area_text, version_type_labels=VersionType.labels(),
                 generated_at=clock.now())
 
 
@@ -138,7 +135,7 @@ def supply_points():
         abort(404)
 
     def build():
-        rows = disaster_service.current_supply_points(ward)
+        rows = current_supply_points(ward)
         return render_template("public/supply_points.html", by_ward=_grouped_points(rows), ward=ward,
                                open_count=sum(1 for r in rows if r[1] == SupplyStatus.OPEN), **_labels()).encode()
     return _cached(build, "text/html")
@@ -147,14 +144,14 @@ def supply_points():
 @bp.get("/supply-points.json")
 def supply_points_json():
     """Supply points as JSON."""
-    return _cached(lambda: _json(feeds.supply_points_json(disaster_service.current_supply_points(), clock.now())),
+    return _cached(lambda: _json(feeds.supply_points_json(current_supply_points(), clock.now())),
                    "application/json")
 
 
 @bp.get("/supply-points.geojson")
 def supply_points_geojson():
     """Supply points as an RFC 7946 FeatureCollection (lon, lat)."""
-    return _cached(lambda: _json(feeds.supply_points_geojson(disaster_service.current_supply_points(), clock.now())),
+    return _cached(lambda: _json(feeds.supply_points_geojson(current_supply_points(), clock.now())),
                    "application/geo+json")
 
 
@@ -162,7 +159,7 @@ def supply_points_geojson():
 def alerts():
     """Outage notices in force (and recently ended), with their version history."""
     def build():
-        return render_template("public/alerts.html", notices=disaster_service.public_notices(), **_labels()).encode()
+        return render_template("public/alerts.html", notices=outage_notices.public_notices(), **_labels()).encode()
     return _cached(build, "text/html")
 
 
@@ -170,7 +167,7 @@ def alerts():
 def alerts_json():
     """The latest published version of each current notice, as JSON."""
     def build():
-        notices = disaster_service.public_notices()
+        notices = outage_notices.public_notices()
         return _json({
             "generated_at": feeds.iso_tokyo(clock.now()),
             "notices": [
@@ -186,7 +183,7 @@ def alerts_json():
 def alerts_atom():
     """Atom feed of the current notices; each entry links its CAP document."""
     def build():
-        notices = disaster_service.public_notices()
+        notices = outage_notices.public_notices()
         entries = [
             (latest, _url("public.alert_cap", version_id=latest.id), _url("public.alerts") + f"#notice-{notice.id}")
             for notice, latest in notices

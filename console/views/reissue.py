@@ -11,14 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock, transaction
+from ..documents import reissued_notices
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..jobs.reissue import build_print_batch
 from ..models import AuditEvent, Contract, PrintBatch, ReissueRequest, ReissueStatus, Role
-from ..models.notice import REISSUE_STATUS_LABELS
-from ..services import DomainError
+from ..services import DomainError, print_batches, reissue_requests
 from ..services import customer as customer_service
-from ..services import reissue as reissue_service
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
 LIST_LIMIT = 500
@@ -32,7 +31,7 @@ class ReissueView(ConsoleView):
     @expose("/")
     def index(self):
         status = request.args.get("status", ReissueStatus.REQUESTED.value)
-        if status not in REISSUE_STATUS_LABELS:
+        if status not in {s.value for s in ReissueStatus}:
             status = ReissueStatus.REQUESTED.value
         newest_first = status in (ReissueStatus.MAILED, ReissueStatus.CANCELLED)
         requests = db.session.scalars(
@@ -47,7 +46,7 @@ class ReissueView(ConsoleView):
             select(ReissueRequest.status, func.count()).group_by(ReissueRequest.status)
         ).all())
         return self.render("reissue/list.html", requests=requests, status=status, counts=counts,
-                           labels=REISSUE_STATUS_LABELS, relations=reissue_service.CALLER_RELATIONS,
+                           labels=ReissueStatus.labels(), relations=reissue_requests.CALLER_RELATIONS,
                            limit=LIST_LIMIT)
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
@@ -55,9 +54,9 @@ class ReissueView(ConsoleView):
         contract = db.get_or_404(Contract, contract_id)
         form = request.form
         if request.method == "POST":
-            done, created = apply_change(lambda: reissue_service.request_reissue(
+            done, created = apply_change(lambda: reissue_requests.request_reissue(
                 current_user, contract,
-                months=reissue_service.parse_months(" ".join(form.getlist("month") + [form.get("months_text", "")])),
+                months=reissue_requests.parse_months(" ".join(form.getlist("month") + [form.get("months_text", "")])),
                 send_to=form.get("send_to", ""), caller_relation=form.get("caller_relation", ""),
                 other_address=form.get("other_address"), other_address_reason=form.get("other_address_reason"),
             ))
@@ -66,9 +65,9 @@ class ReissueView(ConsoleView):
                 return redirect(url_for(".detail", request_id=created.id))
         return self.render(
             "reissue/new.html", contract=contract, form=form, checked=set(form.getlist("month")),
-            bills=reissue_service.reissuable_bills(contract), taken=reissue_service.open_request_months(contract),
-            relations=reissue_service.CALLER_RELATIONS, masked_location=customer_service.masked_usage_location,
-            labels=REISSUE_STATUS_LABELS,
+            bills=reissue_requests.reissuable_bills(contract), taken=reissue_requests.open_request_months(contract),
+            relations=reissue_requests.CALLER_RELATIONS, masked_location=customer_service.masked_usage_location,
+            labels=ReissueStatus.labels(),
         )
 
     @expose("/<int:request_id>")
@@ -79,16 +78,16 @@ class ReissueView(ConsoleView):
             .where(AuditEvent.target_type == "reissue_request", AuditEvent.target_id == str(reissue.id))
             .order_by(AuditEvent.at, AuditEvent.id)
         ).all()
-        kind, _address = reissue_service.destination_of(reissue)
+        kind, _address = reissued_notices.destination_of(reissue)
         return self.render("reissue/detail.html", reissue=reissue, history=history, destination_kind=kind,
-                           labels=REISSUE_STATUS_LABELS, relations=reissue_service.CALLER_RELATIONS,
-                           may_cancel=reissue.status in reissue_service.OPEN_STATUSES,
+                           labels=ReissueStatus.labels(), relations=reissue_requests.CALLER_RELATIONS,
+                           may_cancel=reissue.status in reissue_requests.OPEN_STATUSES,
                            is_supervisor=current_user.has_role(Role.SUPERVISOR))
 
     @expose("/<int:request_id>/cancel", methods=["POST"])
     def cancel(self, request_id: int):
         done, cancelled = apply_change(
-            lambda: reissue_service.cancel_reissue(current_user, request_id, request.form.get("reason", "")),
+            lambda: reissue_requests.cancel_reissue(current_user, request_id, request.form.get("reason", "")),
             "再発行を取り消しました。")
         if done:
             if cancelled.batch is not None:
@@ -109,14 +108,14 @@ class PrintBatchView(ConsoleView):
             select(func.count()).select_from(ReissueRequest).where(ReissueRequest.status == ReissueStatus.REQUESTED)
         )
         return self.render("reissue/batches.html", batches=batches, waiting=waiting,
-                           counts=reissue_service.status_counts([b.id for b in batches]),
-                           batch_key=reissue_service.new_manual_batch_key(), labels=REISSUE_STATUS_LABELS,
+                           counts=print_batches.status_counts([b.id for b in batches]),
+                           batch_key=print_batches.new_manual_batch_key(), labels=ReissueStatus.labels(),
                            batch_time=current_app.config["REISSUE_BATCH_TIME"])
 
     @expose("/build", methods=["POST"])
     def build(self):
         key = request.form.get("batch_key", "")
-        if not reissue_service.BATCH_KEY_RE.match(key) or not key.startswith("manual-"):
+        if not print_batches.BATCH_KEY_RE.match(key) or not key.startswith("manual-"):
             flash("印刷バッチの指定が正しくありません。画面を更新してやり直してください。", "error")
             return redirect(url_for(".index"))
         try:
@@ -141,9 +140,9 @@ class PrintBatchView(ConsoleView):
     @expose("/<int:batch_id>")
     def detail(self, batch_id: int):
         batch = db.get_or_404(PrintBatch, batch_id)
-        requests = reissue_service.batch_requests(batch)
-        return self.render("reissue/batch_detail.html", batch=batch, requests=requests, labels=REISSUE_STATUS_LABELS,
-                           destination_of=reissue_service.destination_of,
+        requests = print_batches.batch_requests(batch)
+        return self.render("reissue/batch_detail.html", batch=batch, requests=requests, labels=ReissueStatus.labels(),
+                           destination_of=reissued_notices.destination_of,
                            to_mail=sum(r.status == ReissueStatus.IN_BATCH for r in requests))
 
     @expose("/<int:batch_id>/files", methods=["POST"])
@@ -164,7 +163,7 @@ class PrintBatchView(ConsoleView):
 
     @expose("/<int:batch_id>/mailed", methods=["POST"])
     def mailed(self, batch_id: int):
-        done, count = apply_change(lambda: reissue_service.mark_batch_mailed(current_user, batch_id))
+        done, count = apply_change(lambda: print_batches.mark_batch_mailed(current_user, batch_id))
         if done:
             flash(f"{count}件を発送済にしました。", "success")
         return redirect(url_for(".detail", batch_id=batch_id))
@@ -172,7 +171,7 @@ class PrintBatchView(ConsoleView):
     @expose("/<int:batch_id>/list.xlsx")
     def download_list(self, batch_id: int):
         batch = db.get_or_404(PrintBatch, batch_id)
-        return self._send(lambda: reissue_service.download_list(current_user, batch), batch_id,
+        return self._send(lambda: print_batches.download_list(current_user, batch), batch_id,
                           f"再発行_発送リスト_{batch.batch_key}.xlsx")
 
     @expose("/<int:batch_id>/requests/<int:request_id>.pdf")
@@ -181,13 +180,13 @@ class PrintBatchView(ConsoleView):
         reissue = db.get_or_404(ReissueRequest, request_id)
         if reissue.batch_id != batch.id:
             abort(404)
-        return self._send(lambda: reissue_service.download_notice(current_user, batch, reissue), batch_id,
+        return self._send(lambda: print_batches.download_notice(current_user, batch, reissue), batch_id,
                           f"お知らせ票_再発行_{reissue.contract.customer_number}_{reissue.id}.pdf")
 
     @expose("/<int:batch_id>/notices.zip")
     def download_zip(self, batch_id: int):
         batch = db.get_or_404(PrintBatch, batch_id)
-        return self._send(lambda: io.BytesIO(reissue_service.download_notices_zip(current_user, batch)), batch_id,
+        return self._send(lambda: io.BytesIO(print_batches.download_notices_zip(current_user, batch)), batch_id,
                           f"再発行_お知らせ票_{batch.batch_key}.zip")
 
     def _send(self, load, batch_id: int, download_name: str):

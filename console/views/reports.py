@@ -13,10 +13,9 @@ from ..jobs.queue import JobsUnavailable, get_queue
 from ..jobs.reports import enqueue_build
 from ..models import ReportRun, ReportStatus, Role
 from ..models.report import ACTIVE_STATUSES
-from ..reports import runs
 from ..reports.catalogue import REPORTS
 from ..reports.params import previous_month
-from ..services import DomainError
+from ..services import DomainError, report_runs
 from ..wards import ward_choices, ward_name
 from .base import ConsoleView, apply_change
 
@@ -47,7 +46,7 @@ def run_state(run: ReportRun) -> dict:
     if run.status == ReportStatus.DONE:
         done = total = run.row_count
     total = total if total is not None else run.rows_total
-    expired = runs.is_expired(run)
+    expired = report_runs.is_expired(run)
     state = {
         "id": run.id,
         "status": "expired" if expired and run.status == ReportStatus.DONE else run.status.value,
@@ -124,7 +123,7 @@ class ReportView(ConsoleView):
             reports=list(REPORTS.values()),
             recent=recent,
             monthly=monthly,
-            is_expired=runs.is_expired,
+            is_expired=report_runs.is_expired,
             defaults=_defaults(),
             wards=ward_choices(),
             ttl_hours=current_app.config["REPORT_TTL_HOURS"],
@@ -133,7 +132,7 @@ class ReportView(ConsoleView):
 
     @expose("/request/<report>", methods=["POST"])
     def request_report(self, report: str):
-        done, result = apply_change(lambda: runs.request_report(current_user, report, request.form))
+        done, result = apply_change(lambda: report_runs.request_report(current_user, report, request.form))
         if not done:
             return redirect(url_for(".index"))
         run, created = result
@@ -160,12 +159,12 @@ class ReportView(ConsoleView):
             flash("このレポートはまだ作成中です。", "warning")
             return redirect(url_for(".run", run_id=run.id))
         try:
-            path = runs.download(current_user, run)
+            path = report_runs.download(current_user, run)
         except DomainError as exc:
             transaction.rollback()
             return self.render(
                 "reports/gone.html", run=run, report=REPORTS[run.report], message=exc.message
             ), 410
         return send_file(
-            path, mimetype=XLSX, as_attachment=True, download_name=runs.download_name(run), max_age=0
+            path, mimetype=XLSX, as_attachment=True, download_name=report_runs.download_name(run), max_age=0
         )

@@ -20,11 +20,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from console import ROOT, create_app
 from console.extensions import db
+from tests.conftest import fresh_database
 
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CONSOLE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -37,22 +36,7 @@ _serial = itertools.count(1)
 @pytest.fixture(scope="session")
 def browser_database_url(tmp_path_factory):
     """A database of the browser tests' own for this run, dropped at the end."""
-    raw = os.environ.get("CONSOLE_TEST_DATABASE_URL", "sqlite")
-    if raw == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'console-browser.db'}"
-        return
-    maintenance = make_url(raw)
-    name = f"console_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.exit(f"test service unavailable: PostgreSQL for the browser tests: {exc}", returncode=3)
-    yield maintenance.set(database=name).render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    yield from fresh_database(tmp_path_factory, "browser")
 
 
 @pytest.fixture(scope="session")

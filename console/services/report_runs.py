@@ -19,12 +19,12 @@ from .. import clock
 from ..extensions import db
 from ..models import ReportRun, ReportStatus, Staff
 from ..models.report import ACTIVE_STATUSES
-from ..services import DomainError
-from ..services.audit import record
-from ..services.permissions import SUPERVISORS, requires
-from .catalogue import REPORTS, Report
-from .excel import EXCEL_MAX_ROWS, heading_text, write_report
-from .params import canonical, parse
+from ..reports.catalogue import REPORTS, Report
+from ..reports.excel import EXCEL_MAX_ROWS, heading_text, write_report
+from ..reports.params import canonical, parse
+from . import DomainError
+from .audit import record
+from .permissions import SUPERVISORS, requires
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,4 @@
-"""Start and stop applications (R12, R14, R17, R18) and payment-method changes (R16).
-
-Each decision is one conditional UPDATE on the application's status, so two staff deciding the same
-application at the same moment get one success and one refusal (R18), whatever the way in.
-"""
+"""Start applications (R14, R17, R18): taken by phone, queued, checked against the place, decided once."""
 
 from __future__ import annotations
 
@@ -12,26 +8,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager
 
 from .. import clock, normalise
 from ..extensions import db
 from ..formats import jdate
 from ..models import (
     ApplicationStatus,
-    Bill,
     Channel,
     Contract,
     HolderHistory,
     LinkSource,
     Notification,
     NotificationKind,
-    PaymentChangeStatus,
     PaymentMethod,
-    PaymentMethodChange,
-    PaymentStatus,
     RegistrationStatus,
     Staff,
     StartApplication,
@@ -41,14 +33,11 @@ from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .calendar import add_business_days
+from .decisions import claim_application, pending_application
 from .inputs import optional_text, require_text
 from .links import holder_of, link_contract
 from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
-
-# R16: electronic payment (PayPay) covers bills under this amount; at or above it a paper payment
-# notice (納入通知書) is sent instead (Q39, Q40).
-E_PAYMENT_LIMIT_YEN = 300_000
 
 # Why a start application is refused; the text goes into the 「使用開始申込失敗」 mail (Q7).
 REJECT_REASONS = {
@@ -60,7 +49,6 @@ REJECT_REASONS = {
     "date_invalid": "使用開始希望日にお手続きできませんでした。",
     "other": "お申込内容を確認できませんでした。",
 }
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,33 +122,6 @@ def record_start_application(actor: Staff, *, applicant_name: str, applicant_kan
     return application
 
 
-@requires(CUSTOMER_DESK)
-def record_stop_application(actor: Staff, contract: Contract, *, desired_stop_date: date | None,
-                            final_bill_address: str | None, today: date) -> StopApplication:
-    """A stop application taken by phone for one contract."""
-    if contract.stop_date is not None:
-        raise DomainError(f"この契約はすでに{jdate(contract.stop_date)}に中止されています。")
-    if db.session.scalar(select(StopApplication.id).where(StopApplication.contract_id == contract.id,
-                                                          StopApplication.status == ApplicationStatus.PENDING)):
-        raise DomainError("この契約には未処理の使用中止申込がすでにあります。")
-    if desired_stop_date is None:
-        raise DomainError("中止希望日を YYYY-MM-DD の形で入力してください。", field="desired_stop_date")
-    if desired_stop_date < today or desired_stop_date < contract.start_date:
-        raise DomainError("中止希望日に過去の日付や使用開始日より前の日付は入力できません。", field="desired_stop_date")
-    if desired_stop_date > today + timedelta(days=90):
-        raise DomainError("中止希望日は90日以内にしてください。", field="desired_stop_date")
-    application = StopApplication(
-        channel=Channel.PHONE, contract_id=contract.id, desired_stop_date=desired_stop_date,
-        final_bill_address=optional_text(final_bill_address, column=StopApplication.final_bill_address,
-                                         label="最終請求の送付先"),
-    )
-    db.session.add(application)
-    db.session.flush()
-    record(actor, "stop_application.record", target=application, customer_number=contract.customer_number,
-           detail={"desired_stop_date": desired_stop_date.isoformat()})
-    return application
-
-
 # ---------------------------------------------------------------------------------------------
 # Queue
 
@@ -208,16 +169,6 @@ def start_queue(filters: QueueFilter, *, limit: int = 100, offset: int = 0) -> l
         StartApplication.desired_start_date, StartApplication.received_at, StartApplication.id
     ).limit(limit).offset(offset)
     return db.session.scalars(query).all()
-
-
-def stop_queue(status: str = ApplicationStatus.PENDING.value, *, limit: int = 100, offset: int = 0) -> list[StopApplication]:
-    """Stop applications by desired stop date."""
-    query = select(StopApplication)
-    if status:
-        query = query.where(StopApplication.status == status)
-    query = query.order_by(StopApplication.desired_stop_date, StopApplication.received_at, StopApplication.id)
-    # The list shows each stop's contract: loaded in one more query, not one per row.
-    return db.session.scalars(query.options(selectinload(StopApplication.contract)).limit(limit).offset(offset)).all()
 
 
 def accepted_not_started(today: date, *, limit: int = 500) -> list[StartApplication]:
@@ -270,6 +221,12 @@ def _building_key(value: str | None) -> str:
     return normalise.name_key(value)
 
 
+def _at_address(model, application: StartApplication) -> tuple:
+    """The conditions "at the application's address" (ward, town, street number) on contracts or applications."""
+    return (model.ward_code == application.ward_code, model.town == application.town,
+            model.address_line == application.address_line)
+
+
 def place_context(application: StartApplication) -> PlaceContext:
     """Current contracts, other open applications and the applicant's earlier contracts (warnings included)."""
     ctx = PlaceContext()
@@ -277,9 +234,7 @@ def place_context(application: StartApplication) -> PlaceContext:
     at_address = db.session.scalars(
         select(Contract)
         .where(
-            Contract.ward_code == application.ward_code,
-            Contract.town == application.town,
-            Contract.address_line == application.address_line,
+            *_at_address(Contract, application),
             or_(Contract.stop_date.is_(None), Contract.stop_date >= start),
         )
         .order_by(Contract.building, Contract.room, Contract.id)
@@ -307,9 +262,7 @@ def place_context(application: StartApplication) -> PlaceContext:
         select(StartApplication)
         .where(
             StartApplication.id != application.id,
-            StartApplication.ward_code == application.ward_code,
-            StartApplication.town == application.town,
-            StartApplication.address_line == application.address_line,
+            *_at_address(StartApplication, application),
             or_(
                 StartApplication.status == ApplicationStatus.PENDING,
                 and_(StartApplication.status == ApplicationStatus.ACCEPTED, StartApplication.desired_start_date >= start - timedelta(days=90)),
@@ -374,27 +327,6 @@ def _warnings(application: StartApplication, ctx: PlaceContext) -> list[Caution]
 # Decisions
 
 
-def _claim(model, application_id: int, actor: Staff, status: ApplicationStatus, **values) -> None:
-    """R18: one conditional UPDATE decides; a second decision anywhere updates nothing."""
-    result = db.session.execute(
-        update(model)
-        .where(model.id == application_id, model.status == ApplicationStatus.PENDING)
-        .values(status=status, decided_by_id=actor.id, decided_at=clock.now(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
-
-
-def _pending(model, application_id: int):
-    application = db.session.get(model, application_id)
-    if application is None:
-        raise DomainError("該当する申込がありません。")
-    if application.status != ApplicationStatus.PENDING:
-        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
-    return application
-
-
 def _meter_reading_day(ward_code: str, town: str) -> int:
     """The reading day of the town's round (its existing contracts), else one derived from the ward."""
     day = db.session.scalar(
@@ -449,9 +381,7 @@ def _restarted_contract(application: StartApplication) -> Contract | None:
     candidates = db.session.scalars(
         select(Contract)
         .where(
-            Contract.ward_code == application.ward_code,
-            Contract.town == application.town,
-            Contract.address_line == application.address_line,
+            *_at_address(Contract, application),
             Contract.holder_name_key == normalise.name_key(application.applicant_name),
             Contract.stop_date.is_not(None),
             Contract.stop_date <= application.desired_start_date,
@@ -497,12 +427,12 @@ class Decision:
 def accept_start_application(actor: Staff, application_id: int, acknowledged: set[str] | frozenset[str] = frozenset(),
                              *, today: date) -> Decision:
     """Accept: new contract and numbers, portal link and 本登録 where it came with a registration (R17)."""
-    application = _pending(StartApplication, application_id)
+    application = pending_application(StartApplication, application_id)
     ctx = place_context(application)
     missing = [w for w in ctx.warnings if w.code not in acknowledged]
     if missing:
         raise DomainError("確認が必要な注意事項があります。内容を確認し、チェックを入れてから承認してください：" + missing[0].message)
-    _claim(StartApplication, application_id, actor, ApplicationStatus.ACCEPTED)
+    claim_application(StartApplication, application_id, actor, ApplicationStatus.ACCEPTED)
     db.session.refresh(application)
     previous = _restarted_contract(application)
     contract = _create_contract(application, previous)
@@ -545,8 +475,8 @@ def reject_start_application(actor: Staff, application_id: int, reason_code: str
         raise DomainError("却下の理由を選んでください。", field="reason_code")
     if reason_code == "other" and not reason_text:
         raise DomainError("理由が「その他」のときは、内容を入力してください。", field="reason_text")
-    application = _pending(StartApplication, application_id)
-    _claim(StartApplication, application_id, actor, ApplicationStatus.REJECTED,
+    application = pending_application(StartApplication, application_id)
+    claim_application(StartApplication, application_id, actor, ApplicationStatus.REJECTED,
            reject_reason_code=reason_code, reject_reason_text=reason_text)
     db.session.refresh(application)
     account = application.account
@@ -565,67 +495,6 @@ def reject_start_application(actor: Staff, application_id: int, reason_code: str
 
 
 @requires(CUSTOMER_DESK)
-def accept_stop_application(actor: Staff, application_id: int, *, final_reading_date: date | None = None) -> StopApplication:
-    """Accept a stop: the contract ends on the desired date; the portal keeps its history (Q34)."""
-    application = _pending(StopApplication, application_id)
-    contract = db.session.get(Contract, application.contract_id, with_for_update=True)
-    if contract.stop_date is not None:
-        raise DomainError(f"この契約はすでに{jdate(contract.stop_date)}に中止されています。")
-    if application.desired_stop_date < contract.start_date:
-        raise DomainError("中止希望日が使用開始日より前です。")
-    reading = final_reading_date or application.final_reading_date or application.desired_stop_date
-    if reading < application.desired_stop_date - timedelta(days=7) or reading > application.desired_stop_date + timedelta(days=7):
-        raise DomainError("最終検針日は中止希望日の前後7日以内にしてください。", field="final_reading_date")
-    _claim(StopApplication, application_id, actor, ApplicationStatus.ACCEPTED, final_reading_date=reading)
-    db.session.refresh(application)
-    contract.stop_date = application.desired_stop_date
-    db.session.flush()
-    record(actor, "stop_application.accept", target=application, customer_number=contract.customer_number,
-           detail={"stop_date": contract.stop_date.isoformat(), "final_reading_date": reading.isoformat(),
-                   "final_bill_address": bool(application.final_bill_address)})
-    return application
-
-
-@requires(CUSTOMER_DESK)
-def reject_stop_application(actor: Staff, application_id: int, note: str) -> StopApplication:
-    """Refuse a stop application with a reason; the contract continues."""
-    note = require_text(note, column=StopApplication.note, label="却下の理由")
-    application = _pending(StopApplication, application_id)
-    _claim(StopApplication, application_id, actor, ApplicationStatus.REJECTED, note=note)
-    db.session.refresh(application)
-    record(actor, "stop_application.reject", target=application, customer_number=application.contract.customer_number,
-           reason=note)
-    return application
-
-
-def move_pair(move_group: str) -> tuple[StopApplication, StartApplication]:
-    """The stop and the start of one in-city move."""
-    stops = db.session.scalars(select(StopApplication).where(StopApplication.move_group == move_group)).all()
-    starts = db.session.scalars(select(StartApplication).where(StartApplication.move_group == move_group)).all()
-    if len(stops) != 1 or len(starts) != 1:
-        raise DomainError("転居の申込（中止と開始の一組）が見つかりません。")
-    return stops[0], starts[0]
-
-
-@requires(CUSTOMER_DESK)
-def accept_move(actor: Staff, move_group: str, acknowledged: set[str] | frozenset[str] = frozenset(), *,
-                today: date) -> Decision:
-    """An in-city move with the same holder: the stop and the start are decided together (R12)."""
-    stop, start = move_pair(move_group)
-    if stop.contract.holder_name_key != normalise.name_key(start.applicant_name):
-        raise DomainError("中止する契約と開始の申込者の名義が異なります。名義が変わる場合は名義変更の手続きが必要です。")
-    if start.desired_start_date < stop.contract.start_date:
-        raise DomainError("開始希望日が、中止する契約の使用開始日より前です。")
-    accept_stop_application(actor, stop.id)
-    decision = accept_start_application(actor, start.id, acknowledged, today=today)
-    record(actor, "move.accept", target_type="move", target_id=move_group,
-           customer_number=decision.contract.customer_number,
-           detail={"stop_application_id": stop.id, "start_application_id": start.id,
-                   "old_customer_number": stop.contract.customer_number})
-    return decision
-
-
-@requires(CUSTOMER_DESK)
 def confirm_opened(actor: Staff, contract: Contract, opened_on: date | None, *, today: date) -> None:
     """Record the day the tap was opened (開栓), which takes the contract off the not-started list."""
     if opened_on is None:
@@ -640,97 +509,6 @@ def confirm_opened(actor: Staff, contract: Contract, opened_on: date | None, *, 
     db.session.flush()
     record(actor, "contract.opened", target=contract, customer_number=contract.customer_number,
            detail={"opened_on": opened_on.isoformat()})
-
-
-# ---------------------------------------------------------------------------------------------
-# Payment method (R16)
-
-
-def paper_notice_required(bill: Bill) -> bool:
-    """R16: a bill at or above 300,000 yen is paid with a paper payment notice, not e-payment."""
-    return bill.total >= E_PAYMENT_LIMIT_YEN
-
-
-def bill_payment_method(contract_method: PaymentMethod, total: int) -> PaymentMethod:
-    """The method a bill is issued with: e-payment falls back to a payment notice at 300,000 yen or more."""
-    if contract_method == PaymentMethod.E_PAYMENT and total >= E_PAYMENT_LIMIT_YEN:
-        return PaymentMethod.PAYMENT_NOTICE
-    return contract_method
-
-
-def apply_payment_method_to_unpaid(actor: Staff | None, contract: Contract) -> list[Bill]:
-    """Unpaid notice/e-payment bills follow the contract's method, except that R16 keeps bills at or above
-    300,000 yen on a paper payment notice. Returns those bills (the operator tells the customer)."""
-    bills = db.session.scalars(
-        select(Bill).where(
-            Bill.contract_id == contract.id,
-            Bill.payment_status == PaymentStatus.UNPAID,
-            Bill.payment_method.in_([PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT]),
-        ).order_by(Bill.period)
-    ).all()
-    changed, over_limit = [], []
-    for bill in bills:
-        method = bill_payment_method(contract.payment_method, bill.total)
-        if contract.payment_method == PaymentMethod.E_PAYMENT and method != PaymentMethod.E_PAYMENT:
-            over_limit.append(bill)
-        if bill.payment_method != method:
-            bill.payment_method = method
-            changed.append(bill)
-    if changed or over_limit:
-        db.session.flush()
-        record(actor, "bill.payment_method", target=contract, customer_number=contract.customer_number,
-               detail={"changed": {b.period.isoformat(): b.payment_method.value for b in changed},
-                       "paper_over_limit": [b.period.isoformat() for b in over_limit], "limit_yen": E_PAYMENT_LIMIT_YEN})
-    return over_limit
-
-
-PAYMENT_CHANGE_TARGETS = {PaymentMethod.PAYMENT_NOTICE, PaymentMethod.E_PAYMENT}
-
-
-@requires(CUSTOMER_DESK)
-def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: str | None = None) -> tuple[PaymentMethodChange, list[Bill]]:
-    """Apply or refuse a switch between payment notice and e-payment (Q41); R16 applies at once."""
-    note = optional_text(note, column=PaymentMethodChange.note, label="理由")
-    change = db.session.get(PaymentMethodChange, change_id)
-    if change is None:
-        raise DomainError("該当する支払方法の変更申込がありません。")
-    if not apply and not note:
-        raise DomainError("お受けできない理由を入力してください。", field="note")
-    if apply and change.to_method not in PAYMENT_CHANGE_TARGETS:
-        raise DomainError("マイページからの変更は、納入通知書と電子決済の間だけです。")
-    status = PaymentChangeStatus.APPLIED if apply else PaymentChangeStatus.REFUSED
-    result = db.session.execute(
-        update(PaymentMethodChange)
-        .where(PaymentMethodChange.id == change_id, PaymentMethodChange.status == PaymentChangeStatus.PENDING)
-        .values(status=status, decided_by_id=actor.id, decided_at=clock.now(), note=note)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise DomainError("この申込はすでに処理されています。画面を更新して確認してください。")
-    db.session.refresh(change)
-    contract = db.session.get(Contract, change.contract_id, with_for_update=True)
-    bills: list[Bill] = []
-    if apply:
-        before = contract.payment_method
-        contract.payment_method = change.to_method
-        db.session.flush()
-        record(actor, "payment_method.apply", target=change, customer_number=contract.customer_number,
-               detail={"from": before.value, "to": change.to_method.value})
-        bills = apply_payment_method_to_unpaid(actor, contract)
-    else:
-        record(actor, "payment_method.refuse", target=change, customer_number=contract.customer_number, reason=note)
-    return change, bills
-
-
-def pending_payment_changes(*, limit: int = 200) -> list[PaymentMethodChange]:
-    """Payment-method changes waiting for staff, oldest first."""
-    return db.session.scalars(
-        select(PaymentMethodChange)
-        .where(PaymentMethodChange.status == PaymentChangeStatus.PENDING)
-        .options(selectinload(PaymentMethodChange.contract))
-        .order_by(PaymentMethodChange.requested_at, PaymentMethodChange.id)
-        .limit(limit)
-    ).all()
 
 
 @requires(CUSTOMER_DESK)
