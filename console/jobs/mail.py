@@ -36,7 +36,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import and_, exists, func, or_, select, text, update
 
-from .. import clock, mail
+from .. import clock, mail, transaction
 from ..extensions import db
 from ..models import Delivery, DeliveryStatus, Notification
 from .queue import JobsUnavailable, get_queue, with_app_context
@@ -81,7 +81,7 @@ def _claim(notification_id: int, first_id: int, last_id: int, token: str) -> lis
         .with_for_update(skip_locked=True)
     ))
     if not ids:
-        db.session.commit()
+        transaction.commit()
         return []
     # The WHERE is checked again by the UPDATE itself: on SQLite (no row locks) and after a concurrent
     # claim on PostgreSQL, only rows still claimable are taken.
@@ -93,7 +93,7 @@ def _claim(notification_id: int, first_id: int, last_id: int, token: str) -> lis
         select(_delivery.c.id, _delivery.c.address, _delivery.c.attempts)
         .where(_delivery.c.id.in_(ids), _delivery.c.claimed_by == token).order_by(_delivery.c.id)
     ).all()
-    db.session.commit()
+    transaction.commit()
     return [tuple(r) for r in rows]
 
 
@@ -107,7 +107,7 @@ def _finish(delivery_id: int, token: str, *, relaxed: bool = False, **values) ->
         update(_delivery).where(_delivery.c.id == delivery_id, _delivery.c.claimed_by == token)
         .values(claimed_until=None, claimed_by=None, **values)
     )
-    db.session.commit()
+    transaction.commit()
 
 
 def _release(ids: list[int], token: str, retry_at) -> None:
@@ -116,7 +116,7 @@ def _release(ids: list[int], token: str, retry_at) -> None:
             update(_delivery).where(_delivery.c.id.in_(ids), _delivery.c.claimed_by == token)
             .values(claimed_until=None, claimed_by=None, next_attempt_at=retry_at)
         )
-    db.session.commit()
+    transaction.commit()
 
 
 def is_permanent(exc: Exception) -> bool:
@@ -146,7 +146,7 @@ def send_mail_batch(notification_id: int, first_id: int, last_id: int) -> dict:
     token = f"{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"[:40]
     margin = min(_lease() / 5, timedelta(seconds=30))
     sent = failed = 0
-    db.session.commit()
+    transaction.commit()
     try:
         with mail.transport() as transport:
             while claimed := _claim(notification_id, first_id, last_id, token):
@@ -173,7 +173,7 @@ def send_mail_batch(notification_id: int, first_id: int, last_id: int) -> dict:
                     sent += 1
     except (smtplib.SMTPException, OSError) as exc:
         # The sweeper sends what is left once the retry is due.
-        db.session.rollback()
+        transaction.rollback()
         log.warning("mail batch %s [%s-%s] stopped: %s", notification_id, first_id, last_id, exc)
     # The rows changed under the ORM (Core UPDATEs, and the session does not expire on commit): an
     # inline run must not leave the caller's loaded rows saying "pending".
@@ -278,7 +278,7 @@ def sweep_mails() -> int:
                   if not any(a <= first <= b for a, b in covered)]
         if ranges:
             jobs += enqueue_mail(notification_id, ranges)
-    db.session.commit()
+    transaction.commit()
     if jobs:
         log.info("mail sweep: %s jobs for %s notifications", jobs, len(notification_ids))
     return jobs

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import insert
 
-from .. import clock
+from .. import clock, transaction
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import (
@@ -77,7 +77,7 @@ def load(seed: int, echo=print) -> dict:
     _reissues(today, contracts)
     points = _supply_points(rng)
     _exercise_incident(today)
-    db.session.commit()
+    transaction.commit()
     counts = {"contracts": len(contracts), "accounts": len(accounts), "bills": bills, "supply_points": points}
     echo("demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     echo(f"  試しに検索: {YAMADA['name']} / {YAMADA['phone']} / {YAMADA['email']} / {contracts[0].customer_number}")
