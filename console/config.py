@@ -107,6 +107,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Japan time of day at which the daily job gathers open reissue requests into a print batch.
         "REISSUE_BATCH_TIME": _env("REISSUE_BATCH_TIME", "17:00"),
         "STAFF_LOCK_THRESHOLD": _int("STAFF_LOCK_THRESHOLD", 5),
+        # Argon2id cost of staff password hashes (argon2-cffi's defaults, RFC 9106's second choice);
+        # hashes made with other costs are redone at the member's next sign-in.
+        "PASSWORD_HASH_TIME_COST": _int("PASSWORD_HASH_TIME_COST", 3),
+        "PASSWORD_HASH_MEMORY_KIB": _int("PASSWORD_HASH_MEMORY_KIB", 65536),
         # Business days a pending start application may wait before the queue highlights it.
         "APPLICATION_SLA_DAYS": _int("APPLICATION_SLA_DAYS", 2),
         # Excel reports: where built files live (shared by web and workers), how long they can be

@@ -145,6 +145,7 @@ def app(database_url, tmp_path_factory):
             # The suite signs in hundreds of times from one address; tests/test_security.py builds its
             # own app with throttling on.
             "RATELIMIT_ENABLED": False,
+            **factories.TEST_HASH_COST,
         }
     )
     application.test_client_class = IsolatedClient

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from werkzeug.security import generate_password_hash
+from argon2 import PasswordHasher
 
 from console import clock, transaction
 from console.extensions import db
@@ -32,7 +32,9 @@ from console.models import (
 from console.services import DomainError
 
 PASSWORD = "correct-horse-battery-staple"
-_HASH = generate_password_hash(PASSWORD)
+# Argon2id at the suite's cost (tests/conftest.py sets the same), so signing in needs no rehash.
+TEST_HASH_COST = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
+_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 _seq = itertools.count(1)
 
 

@@ -36,7 +36,7 @@ def _count() -> int:
 def test_a_service_change_writes_exactly_one_audit_row(database):
     admin = factories.staff("admin")
     before = _count()
-    created = staff_service.create_staff(admin, "new.member@example.jp", "新人 花子", ["operator"], "x" * 16)
+    created = staff_service.create_staff(admin, "new.member@example.jp", "新人 花子", ["operator"], factories.PASSWORD)
     assert _count() == before + 1
     event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (event.action, event.staff_id, event.target_id) == ("staff.create", admin.id, str(created.id))

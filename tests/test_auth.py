@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+
 from sqlalchemy import func, select
 
 from console import clock
 from console.extensions import db
 from console.models import AuditEvent
+from console.services.staff import SIGN_IN_REFUSED
 from tests import factories
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token, outbox_files, sign_in
 
 
 def test_sign_in_with_messy_email_and_sign_out(client):
@@ -52,12 +55,16 @@ def test_five_wrong_passwords_lock_until_an_admin_unlocks(client, login_as):
     for _ in range(4):
         sign_in(client, staff.email, "wrong-password")
     response = sign_in(client, staff.email, "wrong-password")
-    assert "ロックしました" in response.get_data(as_text=True)
+    # The form says no more than for any other refusal (no enumeration); the member learns of it by mail.
+    assert SIGN_IN_REFUSED in response.get_data(as_text=True)
     db.session.refresh(staff)
     assert staff.is_locked
-    # Even the right password is refused now.
+    mails = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in outbox_files(client.application)]
+    locked = [m for m in mails if m["To"] == staff.email]
+    assert len(locked) == 1 and "ロック" in locked[0]["Subject"]
+    # Even the right password is refused now, with the same words.
     response = sign_in(client, staff.email, factories.PASSWORD)
-    assert "ロックされています" in response.get_data(as_text=True)
+    assert SIGN_IN_REFUSED in response.get_data(as_text=True)
 
     login_as("admin")
     token = csrf_token(client, "/staff/")

@@ -34,7 +34,7 @@ from contextlib import suppress
 from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, not_, or_, select, text, update
 
 from .. import clock, mail, transaction
 from ..extensions import db
@@ -193,11 +193,13 @@ def _failed(delivery_id: int, token: str, attempts: int, exc: Exception) -> int:
     return 0
 
 
-def batch_ranges(notification_id: int, size: int | None = None, *, stale_only: bool = False) -> list[tuple[int, int]]:
+def batch_ranges(notification_id: int, size: int | None = None, *, stale_only: bool = False,
+                 exclude: list[tuple[int, int]] | tuple = ()) -> list[tuple[int, int]]:
     """Id ranges of at most `size` claimable rows each, computed in the database.
 
     stale_only: only rows another job should have sent by now (lease run out, retry due, or recorded
-    more than MAIL_SWEEP_GRACE_SECONDS ago), for the sweeper.
+    more than MAIL_SWEEP_GRACE_SECONDS ago), for the sweeper. exclude: id ranges of jobs already queued,
+    whose rows are left to them.
     """
     size = size or current_app.config["MAIL_BATCH_SIZE"]
     now = clock.now()
@@ -207,6 +209,8 @@ def batch_ranges(notification_id: int, size: int | None = None, *, stale_only: b
         grace = timedelta(seconds=current_app.config["MAIL_SWEEP_GRACE_SECONDS"])
         if created is None or created > now - grace:
             where.append(or_(_delivery.c.claimed_by.isnot(None), _delivery.c.attempts > 0))
+    if exclude:
+        where.append(not_(or_(*(_delivery.c.id.between(first, last) for first, last in exclude))))
     numbered = select(
         _delivery.c.id, func.row_number().over(order_by=_delivery.c.id).label("rn")
     ).where(*where).subquery()
@@ -273,9 +277,9 @@ def sweep_mails() -> int:
     queued = _queued_ranges(queue) if queue is not None and notification_ids else {}
     jobs = 0
     for notification_id in notification_ids:
-        covered = queued.get(notification_id, [])
-        ranges = [(first, last) for first, last in batch_ranges(notification_id, stale_only=True)
-                  if not any(a <= first <= b for a, b in covered)]
+        # Rows a queued job covers are left to it; every other stale row gets a job (a range that only
+        # started outside the queued ones could reach into rows nobody would send).
+        ranges = batch_ranges(notification_id, stale_only=True, exclude=queued.get(notification_id, []))
         if ranges:
             jobs += enqueue_mail(notification_id, ranges)
     transaction.commit()

@@ -20,6 +20,7 @@ class NotificationKind(LabelledEnum):
     PASSWORD_RESET = "password_reset", "パスワード再設定のご案内"
     LINK_RELEASED = "link_released", "お客さま番号の登録解除のお知らせ"  # old management company (R13)
     OUTAGE = "outage", "断水等のお知らせ"  # disaster notice (R19)
+    STAFF_LOCKED = "staff_locked", "職員アカウントのロックのお知らせ"  # to the member of staff (issue 16)
 
 
 class Notification(db.Model):

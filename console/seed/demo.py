@@ -42,11 +42,11 @@ from .data import PERMANENT_POINTS, TOWNS
 
 # (email, name, roles, password) — demo only; printed by `flask --app console demo-logins`.
 DEMO_STAFF = [
-    ("operator@demo.example.jp", "大阪 一郎", ("operator",), "demo-operator-2026"),
-    ("supervisor@demo.example.jp", "梅田 花子", ("supervisor",), "demo-supervisor-2026"),
-    ("supervisor2@demo.example.jp", "難波 次郎", ("supervisor",), "demo-supervisor2-2026"),
-    ("coordinator@demo.example.jp", "淀川 防災", ("disaster_coordinator",), "demo-coordinator-2026"),
-    ("admin@demo.example.jp", "管理 太郎", ("admin",), "demo-admin-2026"),
+    ("operator@demo.example.jp", "大阪 一郎", ("operator",), "umeda-desk-morning-2026"),
+    ("supervisor@demo.example.jp", "梅田 花子", ("supervisor",), "hanako-checks-twice-2026"),
+    ("supervisor2@demo.example.jp", "難波 次郎", ("supervisor",), "namba-second-pair-2026"),
+    ("coordinator@demo.example.jp", "淀川 防災", ("disaster_coordinator",), "yodogawa-flood-watch-2026"),
+    ("admin@demo.example.jp", "管理 太郎", ("admin",), "kanri-keys-cabinet-2026"),
 ]
 
 CONTRACTS = 300

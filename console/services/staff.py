@@ -5,19 +5,20 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import Role, Staff, StaffRole
-from . import DomainError
+from ..models import NotificationKind, Role, Staff, StaffRole
+from . import DomainError, passwords
 from .audit import record
 from .inputs import require_text
+from .mail import record_mail
 from .permissions import ADMINS, requires
 
-MIN_PASSWORD_LENGTH = 12
-# Compared against when the e-mail is unknown, so a wrong address costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-for-timing")
+# One answer for every refused sign-in (unknown address, wrong password, locked or disabled account), so
+# the form tells nobody which staff accounts exist or are locked; a locked member learns of it by mail.
+SIGN_IN_REFUSED = ("メールアドレスまたはパスワードが正しくありません。"
+                   "続けてサインインできないときは、管理者にお問い合わせください。")
 
 
 def _clean_email(raw: str) -> str:
@@ -39,11 +40,6 @@ def _clean_roles(roles) -> set[Role]:
     return cleaned
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", field="password")
-
-
 def find_staff(email: str) -> Staff | None:
     """The staff member with this e-mail address (compared normalised), or None."""
     return db.session.scalar(select(Staff).where(Staff.email == normalise.email_key(email)))
@@ -55,10 +51,10 @@ def create_staff(actor: Staff | None, email: str, name: str, roles, password: st
     email = _clean_email(email)
     name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
-    _check_password(password)
+    passwords.check_strength(password, email=email, name=name)
     if find_staff(email) is not None:
         raise DomainError("このメールアドレスの職員はすでに登録されています。", field="email")
-    staff = Staff(email=email, name=name, password_hash=generate_password_hash(password))
+    staff = Staff(email=email, name=name, password_hash=passwords.hash_password(password))
     staff.roles = [StaffRole(role=r) for r in sorted(cleaned_roles)]
     db.session.add(staff)
     db.session.flush()
@@ -89,41 +85,60 @@ def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) 
 
 @requires(ADMINS, system=True)
 def set_password(actor: Staff | None, staff: Staff, password: str) -> None:
-    """Set a new password; every open session of that staff member ends."""
-    _check_password(password)
-    staff.password_hash = generate_password_hash(password)
+    """An admin (or the command line) sets a new password; every open session of that member ends."""
+    _store_password(actor, staff, password)
+
+
+def change_own_password(staff: Staff, current: str, new: str) -> None:
+    """A member of staff changes their own password, proving the current one; their other sessions end."""
+    matches, _ = passwords.verify_password(staff.password_hash, current or "")
+    if not matches:
+        raise DomainError("現在のパスワードが正しくありません。", field="current_password")
+    if new == current:
+        raise DomainError("新しいパスワードは現在のものと別にしてください。", field="password")
+    _store_password(staff, staff, new)
+
+
+def _store_password(actor: Staff | None, staff: Staff, password: str) -> None:
+    passwords.check_strength(password, email=staff.email, name=staff.name)
+    staff.password_hash = passwords.hash_password(password)
     staff.rotate_session_token()
     db.session.flush()
     record(actor, "staff.set_password", target=staff)
 
 
 def authenticate(email: str, password: str) -> Staff:
-    """Check a sign-in; count wrong passwords and lock at the threshold. Raises DomainError."""
+    """Check a sign-in; count wrong passwords and lock at the threshold. Raises DomainError.
+
+    Every refusal costs one password verification and gives the same message (no enumeration);
+    the reason is in the audit log, and a member whose account locks is told by mail.
+    """
     staff = find_staff(email or "")
-    if staff is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        record(None, "staff.login_failed", detail={"email": normalise.email_key(email or "")[:254]})
-        raise DomainError("メールアドレスまたはパスワードが正しくありません。")
-    if staff.is_locked:
-        record(staff, "staff.login_refused_locked", target=staff)
-        raise DomainError("このアカウントはロックされています。管理者に解除を依頼してください。")
-    if not check_password_hash(staff.password_hash, password or ""):
+    if staff is None or staff.is_locked or not staff.active:
+        passwords.spend_verify_time(password or "")
+        if staff is None:
+            record(None, "staff.login_failed", detail={"email": normalise.email_key(email or "")[:254]})
+        elif staff.is_locked:
+            record(staff, "staff.login_refused_locked", target=staff)
+        else:
+            record(staff, "staff.login_refused_inactive", target=staff)
+        raise DomainError(SIGN_IN_REFUSED)
+    matches, upgraded = passwords.verify_password(staff.password_hash, password or "")
+    if not matches:
         staff.failed_logins += 1
-        threshold = current_app.config["STAFF_LOCK_THRESHOLD"]
         detail = {"failed_logins": staff.failed_logins}
-        if staff.failed_logins >= threshold:
+        if staff.failed_logins >= current_app.config["STAFF_LOCK_THRESHOLD"]:
             staff.locked_at = clock.now()
             staff.rotate_session_token()
-            record(staff, "staff.locked", target=staff, detail=detail)
             db.session.flush()
-            raise DomainError(
-                f"パスワードを{threshold}回続けて間違えたため、アカウントをロックしました。管理者に解除を依頼してください。"
-            )
-        record(staff, "staff.login_failed", target=staff, detail=detail)
-        raise DomainError("メールアドレスまたはパスワードが正しくありません。")
-    if not staff.active:
-        record(staff, "staff.login_refused_inactive", target=staff)
-        raise DomainError("このアカウントは無効になっています。")
+            record(staff, "staff.locked", target=staff, detail=detail)
+            record_mail(NotificationKind.STAFF_LOCKED, [(None, staff.email)], "staff_locked",
+                        {"staff": staff, "threshold": staff.failed_logins}, f"staff-locked:{staff.id}:{staff.locked_at.isoformat()}")
+        else:
+            record(staff, "staff.login_failed", target=staff, detail=detail)
+        raise DomainError(SIGN_IN_REFUSED)
+    if upgraded is not None:
+        staff.password_hash = upgraded
     staff.failed_logins = 0
     staff.last_login_at = clock.now()
     db.session.flush()
