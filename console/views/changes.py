@@ -41,7 +41,7 @@ class NameChangeView(ConsoleView):
     @expose("/")
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
-        query = select(NameChange).options(selectinload(NameChange.contract)).order_by(NameChange.requested_at)
+        query = select(NameChange).options(selectinload(NameChange.contract), selectinload(NameChange.requested_by)).order_by(NameChange.requested_at)
         if status in {s.value for s in ChangeStatus}:
             query = query.where(NameChange.status == status)
         changes = db.session.scalars(query.limit(500)).all()

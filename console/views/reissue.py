@@ -104,7 +104,9 @@ class PrintBatchView(ConsoleView):
 
     @expose("/")
     def index(self):
-        batches = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(100)).all()
+        batches = db.session.scalars(
+            select(PrintBatch).options(selectinload(PrintBatch.created_by)).order_by(PrintBatch.created_at.desc()).limit(100)
+        ).all()
         waiting = db.session.scalar(
             select(func.count()).select_from(ReissueRequest).where(ReissueRequest.status == ReissueStatus.REQUESTED)
         )
