@@ -22,7 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, overrides))
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import boundary, cli, web
+    from . import boundary, cli, errors, web
     from .views import configure_views
 
     boundary.configure_boundary(app)  # its id converter must exist before any route
@@ -32,5 +32,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.configure_requests(app)
     configure_views(app)
     web.configure_limits(app)  # wraps the sign-in view, so after the views
+    errors.configure_errors(app)
     cli.configure_cli(app)
     return app

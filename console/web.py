@@ -10,8 +10,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from jinja2 import BaseLoader
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 
@@ -72,6 +73,24 @@ def configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["jdate"] = formats.jdate
     app.jinja_env.filters["jdatetime"] = formats.jdatetime
     app.jinja_env.filters["wareki"] = formats.wareki_month
+    app.jinja_env.loader = JapaneseAdminBaseLoader(app.jinja_env.loader)
+
+
+class JapaneseAdminBaseLoader(BaseLoader):
+    """The app's template loader, except that Flask-Admin's base template (every console page's layout)
+    says its language: it writes a bare <html>, and screen readers and browsers then guess English."""
+
+    def __init__(self, inner: BaseLoader):
+        self.inner = inner
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        if template == "admin/base.html":
+            source = source.replace("<html>", '<html lang="ja">', 1)
+        return source, filename, uptodate
+
+    def list_templates(self):
+        return self.inner.list_templates()
 
 
 def _compile_catalogues(app: Flask) -> str:
@@ -148,7 +167,7 @@ def configure_limits(app: Flask) -> None:
 
     A Limiter of the app's own (not a module-level one): init_app would otherwise let the last app
     created in a process decide for every app, whether throttling is on and where it counts.
-    A refusal is the Japanese sign-in page, not a bare 429.
+    A refusal is the Japanese sign-in page, not a bare 429 (console/errors.py).
     """
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
@@ -164,12 +183,6 @@ def configure_limits(app: Flask) -> None:
                          scope="login-account")(view)
     app.view_functions["auth.login"] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                                                      scope="login-address")(view)
-
-    @app.errorhandler(429)
-    def _too_many(_error):
-        from .views.auth import LoginForm
-
-        return render_template("auth/login.html", form=LoginForm(), throttled=True), 429
 
 
 # The console's own pages have no inline script; Flask-Admin's few inline scripts carry this nonce.

@@ -26,6 +26,7 @@ EXPECTED = {
     "console.services.accounts.check_registration": DESK,
     "console.services.accounts.unlock_account": DESK,
     "console.services.accounts.request_password_reset": DESK,
+    "console.services.accounts.view_locked_accounts": DESK,
     **{f"console.services.start_applications.{name}": DESK for name in (
         "record_start_application", "accept_start_application", "reject_start_application", "confirm_opened",
         "view_start_application")},
@@ -38,6 +39,7 @@ EXPECTED = {
     **{f"console.services.handovers.{name}": DESK for name in (
         "open_handover", "release_old_links", "link_new_account")},
     "console.services.holders.request_name_change": DESK,
+    "console.services.holders.view_name_change": DESK,
     "console.services.holders.approve_name_change": SUPERVISOR,
     "console.services.holders.return_name_change": SUPERVISOR,
     **{f"console.services.links.{name}": DESK for name in ("add_on_behalf", "unlink", "set_main")},
@@ -46,8 +48,9 @@ EXPECTED = {
     "console.services.lookup.search": DESK,
     "console.services.reissue_requests.request_reissue": DESK,
     "console.services.reissue_requests.cancel_reissue": DESK,
+    "console.services.reissue_requests.view_reissue": DESK,
     **{f"console.services.print_batches.{name}": SUPERVISOR for name in (
-        "gather_print_batch", "mark_batch_mailed", "download_list", "download_notice", "download_notices_zip")},
+        "gather_print_batch", "view_print_batch", "mark_batch_mailed", "download_list", "download_notice", "download_notices_zip")},
     **{f"console.services.outage_notices.{name}": COORDINATOR for name in (
         "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice")},
     "console.services.outage_mail.retry_failed": COORDINATOR,

@@ -165,6 +165,9 @@ class NameChange(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # Pages show staff by name (issue 15), never by id.
+    requested_by: Mapped["Staff"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
+    decided_by: Mapped["Staff | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
 
     contract: Mapped[Contract] = relationship()

@@ -39,6 +39,7 @@ class PrintBatch(db.Model):
     batch_key: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -59,6 +60,7 @@ class ReissueRequest(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_by: Mapped["Staff"] = relationship()  # noqa: F821
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -147,3 +147,10 @@ def request_password_reset(actor: Staff, account: PortalAccount, reason: str) ->
     record(actor, "account.password_reset_mail", target=account, reason=reason,
            detail={"notification_id": notification.id})
     return notification
+
+
+@requires(CUSTOMER_DESK)
+def view_locked_accounts(actor: Staff, accounts: list[PortalAccount], *, page: int = 0) -> None:
+    """A page of the locked-account list shows names and (masked) e-mail addresses: audited, one entry per page."""
+    record(actor, "locked_account.list", target_type="portal_account",
+           detail={"page": page, "accounts": [account.id for account in accounts]})

@@ -202,3 +202,11 @@ def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
     record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
     _refresh_handover(change)
     return change
+
+
+@requires(CUSTOMER_DESK)
+def view_name_change(actor: Staff, change: NameChange) -> CarryOver:
+    """The detail page's context (what carries over); it shows both holders' names, so it is audited."""
+    carry = carry_over(change.contract)
+    record(actor, "name_change.view", target=change, customer_number=change.contract.customer_number)
+    return carry

@@ -139,6 +139,15 @@ def batch_requests(batch: PrintBatch) -> list[ReissueRequest]:
     )
 
 
+@requires(SUPERVISORS)
+def view_print_batch(actor: Staff, batch: PrintBatch) -> list[ReissueRequest]:
+    """A batch's page lists every request's customer and destination: personal data, so audited."""
+    requests = batch_requests(batch)
+    record(actor, "print_batch.view", target=batch,
+           detail={"batch": batch.batch_key, "requests": [r.id for r in requests]})
+    return requests
+
+
 # ---------------------------------------------------------------- files
 
 def batch_dir(batch: PrintBatch) -> Path:

@@ -211,3 +211,9 @@ def cancel_reissue(actor: Staff, request_id: int, reason: str) -> ReissueRequest
         detail={"from": previous.value, "batch": request.batch.batch_key if request.batch else None},
     )
     return request
+
+
+@requires(CUSTOMER_DESK)
+def view_reissue(actor: Staff, reissue: ReissueRequest) -> None:
+    """Opening a request shows its caller, destination address and months: personal data, so audited."""
+    record(actor, "reissue.view", target=reissue, customer_number=reissue.contract.customer_number)

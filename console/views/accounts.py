@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import url_for
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ..formats import jdatetime
 from ..models import PortalAccount
+from ..services import accounts
 from ..services.customer import mask_email
 from .base import CUSTOMER_ROLES, ConsoleModelView
 
@@ -36,6 +38,12 @@ class LockedAccountView(ConsoleModelView):
     }
     column_default_sort = ("locked_at", True)
     column_sortable_list = ["locked_at", "failed_login_count"]
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
+        if execute:
+            accounts.view_locked_accounts(current_user, list(rows), page=page or 0)
+        return count, rows
 
     def get_query(self):
         return super().get_query().filter(PortalAccount.locked_at.is_not(None))

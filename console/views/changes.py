@@ -41,7 +41,7 @@ class NameChangeView(ConsoleView):
     @expose("/")
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
-        query = select(NameChange).options(selectinload(NameChange.contract)).order_by(NameChange.requested_at)
+        query = select(NameChange).options(selectinload(NameChange.contract), selectinload(NameChange.requested_by)).order_by(NameChange.requested_at)
         if status in {s.value for s in ChangeStatus}:
             query = query.where(NameChange.status == status)
         changes = db.session.scalars(query.limit(500)).all()
@@ -73,7 +73,7 @@ class NameChangeView(ConsoleView):
     def detail(self, change_id: int):
         change = db.get_or_404(NameChange, change_id)
         return self.render("changes/name_change_detail.html", change=change,
-                           carry=holder_service.carry_over(change.contract), kinds=HolderKind,
+                           carry=holder_service.view_name_change(current_user, change), kinds=HolderKind,
                            may_decide=holder_service.may_decide(current_user, change))
 
     @expose("/<int:change_id>/decide", methods=["POST"])

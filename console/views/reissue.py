@@ -79,6 +79,7 @@ class ReissueView(ConsoleView):
             .order_by(AuditEvent.at, AuditEvent.id)
         ).all()
         kind, _address = reissued_notices.destination_of(reissue)
+        reissue_requests.view_reissue(current_user, reissue)
         return self.render("reissue/detail.html", reissue=reissue, history=history, destination_kind=kind,
                            labels=ReissueStatus.labels(), relations=reissue_requests.CALLER_RELATIONS,
                            may_cancel=reissue.status in reissue_requests.OPEN_STATUSES,
@@ -103,7 +104,9 @@ class PrintBatchView(ConsoleView):
 
     @expose("/")
     def index(self):
-        batches = db.session.scalars(select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(100)).all()
+        batches = db.session.scalars(
+            select(PrintBatch).options(selectinload(PrintBatch.created_by)).order_by(PrintBatch.created_at.desc()).limit(100)
+        ).all()
         waiting = db.session.scalar(
             select(func.count()).select_from(ReissueRequest).where(ReissueRequest.status == ReissueStatus.REQUESTED)
         )
@@ -140,7 +143,7 @@ class PrintBatchView(ConsoleView):
     @expose("/<int:batch_id>")
     def detail(self, batch_id: int):
         batch = db.get_or_404(PrintBatch, batch_id)
-        requests = print_batches.batch_requests(batch)
+        requests = print_batches.view_print_batch(current_user, batch)
         return self.render("reissue/batch_detail.html", batch=batch, requests=requests, labels=ReissueStatus.labels(),
                            destination_of=reissued_notices.destination_of,
                            to_mail=sum(r.status == ReissueStatus.IN_BATCH for r in requests))
