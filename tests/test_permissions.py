@@ -29,11 +29,15 @@ EXPECTED = {
     "console.services.accounts.view_locked_accounts": DESK,
     **{f"console.services.start_applications.{name}": DESK for name in (
         "record_start_application", "accept_start_application", "reject_start_application", "confirm_opened",
-        "view_start_application")},
+        "view_start_application", "start_queue", "accepted_not_started")},
     **{f"console.services.stop_applications.{name}": DESK for name in (
-        "record_stop_application", "accept_stop_application", "reject_stop_application")},
+        "record_stop_application", "accept_stop_application", "reject_stop_application", "stop_queue")},
     "console.services.moves.accept_move": DESK,
     "console.services.payment_methods.decide_payment_change": DESK,
+    "console.services.payment_methods.pending_payment_changes": DESK,
+    "console.services.customer.view_contract_form": DESK,
+    "console.services.holders.list_name_changes": DESK,
+    "console.services.reissue_requests.list_requests": DESK,
     **{f"console.services.customer.{name}": DESK for name in (
         "view_account", "view_contract", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (

@@ -387,3 +387,9 @@ def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount
     record(actor, "customer.reveal", target=target, customer_number=customer_number, reason=reason,
            detail={"field": field_name})
     return value or "（登録なし）"
+
+
+@requires(CUSTOMER_DESK)
+def view_contract_form(actor: Staff, contract: Contract, form: str) -> None:
+    """A form about one contract (name change, reissue, stop) shows its holder and address: audited as a view."""
+    record(actor, "customer.view", target=contract, customer_number=contract.customer_number, detail={"form": form})

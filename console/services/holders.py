@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from .. import clock, normalise
 from ..extensions import db
@@ -202,6 +203,18 @@ def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
     record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
     _refresh_handover(change)
     return change
+
+
+@requires(CUSTOMER_DESK)
+def list_name_changes(actor: Staff, status: str, *, limit: int = 500) -> list[NameChange]:
+    """Name changes of one status, oldest first, with their contracts; the list shows holders, so it is audited."""
+    query = select(NameChange).options(selectinload(NameChange.contract), selectinload(NameChange.requested_by)).order_by(
+        NameChange.requested_at)
+    if status in {s.value for s in ChangeStatus}:
+        query = query.where(NameChange.status == status)
+    changes = db.session.scalars(query.limit(limit)).all()
+    record(actor, "name_change.list", detail={"status": status, "rows": len(changes)})
+    return changes
 
 
 @requires(CUSTOMER_DESK)

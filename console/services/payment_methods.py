@@ -106,12 +106,15 @@ def decide_payment_change(actor: Staff, change_id: int, *, apply: bool, note: st
     return change, bills
 
 
-def pending_payment_changes(*, limit: int = 200) -> list[PaymentMethodChange]:
-    """Payment-method changes waiting for staff, oldest first."""
-    return db.session.scalars(
+@requires(CUSTOMER_DESK)
+def pending_payment_changes(actor: Staff, *, limit: int = 200) -> list[PaymentMethodChange]:
+    """Payment-method changes waiting for staff, oldest first (audited: customer numbers)."""
+    rows = db.session.scalars(
         select(PaymentMethodChange)
         .where(PaymentMethodChange.status == PaymentChangeStatus.PENDING)
         .options(selectinload(PaymentMethodChange.contract))
         .order_by(PaymentMethodChange.requested_at, PaymentMethodChange.id)
         .limit(limit)
     ).all()
+    record(actor, "payment_method.list", detail={"rows": len(rows)})
+    return rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from .. import normalise
 from ..documents.reissued_notices import months_text
@@ -211,6 +212,25 @@ def cancel_reissue(actor: Staff, request_id: int, reason: str) -> ReissueRequest
         detail={"from": previous.value, "batch": request.batch.batch_key if request.batch else None},
     )
     return request
+
+
+@requires(CUSTOMER_DESK)
+def list_requests(actor: Staff, status: str, *, limit: int = 500) -> tuple[list[ReissueRequest], dict[str, int]]:
+    """Requests of one status (newest first once mailed or cancelled) and the count per status; audited."""
+    newest_first = status in (ReissueStatus.MAILED, ReissueStatus.CANCELLED)
+    requests = db.session.scalars(
+        select(ReissueRequest)
+        .where(ReissueRequest.status == status)
+        .options(selectinload(ReissueRequest.items), selectinload(ReissueRequest.contract),
+                 selectinload(ReissueRequest.batch))
+        .order_by(ReissueRequest.requested_at.desc() if newest_first else ReissueRequest.requested_at)
+        .limit(limit)
+    ).all()
+    counts = dict(db.session.execute(
+        select(ReissueRequest.status, func.count()).group_by(ReissueRequest.status)
+    ).all())
+    record(actor, "reissue.list", detail={"status": status, "rows": len(requests)})
+    return requests, counts
 
 
 @requires(CUSTOMER_DESK)

@@ -150,8 +150,9 @@ def is_overdue(received_at: datetime, today: date) -> bool:
     return add_business_days(to_tokyo(received_at).date(), sla_business_days()) < today
 
 
-def start_queue(filters: QueueFilter, *, limit: int = 100, offset: int = 0) -> list[StartApplication]:
-    """Start applications by urgency: desired start date first, then the oldest received."""
+@requires(CUSTOMER_DESK)
+def start_queue(actor: Staff, filters: QueueFilter, *, limit: int = 100, offset: int = 0) -> list[StartApplication]:
+    """Start applications by urgency: desired start date first, then the oldest received (audited: names)."""
     query = select(StartApplication)
     if filters.status:
         query = query.where(StartApplication.status == filters.status)
@@ -168,12 +169,15 @@ def start_queue(filters: QueueFilter, *, limit: int = 100, offset: int = 0) -> l
     query = query.order_by(
         StartApplication.desired_start_date, StartApplication.received_at, StartApplication.id
     ).limit(limit).offset(offset)
-    return db.session.scalars(query).all()
+    rows = db.session.scalars(query).all()
+    record(actor, "start_application.list", detail={"offset": offset, "rows": len(rows)})
+    return rows
 
 
-def accepted_not_started(today: date, *, limit: int = 500) -> list[StartApplication]:
-    """Accepted start applications whose tap has not been opened by their start date."""
-    return db.session.scalars(
+@requires(CUSTOMER_DESK)
+def accepted_not_started(actor: Staff, today: date, *, limit: int = 500) -> list[StartApplication]:
+    """Accepted start applications whose tap has not been opened by their start date (audited: names)."""
+    rows = db.session.scalars(
         select(StartApplication)
         .join(StartApplication.contract)
         .options(contains_eager(StartApplication.contract))
@@ -186,6 +190,8 @@ def accepted_not_started(today: date, *, limit: int = 500) -> list[StartApplicat
         .order_by(StartApplication.desired_start_date, StartApplication.id)
         .limit(limit)
     ).all()
+    record(actor, "start_application.not_started", detail={"rows": len(rows)})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

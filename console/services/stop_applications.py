@@ -57,14 +57,18 @@ def record_stop_application(actor: Staff, contract: Contract, *, desired_stop_da
 # Queue
 
 
-def stop_queue(status: str = ApplicationStatus.PENDING.value, *, limit: int = 100, offset: int = 0) -> list[StopApplication]:
-    """Stop applications by desired stop date."""
+@requires(CUSTOMER_DESK)
+def stop_queue(actor: Staff, status: str = ApplicationStatus.PENDING.value, *, limit: int = 100,
+               offset: int = 0) -> list[StopApplication]:
+    """Stop applications by desired stop date (audited: holders' names)."""
     query = select(StopApplication)
     if status:
         query = query.where(StopApplication.status == status)
     query = query.order_by(StopApplication.desired_stop_date, StopApplication.received_at, StopApplication.id)
     # The list shows each stop's contract: loaded in one more query, not one per row.
-    return db.session.scalars(query.options(selectinload(StopApplication.contract)).limit(limit).offset(offset)).all()
+    rows = db.session.scalars(query.options(selectinload(StopApplication.contract)).limit(limit).offset(offset)).all()
+    record(actor, "stop_application.list", detail={"status": status, "offset": offset, "rows": len(rows)})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------

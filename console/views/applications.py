@@ -13,6 +13,7 @@ from ..extensions import db
 from ..formats import to_tokyo
 from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartApplication, StopApplication
 from ..services import DomainError, moves, payment_methods, start_applications, stop_applications
+from ..services import customer as customer_service
 from ..wards import WARDS
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change
 
@@ -70,7 +71,7 @@ class ApplicationView(ConsoleView):
         for problem in problems:
             flash(problem, "warning")
         page = _page()
-        rows = start_applications.start_queue(filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        rows = start_applications.start_queue(current_user, filters, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         now = clock.today()
         return self._render(
             "applications/queue.html", applications=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
@@ -110,6 +111,7 @@ class ApplicationView(ConsoleView):
             if done:
                 flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
                 return redirect(url_for(".stops"))
+        customer_service.view_contract_form(current_user, contract, "stop_application")
         return self._render("applications/new_stop.html", contract=contract, form=form)
 
     @expose("/<int:application_id>")
@@ -155,7 +157,7 @@ class ApplicationView(ConsoleView):
 
     @expose("/not-started")
     def not_started(self):
-        return self._render("applications/not_started.html", applications=start_applications.accepted_not_started(clock.today()))
+        return self._render("applications/not_started.html", applications=start_applications.accepted_not_started(current_user, clock.today()))
 
     @expose("/contract/<int:contract_id>/opened", methods=["POST"])
     def opened(self, contract_id: int):
@@ -172,7 +174,7 @@ class ApplicationView(ConsoleView):
         if status not in {s.value for s in ApplicationStatus}:
             status = ApplicationStatus.PENDING.value
         page = _page()
-        rows = stop_applications.stop_queue(status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        rows = stop_applications.stop_queue(current_user, status, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         return self._render("applications/stops.html", stops=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
                             page=page, status=status)
 
@@ -218,7 +220,7 @@ class ApplicationView(ConsoleView):
 
     @expose("/payment-changes")
     def payment_changes(self):
-        return self._render("applications/payment_changes.html", changes=payment_methods.pending_payment_changes(),
+        return self._render("applications/payment_changes.html", changes=payment_methods.pending_payment_changes(current_user),
                             limit=payment_methods.E_PAYMENT_LIMIT_YEN)
 
     @expose("/payment-changes/<int:payment_change_id>/decide", methods=["POST"])

@@ -8,7 +8,6 @@ from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
@@ -21,6 +20,7 @@ from ..models import (
     NameChange,
     PortalAccount,
 )
+from ..services import customer as customer_service
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
@@ -41,10 +41,7 @@ class NameChangeView(ConsoleView):
     @expose("/")
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
-        query = select(NameChange).options(selectinload(NameChange.contract), selectinload(NameChange.requested_by)).order_by(NameChange.requested_at)
-        if status in {s.value for s in ChangeStatus}:
-            query = query.where(NameChange.status == status)
-        changes = db.session.scalars(query.limit(500)).all()
+        changes = holder_service.list_name_changes(current_user, status)
         return self.render("changes/name_change_list.html", changes=changes, status=status)
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
@@ -64,6 +61,7 @@ class NameChangeView(ConsoleView):
             ), "名義変更を受け付けました。スーパーバイザーの承認後に反映されます。")
             if done:
                 return redirect(url_for(".detail", change_id=change.id))
+        customer_service.view_contract_form(current_user, contract, "name_change")
         return self.render(
             "changes/name_change_new.html", contract=contract, form=form, today=clock.today(),
             carry=holder_service.carry_over(contract), kinds=HolderKind,

@@ -33,18 +33,7 @@ class ReissueView(ConsoleView):
         status = request.args.get("status", ReissueStatus.REQUESTED.value)
         if status not in {s.value for s in ReissueStatus}:
             status = ReissueStatus.REQUESTED.value
-        newest_first = status in (ReissueStatus.MAILED, ReissueStatus.CANCELLED)
-        requests = db.session.scalars(
-            select(ReissueRequest)
-            .where(ReissueRequest.status == status)
-            .options(selectinload(ReissueRequest.items), selectinload(ReissueRequest.contract),
-                     selectinload(ReissueRequest.batch))
-            .order_by(ReissueRequest.requested_at.desc() if newest_first else ReissueRequest.requested_at)
-            .limit(LIST_LIMIT)
-        ).all()
-        counts = dict(db.session.execute(
-            select(ReissueRequest.status, func.count()).group_by(ReissueRequest.status)
-        ).all())
+        requests, counts = reissue_requests.list_requests(current_user, status, limit=LIST_LIMIT)
         return self.render("reissue/list.html", requests=requests, status=status, counts=counts,
                            labels=ReissueStatus.labels(), relations=reissue_requests.CALLER_RELATIONS,
                            limit=LIST_LIMIT)
@@ -63,6 +52,7 @@ class ReissueView(ConsoleView):
             if done:
                 flash(f"お知らせ票の再発行を受け付けました（受付番号 {created.id}）。印刷バッチで印刷・発送します。", "success")
                 return redirect(url_for(".detail", request_id=created.id))
+        customer_service.view_contract_form(current_user, contract, "reissue")
         return self.render(
             "reissue/new.html", contract=contract, form=form, checked=set(form.getlist("month")),
             bills=reissue_requests.reissuable_bills(contract), taken=reissue_requests.open_request_months(contract),
