@@ -251,7 +251,10 @@ def configure_requests(app: Flask) -> None:
         transaction.rollback()
         flash(exc.message, "error")
         back = request.referrer
-        if not back or urlsplit(back).netloc != request.host:
+        came_from = urlsplit(back or "")
+        # Back to where they came from, unless that is elsewhere or this very page (a refused GET would loop).
+        if not back or came_from.netloc != request.host or (
+                request.method == "GET" and came_from.path == request.path):
             back = url_for("admin.index")
         return redirect(back, code=303)
 

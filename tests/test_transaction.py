@@ -81,6 +81,10 @@ def scratch_app(database_url, tmp_path):
         factories.account(email="refused@example.jp")
         raise DomainError("この操作はできません。画面を更新してください。")
 
+    @app.get("/_test/refuse-page")
+    def refuse_page():
+        raise DomainError("このページは表示できません。")
+
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -105,3 +109,9 @@ def test_an_uncaught_refusal_is_a_message_on_the_page_they_came_from_and_nothing
     # A referrer from elsewhere is not followed.
     response = client.post("/_test/refuse", headers={"Referer": "https://elsewhere.example/"})
     assert response.status_code == 303 and "elsewhere" not in response.headers["Location"]
+
+
+def test_a_page_refused_on_reload_goes_home_instead_of_looping(scratch_app):
+    client = scratch_app.test_client()
+    response = client.get("/_test/refuse-page", headers={"Referer": "http://localhost/_test/refuse-page"})
+    assert response.status_code == 303 and not response.headers["Location"].endswith("/_test/refuse-page")
