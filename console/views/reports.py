@@ -6,6 +6,7 @@ from flask import current_app, flash, jsonify, redirect, request, send_file, url
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import clock, transaction
 from ..extensions import db
@@ -109,6 +110,7 @@ class ReportView(ConsoleView):
         recent = db.session.scalars(
             select(ReportRun)
             .where(ReportRun.scheduled.is_(False))
+            .options(selectinload(ReportRun.requested_by))  # the list names who asked: one query, not one per row
             .order_by(ReportRun.created_at.desc())
             .limit(30)
         ).all()
