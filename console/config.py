@@ -69,6 +69,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A failing statement's bound values (phones, e-mails, names) stay out of error messages and logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # The longest a web request's SQL statement may run (PostgreSQL; 0: no limit).
+        "WEB_STATEMENT_TIMEOUT_SECONDS": _float("WEB_STATEMENT_TIMEOUT_SECONDS", 5),
         "REDIS_URL": _env("REDIS_URL"),
         # Sign-in throttling (Flask-Limiter): per client address and per e-mail address tried.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

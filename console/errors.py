@@ -11,6 +11,7 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import clock, transaction
@@ -31,11 +32,16 @@ MESSAGES: dict[int, tuple[str, str]] = {
           "内容を減らしてから、もう一度送信してください。"),
     429: ("短い時間にリクエストが集中したため、受け付けられませんでした。",
           "しばらく待ってから、もう一度お試しください。"),
+    503: ("処理に時間がかかりすぎたため、途中で打ち切りました。",
+          "条件を絞り込んで（区と町名、請求月と支払状況、お客さま番号など）もう一度検索してください。"),
     500: ("システムでエラーが発生しました。",
           "時間をおいてもう一度お試しください。続く場合はシステム管理者に連絡してください（発生時刻をお伝えください）。"),
 }
 TITLES = {400: "不正なリクエスト", 403: "権限がありません", 404: "ページが見つかりません", 405: "操作できません",
-          413: "データが大きすぎます", 429: "しばらくお待ちください", 500: "システムエラー"}
+          413: "データが大きすぎます", 429: "しばらくお待ちください", 500: "システムエラー",
+          503: "時間がかかりすぎました"}
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (web.py sets it per request).
+QUERY_CANCELED = "57014"
 CSRF_EXPIRED = "フォームの有効期限が切れました。もう一度送信してください。"
 PUBLIC_PREFIX = "/public"
 
@@ -126,8 +132,20 @@ def handle_server_error(error: Exception):
     return _safe(500)
 
 
+def handle_database_error(error: DBAPIError):
+    """A statement that ran past the web requests' statement_timeout: a page that says how to narrow the
+    search, and the worker free again. Any other database error is a 500, logged like one."""
+    transaction.rollback()
+    if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+        log.warning("statement timeout: %s %s", request.method, request.path)
+        return _safe(503, back=_same_host_referrer())
+    current_app.log_exception(error)
+    return _safe(500)
+
+
 def configure_errors(app: Flask) -> None:
     """Register the error pages (after the views, so Flask-Admin's own aborts land here too)."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(InternalServerError, handle_server_error)
+    app.register_error_handler(DBAPIError, handle_database_error)

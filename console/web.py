@@ -10,11 +10,11 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from jinja2 import BaseLoader
 from sqlalchemy import event
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from . import clock, transaction
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -29,6 +29,18 @@ def configure_database(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 _fix_sqlite(engine)
+
+
+@event.listens_for(Session, "after_begin")
+def _web_statement_timeout(_session, _transaction, connection) -> None:
+    # A web request's statements get CONSOLE_WEB_STATEMENT_TIMEOUT_SECONDS at most (PostgreSQL), so a
+    # search that would hold a web worker for minutes ends as a "narrow the search" page (errors.py).
+    # Jobs, CLI commands and migrations run outside a request and keep no limit.
+    if not has_request_context() or connection.dialect.name != "postgresql":
+        return
+    limit_ms = int(current_app.config.get("WEB_STATEMENT_TIMEOUT_SECONDS", 0) * 1000)
+    if limit_ms > 0:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {limit_ms}")
 
 
 def _migrations_dir():

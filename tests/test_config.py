@@ -59,6 +59,7 @@ SETTINGS = {
     "CONSOLE_DATABASE_URL": ("postgresql+psycopg://db/x", "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://db/x"),
     "CONSOLE_REDIS_URL": ("redis://cache:6379/3", "REDIS_URL", "redis://cache:6379/3"),
     "CONSOLE_RQ_QUEUE": ("night", "RQ_QUEUE", "night"),
+    "CONSOLE_WEB_STATEMENT_TIMEOUT_SECONDS": ("0.5", "WEB_STATEMENT_TIMEOUT_SECONDS", 0.5),
     "CONSOLE_MAIL_SERVER": ("smtp.example.jp", "MAIL_SERVER", "smtp.example.jp"),
     "CONSOLE_MAIL_PORT": ("2525", "MAIL_PORT", 2525),
     "CONSOLE_MAIL_USE_TLS": ("true", "MAIL_USE_TLS", True),
