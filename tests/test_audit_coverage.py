@@ -27,6 +27,7 @@ PERSONAL = {
     "applications.index": "the start-application queue: applicant names and addresses",
     "customer.account": "the 360° view of a portal account: name, contact data, contracts",
     "customer.contract": "the 360° view of a contract: holder, usage location, bills",
+    "customer.bills": "a contract's older bills, a year at a time",
     "lookup.index": "search results: names, masked contact data, addresses",
     "contracts.index": "contract list: holders and usage locations",
     "bills.index": "bill list: customer numbers with their charges",

@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 
 from console import clock
 from console.extensions import db
+from console.formats import wareki_month
 from console.models import (
     AuditEvent,
     Bill,
@@ -63,9 +64,16 @@ def test_page_shows_everything_masked(client, login_as, customer_with_history):
     assert "hanako@example.jp" not in html and "h＊＊＊@example.jp" in html
     assert "090-8765-4321" not in html and "4321" in html
     assert "6458" not in html and "梅田一丁目" in html
-    # Bills newest first, including the years before 2024; only 2024-01 on (2 years) marked as on the portal.
+    # Bills newest first: the last twelve months on the page, the years before a year at a time behind a link.
+    months = [date(2026, 11, 1), date(2026, 10, 1), date(2025, 6, 1), date(2024, 1, 1), date(2023, 12, 1),
+              date(2019, 4, 1)]
+    since = customer.months_back(clock.today(), customer.BILL_MONTHS_SHOWN - 1)
     periods = re.findall(r"(令和\d+年\d+月|平成\d+年\d+月)</td>", html)
-    assert periods == ["令和8年11月", "令和8年10月", "令和7年6月", "令和6年1月", "令和5年12月", "平成31年4月"]
+    assert periods == [wareki_month(m) for m in months if m >= since]
+    older = client.get(f"/customer/contract/{contract.id}/bills")
+    assert 'data-testid="older-bills"' in html and older.status_code == 200
+    assert re.findall(r"(令和\d+年\d+月|平成\d+年\d+月)</td>", older.get_data(as_text=True)) == [
+        wareki_month(m) for m in months if m < since]
     assert "マイページ利用中のため、紙のお知らせ票は発行されません。" in html
     # R11: paid on 2026-11-20 (Fri); 10 business days later, skipping 11/23 (勤労感謝の日).
     assert "2026年12月7日ごろ支払済に反映" in html
@@ -183,7 +191,7 @@ def test_more_than_twenty_numbers_warns(client, login_as):
 
 
 def test_query_count_does_not_grow_with_contracts(app, database):
-    """The view runs a fixed number of queries whether an account holds 2 or 20 customer numbers."""
+    """The view runs a fixed number of queries whether an account holds 2, 20 or 45 customer numbers."""
     operator = factories.staff("operator")
 
     def count_queries(n_contracts: int) -> int:
@@ -205,7 +213,58 @@ def test_query_count_does_not_grow_with_contracts(app, database):
             event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
-    assert count_queries(2) == count_queries(20)
+    assert count_queries(2) == count_queries(20) == count_queries(45)
+
+
+def test_a_big_account_shows_its_numbers_twenty_at_a_time(client, login_as):
+    """A management company's account: twenty panels a page (main first), searchable, bounded HTML."""
+    account = factories.account()
+    today = clock.today()
+    contracts = [factories.contract() for _ in range(45)]
+    for i, contract in enumerate(contracts):
+        factories.link(account, contract, main=i == 44)
+        for back in range(24):
+            factories.bill(contract, customer.months_back(today, back))
+    db.session.commit()
+    login_as("operator")
+    page = f"/customer/account/{account.id}"
+    html = client.get(page).get_data(as_text=True)
+    shown = re.findall(r'data-testid="contract-([A-Z]\d{9})"', html)
+    assert len(shown) == 20 and shown[0] == contracts[44].customer_number  # the main number first
+    assert "45 件中 45 件" in html and "1 / 3 ページ" in html and len(html.encode()) < 300_000
+    assert html.count('data-testid="bills"') == 20 and len(re.findall(r"(令和\d+年\d+月)</td>", html)) == 20 * 12
+    last = client.get(page, query_string={"numbers_page": 3}).get_data(as_text=True)
+    assert len(re.findall(r'data-testid="contract-([A-Z]\d{9})"', last)) == 5
+    assert client.get(page, query_string={"numbers_page": 99}).status_code == 200  # clamped to the last page
+    wanted = contracts[17].customer_number
+    found = client.get(page, query_string={"numbers_q": wanted.lower()}).get_data(as_text=True)
+    assert re.findall(r'data-testid="contract-([A-Z]\d{9})"', found) == [wanted] and "45 件中 1 件が一致" in found
+    # Each page view is audited with the numbers it showed.
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.view")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.detail["numbers_shown"] == [wanted]
+    assert client.get(page, query_string={"numbers_q": "x" * 5000}).status_code == 200
+
+
+def test_older_bills_a_year_at_a_time(client, login_as):
+    contract = factories.contract()
+    today = clock.today()
+    for back in range(30):
+        factories.bill(contract, customer.months_back(today, back))
+    db.session.commit()
+    login_as("operator")
+    html = client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
+    assert len(re.findall(r"(令和\d+年\d+月)</td>", html)) == 12
+    first = client.get(f"/customer/contract/{contract.id}/bills").get_data(as_text=True)
+    months = re.findall(r"(令和\d+年\d+月)</td>", first)
+    assert months[0] == wareki_month(customer.months_back(today, 12)) and len(months) == 12
+    older = re.search(r'href="([^"]+)" data-testid="older-bills"', first).group(1).replace("&amp;", "&")
+    second = client.get(older).get_data(as_text=True)
+    assert re.findall(r"(令和\d+年\d+月|平成\d+年\d+月)</td>", second) == [
+        wareki_month(customer.months_back(today, back)) for back in range(24, 30)]
+    assert "これより前の請求はありません" in second
+    assert client.get(f"/customer/contract/{contract.id}/bills?before=2024-13").status_code == 400
+    assert client.get("/customer/contract/99999999/bills").status_code == 404
 
 
 def test_calendar_rules():

@@ -39,7 +39,7 @@ EXPECTED = {
     "console.services.holders.list_name_changes": DESK,
     "console.services.reissue_requests.list_requests": DESK,
     **{f"console.services.customer.{name}": DESK for name in (
-        "view_account", "view_contract", "confirm_identity", "reveal")},
+        "view_account", "view_contract", "contract_bills", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (
         "open_handover", "release_old_links", "link_new_account")},
     "console.services.holders.request_name_change": DESK,

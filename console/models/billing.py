@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -52,7 +52,13 @@ class Bill(db.Model):
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821
 
-    __table_args__ = (UniqueConstraint("contract_id", "period", name="uq_bill_contract_period"),)
+    __table_args__ = (
+        UniqueConstraint("contract_id", "period", name="uq_bill_contract_period"),
+        # The bill list's filters, each leading an index that ends in id (keyset pages, 0015).
+        Index("ix_bill_period_id", "period", "id"),
+        Index("ix_bill_payment_status_id", "payment_status", "id"),
+        Index("ix_bill_period_payment_status_id", "period", "payment_status", "id"),
+    )
 
     @property
     def total(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
@@ -82,6 +82,12 @@ class Contract(db.Model):
         Index("ix_contract_holder_kana_key", "holder_kana_key"),
         Index("ix_contract_ward_town", "ward_code", "town"),
         Index("ix_contract_place", "ward_code", "town", "address_line"),
+        # The contract list's filters, each leading an index that ends in id (keyset pages, 0015).
+        Index("ix_contract_ward_code_id", "ward_code", "id"),
+        Index("ix_contract_town_id", "town", "id", postgresql_ops={"town": "varchar_pattern_ops"}),
+        Index("ix_contract_payment_method_id", "payment_method", "id"),
+        Index("ix_contract_stopped_id", "id", postgresql_where=text("stop_date IS NOT NULL"),
+              sqlite_where=text("stop_date IS NOT NULL")),
     )
 
     @validates("holder_name")

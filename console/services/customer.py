@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import clock, normalise
 from ..extensions import db
@@ -43,6 +43,10 @@ from .permissions import CUSTOMER_DESK, requires
 # How long an identity confirmation lets the operator disclose the e-mail address (R6).
 IDENTITY_VALID_FOR = timedelta(minutes=30)
 AUDIT_ROWS_SHOWN = 50
+# What a person reads on one page (issue 17): a contract's last twelve months of bills (older ones a page
+# at a time, contract_bills), and an account's linked numbers twenty at a time, searchable.
+BILL_MONTHS_SHOWN = 12
+NUMBERS_PER_PAGE = 20
 
 IDENTITY_METHODS = {
     "contract_details": "お客さま番号・契約者名・使用場所の一致",
@@ -134,11 +138,27 @@ class ContractPanel:
     handovers: list[Handover] = field(default_factory=list)
     stop_applications: list[StopApplication] = field(default_factory=list)
     payment_changes: list[PaymentMethodChange] = field(default_factory=list)
+    older_bills: bool = False  # bills before the months shown exist (contract_bills pages them)
 
     @property
     def pending_name_change(self) -> NameChange | None:
         """A name change waiting for a supervisor (shown prominently)."""
         return next((n for n in self.name_changes if n.status == "pending"), None)
+
+
+@dataclass
+class NumberPage:
+    """Which of an account's linked numbers the page shows: twenty at a time, narrowed by q."""
+
+    q: str
+    page: int
+    matched: int  # numbers matching q (all shown-kind numbers without q)
+    total: int  # all numbers of that kind on the account
+    ended_total: int  # ended links not shown as panels (listed, at most NUMBERS_PER_PAGE)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matched // NUMBERS_PER_PAGE))
 
 
 @dataclass
@@ -154,6 +174,7 @@ class CustomerView:
     identity: AuditEvent | None
     next_step: str | None
     too_many_numbers: bool
+    numbers: NumberPage | None = None
 
     @property
     def customer_numbers(self) -> list[str]:
@@ -172,18 +193,33 @@ def _paper_notice_text(contract: Contract, link: AccountLink | None, withdrawn_l
     return "紙のお知らせ票を発行しています。"
 
 
+def months_back(today: date, months: int) -> date:
+    """The first day of the month `months` before today's month."""
+    index = today.year * 12 + today.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _bill_line(b: Bill, today: date) -> BillLine:
+    expected = expected_paid_date(b.paid_on) if b.paid_on and b.payment_status == "unpaid" else None
+    return BillLine(b, portal_shows(b.period, today), expected)
+
+
 def _panels(contracts: list[Contract], account: PortalAccount | None, today: date) -> list[ContractPanel]:
     """Panels for contracts, in a fixed number of queries whatever their count."""
     ids = [c.id for c in contracts]
+    since = months_back(today, BILL_MONTHS_SHOWN - 1)
     holders = defaultdict(list)
     for h in db.session.scalars(
         select(HolderHistory).where(HolderHistory.contract_id.in_(ids)).order_by(HolderHistory.effective_from.desc())
     ):
         holders[h.contract_id].append(h)
     bills = defaultdict(list)
-    for b in db.session.scalars(select(Bill).where(Bill.contract_id.in_(ids)).order_by(Bill.period.desc())):
-        expected = expected_paid_date(b.paid_on) if b.paid_on and b.payment_status == "unpaid" else None
-        bills[b.contract_id].append(BillLine(b, portal_shows(b.period, today), expected))
+    for b in db.session.scalars(
+        select(Bill).where(Bill.contract_id.in_(ids), Bill.period >= since).order_by(Bill.period.desc())
+    ):
+        bills[b.contract_id].append(_bill_line(b, today))
+    older = set(db.session.scalars(
+        select(Bill.contract_id).where(Bill.contract_id.in_(ids), Bill.period < since).distinct()))
     links = defaultdict(list)
     for link in db.session.scalars(
         select(AccountLink)
@@ -232,6 +268,7 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
                 handovers=by_contract["handover"][contract.id],
                 stop_applications=by_contract["stop"][contract.id],
                 payment_changes=by_contract["payment"][contract.id],
+                older_bills=contract.id in older,
             )
         )
     return panels
@@ -264,23 +301,54 @@ def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditE
     )
 
 
+def _number_filter(q: str):
+    """Linked numbers narrowed by what the operator typed: a customer or settlement number's beginning,
+    or part of the usage address."""
+    text = normalise.nfkc(q).upper()
+    address = normalise.address_key(q)
+    conditions = [Contract.customer_number.startswith(text, autoescape=True),
+                  Contract.settlement_number.startswith(text, autoescape=True)]
+    if address:
+        conditions.append(Contract.usage_address_key.contains(address, autoescape=True))
+    return or_(*conditions)
+
+
+def _count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
 @requires(CUSTOMER_DESK)
-def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
-    """The customer view of a portal account; opening it is audited."""
+def view_account(actor: Staff, account_id: int, *, today: date, numbers_q: str | None = None,
+                 numbers_page: int = 1) -> CustomerView:
+    """The customer view of a portal account; opening it is audited.
+
+    Its linked numbers are shown twenty at a time (main first), narrowed by numbers_q, so the page and
+    its queries stay the same size for an account with one number or a thousand."""
     account = db.session.get(PortalAccount, account_id)
     if account is None:
         raise DomainError("該当するマイページ利用者が見つかりません。")
-    links = list(
-        db.session.scalars(
-            select(AccountLink)
-            .where(AccountLink.account_id == account.id)
-            .options(selectinload(AccountLink.contract))
-            .order_by(AccountLink.is_main.desc(), AccountLink.linked_at)
-        )
-    )
+    q = normalise.nfkc(numbers_q).strip()[:40] if numbers_q else ""  # a filter, not data: longer is cut
+    links = select(AccountLink).where(AccountLink.account_id == account.id)
+    active = links.where(AccountLink.ended_at.is_(None))
+    active_total = _count(active)
     # A withdrawn account's ended links still tell which contracts get paper notices again (R8).
-    shown = [lk for lk in links if lk.ended_at is None] or (links if account.withdrawn_at else [])
-    ended = [lk for lk in links if lk not in shown]
+    shown_kind = active if active_total or not account.withdrawn_at else links
+    total = active_total if shown_kind is active else _count(links)
+    matching = shown_kind.join(AccountLink.contract)
+    if q:
+        matching = matching.where(_number_filter(q))
+    matched = _count(matching) if q else total
+    page = min(max(1, numbers_page), max(1, -(-matched // NUMBERS_PER_PAGE)))
+    shown = list(db.session.scalars(
+        matching.options(contains_eager(AccountLink.contract))
+        .order_by(AccountLink.is_main.desc(), AccountLink.linked_at, AccountLink.id)
+        .offset((page - 1) * NUMBERS_PER_PAGE).limit(NUMBERS_PER_PAGE)
+    )) if total else []
+    ended_query = links.where(AccountLink.ended_at.is_not(None)) if shown_kind is active else None
+    ended = list(db.session.scalars(
+        ended_query.options(selectinload(AccountLink.contract)).order_by(AccountLink.linked_at.desc())
+        .limit(NUMBERS_PER_PAGE))) if ended_query is not None else []
+    ended_total = _count(ended_query) if len(ended) == NUMBERS_PER_PAGE else len(ended)
     panels = _panels([lk.contract for lk in shown], account, today)
     numbers = [p.contract.customer_number for p in panels]
     view = CustomerView(
@@ -292,6 +360,7 @@ def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
                 select(StartApplication)
                 .where(StartApplication.account_id == account.id)
                 .order_by(StartApplication.received_at.desc())
+                .limit(AUDIT_ROWS_SHOWN)
             )
         ),
         mails=list(
@@ -306,9 +375,11 @@ def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
         audit=_audit_rows(numbers, account),
         identity=recent_identity_confirmation(actor, account),
         next_step=registration_next_step(account),
-        too_many_numbers=len([lk for lk in links if lk.ended_at is None]) > 20,
+        too_many_numbers=active_total > NUMBERS_PER_PAGE,
+        numbers=NumberPage(q=q, page=page, matched=matched, total=total, ended_total=ended_total),
     )
-    record(actor, "customer.view", target=account, customer_number=numbers[0] if numbers else None)
+    record(actor, "customer.view", target=account, customer_number=numbers[0] if numbers else None,
+           detail={"numbers_shown": numbers} if total > 1 else None)
     return view
 
 
@@ -333,6 +404,45 @@ def view_contract(actor: Staff, contract_id: int, *, today: date) -> CustomerVie
     )
     record(actor, "customer.view", target=contract, customer_number=contract.customer_number)
     return view
+
+
+@dataclass
+class BillPage:
+    """A contract's bills before a month, a year at a time (the customer view shows the latest year)."""
+
+    contract: Contract
+    lines: list[BillLine]
+    before: date
+    older: date | None  # pass as ?before= for the year before these
+
+
+def parse_month(raw: str | None) -> date | None:
+    """"2024-03" → 2024-03-01; None when empty; a Japanese refusal when malformed."""
+    raw = normalise.nfkc(raw).strip() if raw else ""
+    if not raw:
+        return None
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise DomainError("請求月は YYYY-MM の形で指定してください（例：2024-03）。") from None
+
+
+@requires(CUSTOMER_DESK)
+def contract_bills(actor: Staff, contract_id: int, *, before: date | None, today: date) -> BillPage:
+    """Twelve months of one contract's bills before `before` (default: before the months the customer
+    view shows), newest first; audited like the customer view."""
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise DomainError("該当する契約が見つかりません。")
+    before = before or months_back(today, BILL_MONTHS_SHOWN - 1)
+    rows = list(db.session.scalars(
+        select(Bill).where(Bill.contract_id == contract.id, Bill.period < before)
+        .order_by(Bill.period.desc()).limit(BILL_MONTHS_SHOWN + 1)))
+    older = rows[BILL_MONTHS_SHOWN - 1].period if len(rows) > BILL_MONTHS_SHOWN else None
+    record(actor, "customer.view", target=contract, customer_number=contract.customer_number,
+           detail={"bills_before": before.isoformat()})
+    return BillPage(contract, [_bill_line(b, today) for b in rows[:BILL_MONTHS_SHOWN]], before, older)
 
 
 # ---------------------------------------------------------------- reveal and identity (R6)

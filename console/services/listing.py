@@ -94,7 +94,8 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     if filters.state == "active":
         query = query.where((Contract.stop_date.is_(None)) | (Contract.stop_date >= today))
     elif filters.state == "stopped":
-        query = query.where(Contract.stop_date < today)
+        # Spelled so that the partial index of stopped contracts (ix_contract_stopped_id) serves it.
+        query = query.where(Contract.stop_date.is_not(None), Contract.stop_date < today)
     if filters.payment_method:
         query = query.where(Contract.payment_method == filters.payment_method)
     page = _page(query, Contract.id, _cursor(after, "after"), _cursor(before, "before"))

@@ -98,11 +98,26 @@ class CustomerPageView(ConsoleView):
 
     @expose("/account/<int:account_id>")
     def account(self, account_id: int):
-        return self._page(customer_service.view_account, account_id, account_page=True)
+        return self._page(lambda actor, record_id, **keys: customer_service.view_account(
+            actor, record_id, numbers_q=request.args.get("numbers_q"),
+            numbers_page=request.args.get("numbers_page", 1, type=int), **keys), account_id, account_page=True)
 
     @expose("/contract/<int:contract_id>")
     def contract(self, contract_id: int):
         return self._page(customer_service.view_contract, contract_id, account_page=False)
+
+    @expose("/contract/<int:contract_id>/bills")
+    def bills(self, contract_id: int):
+        """A contract's older bills, a year at a time."""
+        try:
+            before = customer_service.parse_month(request.args.get("before"))
+        except DomainError as refused:
+            abort(400, refused.message)
+        try:
+            page = customer_service.contract_bills(current_user, contract_id, before=before, today=clock.today())
+        except DomainError:
+            abort(404)
+        return self.render("customer/bills.html", page=page)
 
     @expose("/account/<int:account_id>/identity", methods=["POST"])
     def identity(self, account_id: int):
