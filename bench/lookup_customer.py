@@ -114,10 +114,10 @@ def main() -> None:
     app = city_app(args.database)
     staff_id, email = bench_staff(app)
 
+    from console.clock import today
     from console.extensions import db
     from console.models import Staff
     from console.services import customer, lookup
-    from console.views.customer import today
 
     with app.app_context():
         select_ms = _time_selects(db.engine)
