@@ -99,6 +99,12 @@ def worker_command(burst):
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
     # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
     click.echo(f"scheduled: {schedule_daily_print_batch()}")
+    from .jobs.audit import ensure_audit_partitions
+
+    try:
+        click.echo(f"audit partitions created: {ensure_audit_partitions() or 'none needed'}")
+    except Exception:  # noqa: BLE001 - a worker starts whatever the partitions' state; the job retries daily
+        current_app.logger.exception("audit partitions could not be made at worker start")
     # Mails recorded while Redis was down, or left by a worker that died, go out on this worker's sweep
     # (console.jobs.mail explains why a loop here and not a scheduled job).
     stop = start_sweeper(_sweeper_app(current_app))
@@ -131,6 +137,39 @@ def _sweeper_app(app: Flask) -> Flask:
     return create_app({"SQLALCHEMY_ENGINE_OPTIONS": options})  # the rest from the environment, as the worker's
 
 
+audit_cli = AppGroup("audit", help="The audit trail's monthly partitions (PostgreSQL).")
+
+
+@audit_cli.command("partitions")
+@click.option("--ahead", type=int, default=None, help="Months ahead (default CONSOLE_AUDIT_PARTITIONS_AHEAD).")
+def audit_partitions_command(ahead):
+    """Make this month's partition and the months ahead that are missing."""
+    from .services import audit_partitions
+
+    created = audit_partitions.ensure_partitions(None, months_ahead=ahead)
+    transaction.commit()
+    click.echo("作成した区画: " + (", ".join(created) if created else "なし（作成済み）"))
+
+
+@audit_cli.command("archive")
+@click.option("--before", "before", required=True, help="YYYY-MM: months ending on or before its first day.")
+def audit_archive_command(before):
+    """Detach the months before --before to the audit_archive schema (dump them, then drop them)."""
+    from .services import audit_partitions
+    from .services.customer import parse_month
+
+    try:
+        month = parse_month(before)
+        if month is None:
+            raise DomainError("--before に YYYY-MM の形で月を指定してください（例：2025-01）。")
+        archived = audit_partitions.archive_before(None, month)
+    except DomainError as refused:
+        raise click.ClickException(refused.message) from None
+    transaction.commit()
+    for name, rows in archived:
+        click.echo(f"{audit_partitions.ARCHIVE_SCHEMA}.{name}: {rows:,} 件")
+
+
 @click.command("report-cron")
 @with_appcontext
 def report_cron_command():
@@ -155,3 +194,4 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(report_cron_command)
+    app.cli.add_command(audit_cli)

@@ -109,6 +109,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Japan time of day at which the daily job gathers open reissue requests into a print batch.
         "REISSUE_BATCH_TIME": _env("REISSUE_BATCH_TIME", "17:00"),
         "STAFF_LOCK_THRESHOLD": _int("STAFF_LOCK_THRESHOLD", 5),
+        # The audit trail (PostgreSQL: monthly partitions): months kept in the live table, and how many
+        # months ahead the daily job makes partitions.
+        "AUDIT_LIVE_MONTHS": _int("AUDIT_LIVE_MONTHS", 13),
+        "AUDIT_PARTITIONS_AHEAD": _int("AUDIT_PARTITIONS_AHEAD", 3),
         # Argon2id cost of staff password hashes (argon2-cffi's defaults, RFC 9106's second choice);
         # hashes made with other costs are redone at the member's next sign-in.
         "PASSWORD_HASH_TIME_COST": _int("PASSWORD_HASH_TIME_COST", 3),

@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -92,9 +91,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from console.models.audit import not_an_audit_partition
         from console.models.base import render_migration_item
 
         conf_args.setdefault("render_item", render_migration_item)
+        conf_args.setdefault("include_name", not_an_audit_partition)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -65,6 +65,8 @@ EXPECTED = {
     "console.services.report_runs.request_report": SUPERVISOR,
     "console.services.report_runs.start_run": SUPERVISOR,
     "console.services.report_runs.download": SUPERVISOR,
+    "console.services.audit_partitions.ensure_partitions": ADMIN,
+    "console.services.audit_partitions.archive_before": ADMIN,
 }
 SYSTEM = {
     "console.services.print_batches.gather_print_batch",  # the daily print batch job
@@ -73,6 +75,8 @@ SYSTEM = {
     "console.services.staff.update_staff",
     "console.services.staff.unlock_staff",  # flask staff unlock
     "console.services.staff.set_password",
+    "console.services.audit_partitions.ensure_partitions",  # the daily job, flask audit partitions
+    "console.services.audit_partitions.archive_before",  # flask audit archive
 }
 # Functions that take the actor first but are steps inside the operations above, not operations of their own.
 BUILDING_BLOCKS = {

@@ -85,6 +85,8 @@ class AuditAction(LabelledEnum):
     REPORT_REQUEST = "report.request", "レポート作成の依頼"
     REPORT_EXPORT = "report.export", "レポートの出力"
     REPORT_DOWNLOAD = "report.download", "レポートのダウンロード"
+    AUDIT_PARTITIONS_CREATED = "audit.partitions_created", "監査ログの月別区画の作成"
+    AUDIT_ARCHIVED = "audit.archived", "古い監査ログの切り離し（保管）"
 
 
 class AuditTarget(LabelledEnum):
@@ -144,5 +146,14 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_customer_at", "customer_number", "at"),
         Index("ix_audit_event_staff_at", "staff_id", "at"),
         Index("ix_audit_event_action_at", "action", "at"),
-        Index("ix_audit_event_target", "target_type", "target_id"),
+        # "Who viewed" on the customer view (services/customer._audit_rows): newest first per target.
+        Index("ix_audit_event_target_at", "target_type", "target_id", "at"),
     )
+
+
+def not_an_audit_partition(name, type_, _parent_names) -> bool:
+    """Alembic's include_name: the audit trail's monthly partitions (PostgreSQL, made at run time by
+    services/audit_partitions) and their indexes are not in the models; the partitioned table is."""
+    if type_ == "table":
+        return not (name or "").startswith("audit_event_")
+    return True

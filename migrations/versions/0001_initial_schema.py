@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-24 20:15:37.363584
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001_initial'

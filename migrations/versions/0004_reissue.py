@@ -4,8 +4,8 @@ Revision ID: 0004_reissue
 Revises: 0003_applications
 """
 
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
 
 revision = "0004_reissue"
 down_revision = "0003_applications"

@@ -9,8 +9,8 @@ Revision ID: 0005_disaster
 Revises: 0004_reissue
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_disaster"
 down_revision = "0004_reissue"
