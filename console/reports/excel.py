@@ -1,19 +1,30 @@
-"""Rows → xlsx with openpyxl's write-only mode: constant memory, safe text cells, native charts.
+"""Rows → xlsx: streamed data sheets written by hand, the rest by openpyxl (styles, summaries, charts).
 
 A report is one or more streamed sheets (split past the per-sheet row limit) plus small summary
 sheets, each with a title row (report name, period, when it was made), a frozen header row, an
 auto-filter and set column widths. Dates and numbers stay numbers with a number format, so they
 sort, filter and add up in Excel.
+
+The data sheets are the hot path (a million rows): each row becomes sheet XML from per-column
+serialisers and goes straight into its deflate stream in the file, so memory stays flat and the cost
+per cell is a string format, not an object (bench/report_excel.py: against XlsxWriter's
+constant-memory mode and the deflate floor). openpyxl does what it does well: the workbook around
+them (styles, whose ids the serialisers use; workbook and content-type parts) and the summary sheets
+with their native charts. Reading reports back (the tests) is openpyxl's too.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import types
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import openpyxl
 from openpyxl import Workbook
@@ -275,6 +286,128 @@ def _chart(ws, spec: Chart, data_rows: int, columns: Sequence[Col]):
     return chart
 
 
+_EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (with its 1900 leap-year bug)
+_EPOCH_DATETIME = datetime(1899, 12, 30)
+# Deflate level of the streamed sheets: zlib's default, as zipfile and Excel write.
+SHEET_COMPRESSLEVEL = 6
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheetViews><sheetView workbookViewId="0"><pane ySplit="{split}" topLeftCell="A{first}" activePane="bottomLeft" '
+    'state="frozen"/><selection pane="bottomLeft" activeCell="A{first}" sqref="A{first}"/></sheetView></sheetViews>'
+    '<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>'
+)
+_SHEET_TAIL = ('</sheetData><autoFilter ref="{ref}"/>'
+               '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/></worksheet>')
+
+
+_CR = {"\r": "&#13;"}
+
+
+def _text_xml(value: str) -> str:
+    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() or "\n" in value else ""
+    # A parser turns a literal CR into LF: it travels as a character reference.
+    return f"<is><t{space}>{escape(value, _CR)}</t></is>"
+
+
+class _StreamedSheet:
+    """One data sheet's XML written row by row into its zip entry."""
+
+    def __init__(self, archive: zipfile.ZipFile, entry: str, heading: str, columns: Sequence[Col], styles: dict):
+        self.stream = archive.open(entry, "w", force_zip64=True)
+        self.columns = columns
+        self.rows = 0
+        cols = "".join(f'<col min="{i}" max="{i}" width="{c.display_width:g}" customWidth="1"/>'
+                       for i, c in enumerate(columns, 1))
+        head = [_SHEET_HEAD.format(split=HEADER_ROWS, first=HEADER_ROWS + 1, cols=cols),
+                f'<row r="1"><c r="A1" s="{styles["title"]}" t="inlineStr">{_text_xml(clean_text(heading))}</c></row>',
+                '<row r="2">']
+        for i, column in enumerate(columns, 1):
+            head.append(f'<c r="{get_column_letter(i)}2" s="{styles["header"]}" t="inlineStr">'
+                        f'{_text_xml(clean_text(column.header))}</c>')
+        head.append("</row>")
+        self.stream.write("".join(head).encode())
+        self.cells = [self._serialiser(get_column_letter(i), column.kind, styles)
+                      for i, column in enumerate(columns, 1)]
+        self.buffer: list[str] = []
+
+    @staticmethod
+    def _serialiser(letter: str, kind: str, styles: dict) -> Callable[[object, int], str]:
+        """value, row number → the cell's XML ("" for an empty cell), one closure per column."""
+        quoted = styles["quoted"]
+
+        def text(value, r):
+            if value is None:
+                return ""
+            if value.__class__ is not str:
+                value = str(value)
+            if not value:
+                return ""
+            if ILLEGAL_CHARACTERS_RE.search(value):
+                value = clean_text(value)
+            if len(value) > MAX_CELL_TEXT:
+                value = value[: MAX_CELL_TEXT - 1] + "…"
+            if value[0] in FORMULA_TRIGGERS:
+                return f'<c r="{letter}{r}" s="{quoted}" t="inlineStr">{_text_xml(value)}</c>'
+            return f'<c r="{letter}{r}" t="inlineStr">{_text_xml(value)}</c>'
+
+        if kind not in _NUMBER_FORMATS:
+            return text
+        style = styles[kind]
+
+        def number(value, r):
+            if value is None:
+                return ""
+            cls = value.__class__
+            if cls is int or cls is float or cls is Decimal:
+                return f'<c r="{letter}{r}" s="{style}"><v>{value}</v></c>'
+            if cls is datetime:
+                if value.tzinfo is not None:
+                    value = excel_datetime(value)
+                delta = value - _EPOCH_DATETIME
+                serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+                return f'<c r="{letter}{r}" s="{style}"><v>{serial!r}</v></c>'
+            if cls is date:
+                return f'<c r="{letter}{r}" s="{style}"><v>{(value - _EPOCH).days}</v></c>'
+            if cls is bool:
+                return f'<c r="{letter}{r}" t="b"><v>{int(value)}</v></c>'
+            return text(value, r)
+
+        return number
+
+    def append(self, values: Sequence) -> None:
+        self.rows += 1
+        r = self.rows + HEADER_ROWS
+        self.buffer.append(f'<row r="{r}">' + "".join([cell(v, r) for cell, v in zip(self.cells, values)]) + "</row>")
+        if len(self.buffer) == 2000:
+            self.stream.write("".join(self.buffer).encode())
+            self.buffer.clear()
+
+    def close(self) -> None:
+        last = get_column_letter(max(len(self.columns), 1))
+        self.buffer.append(_SHEET_TAIL.format(ref=f"A{HEADER_ROWS}:{last}{HEADER_ROWS + max(self.rows, 1)}"))
+        self.stream.write("".join(self.buffer).encode())
+        self.buffer.clear()
+        self.stream.close()
+
+
+def _register_styles(ws) -> dict:
+    """The style ids the streamed sheets use, registered in openpyxl's workbook (its styles.xml)."""
+
+    def style_id(**attributes) -> int:
+        cell = WriteOnlyCell(ws)
+        for name, value in attributes.items():
+            setattr(cell, name, value)
+        return cell.style_id
+
+    styles = {kind: style_id(number_format=fmt) for kind, fmt in _NUMBER_FORMATS.items()}
+    styles["title"] = style_id(font=_TITLE_FONT)
+    styles["header"] = style_id(font=_BOLD, fill=_HEADER_FILL, alignment=Alignment(wrap_text=True, vertical="center"))
+    styles["quoted"] = style_id(quotePrefix=True)
+    return styles
+
+
 def write_report(
     path: str | os.PathLike,
     *,
@@ -298,43 +431,58 @@ def write_report(
     if capacity < 1:
         raise ValueError("max_sheet_rows must leave room for at least one data row")
     wb = Workbook(write_only=True)
-    titles = []
-    sheet_no = 1
-    ws = _start_sheet(wb, sheet_title, heading, columns)
-    titles.append(ws.title)
-    writer = _SheetWriter(ws, columns)
-    on_sheet = 0
-    done = 0
-    next_report = time.monotonic() + progress_seconds
-    for values in rows:
-        if on_sheet == capacity:
-            _finish_sheet(ws, columns, on_sheet)
-            sheet_no += 1
-            suffix = f" ({sheet_no})"
-            ws = _start_sheet(wb, sheet_title[: 31 - len(suffix)] + suffix, heading, columns)
-            titles.append(ws.title)
-            writer = _SheetWriter(ws, columns)
-            on_sheet = 0
-        ws.append(writer.row(values))
-        on_sheet += 1
-        done += 1
-        if progress is not None and not done % 1000 and time.monotonic() >= next_report:
-            progress(done)
-            next_report = time.monotonic() + progress_seconds
-    _finish_sheet(ws, columns, on_sheet)
-    for summary in summaries() if summaries is not None else []:
-        sws = _start_sheet(wb, summary.title, heading, summary.columns)
-        titles.append(sws.title)
-        swriter = _SheetWriter(sws, summary.columns)
-        if summary.chart is not None:
-            anchor = get_column_letter(len(summary.columns) + 2) + str(HEADER_ROWS)
-            sws.add_chart(_chart(sws, summary.chart, len(summary.rows), summary.columns), anchor)
-        for values in summary.rows:
-            sws.append(swriter.row(values))
-        _finish_sheet(sws, summary.columns, len(summary.rows))
     tmp = f"{path}.{os.getpid()}.part"
-    wb.save(tmp)
-    os.replace(tmp, path)
+    archive = zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=SHEET_COMPRESSLEVEL)
+    try:
+        placeholders = []  # openpyxl's (empty) sheets for the streamed ones: names, order, filters
+
+        def start(title: str) -> _StreamedSheet:
+            placeholder = wb.create_sheet(title=title[:31])
+            placeholders.append(placeholder)
+            styles = _register_styles(placeholder)
+            # The sheets are numbered in workbook order, and the streamed ones come first.
+            return _StreamedSheet(archive, f"xl/worksheets/sheet{len(placeholders)}.xml", heading, columns, styles)
+
+        sheet = start(sheet_title)
+        done = 0
+        next_report = time.monotonic() + progress_seconds
+        for values in rows:
+            if sheet.rows == capacity:
+                sheet.close()
+                suffix = f" ({len(placeholders) + 1})"
+                sheet = start(sheet_title[: 31 - len(suffix)] + suffix)
+            sheet.append(values)
+            done += 1
+            if progress is not None and not done % 1000 and time.monotonic() >= next_report:
+                progress(done)
+                next_report = time.monotonic() + progress_seconds
+        sheet.close()
+        titles = [ws.title for ws in placeholders]
+        for summary in summaries() if summaries is not None else []:
+            sws = _start_sheet(wb, summary.title, heading, summary.columns)
+            titles.append(sws.title)
+            swriter = _SheetWriter(sws, summary.columns)
+            if summary.chart is not None:
+                anchor = get_column_letter(len(summary.columns) + 2) + str(HEADER_ROWS)
+                sws.add_chart(_chart(sws, summary.chart, len(summary.rows), summary.columns), anchor)
+            for values in summary.rows:
+                sws.append(swriter.row(values))
+            _finish_sheet(sws, summary.columns, len(summary.rows))
+        # openpyxl writes the rest of the package; its empty placeholder sheets give way to the streamed ones.
+        shell = io.BytesIO()
+        wb.save(shell)
+        streamed = {ws.path[1:] for ws in placeholders}
+        with zipfile.ZipFile(shell) as parts:
+            for info in parts.infolist():
+                if info.filename not in streamed:
+                    archive.writestr(info.filename, parts.read(info))
+        archive.close()
+        os.replace(tmp, path)
+    except BaseException:
+        archive.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     if progress is not None:
         progress(done)
     return WriteResult(rows=done, sheets=len(titles), size=os.path.getsize(path), sheet_titles=titles)
