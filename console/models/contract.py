@@ -88,6 +88,10 @@ class Contract(db.Model):
         Index("ix_contract_payment_method_id", "payment_method", "id"),
         Index("ix_contract_stopped_id", "id", postgresql_where=text("stop_date IS NOT NULL"),
               sqlite_where=text("stop_date IS NOT NULL")),
+        Index("ix_contract_stopped_ward_id", "ward_code", "id", postgresql_where=text("stop_date IS NOT NULL"),
+              sqlite_where=text("stop_date IS NOT NULL")),
+        Index("ix_contract_stopped_town_id", "town", "id", postgresql_where=text("stop_date IS NOT NULL"),
+              sqlite_where=text("stop_date IS NOT NULL")),
     )
 
     @validates("holder_name")

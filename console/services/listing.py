@@ -90,7 +90,11 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     if filters.ward_code:
         query = query.where(Contract.ward_code == filters.ward_code)
     if filters.town:
-        query = query.where(Contract.town.startswith(filters.town, autoescape=True))
+        # A whole town name is an equality, which the (town, id) index serves in page order; the
+        # beginning of one (天神橋 for its 丁目) is a prefix.
+        whole = db.session.scalar(select(Contract.id).where(Contract.town == filters.town).limit(1)) is not None
+        query = query.where(Contract.town == filters.town if whole
+                            else Contract.town.startswith(filters.town, autoescape=True))
     if filters.state == "active":
         query = query.where((Contract.stop_date.is_(None)) | (Contract.stop_date >= today))
     elif filters.state == "stopped":

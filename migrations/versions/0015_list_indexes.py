@@ -27,10 +27,16 @@ def upgrade():
     op.create_index("ix_contract_payment_method_id", "contract", ["payment_method", "id"])
     op.create_index("ix_contract_stopped_id", "contract", ["id"],
                     postgresql_where=sa.text(STOPPED), sqlite_where=sa.text(STOPPED))
+    # Stopped contracts are ≈ 2 % of all: narrowed by ward or town as well, they need their own.
+    op.create_index("ix_contract_stopped_ward_id", "contract", ["ward_code", "id"],
+                    postgresql_where=sa.text(STOPPED), sqlite_where=sa.text(STOPPED))
+    op.create_index("ix_contract_stopped_town_id", "contract", ["town", "id"],
+                    postgresql_where=sa.text(STOPPED), sqlite_where=sa.text(STOPPED))
 
 
 def downgrade():
-    for name, table in (("ix_contract_stopped_id", "contract"), ("ix_contract_payment_method_id", "contract"),
+    for name, table in (("ix_contract_stopped_town_id", "contract"), ("ix_contract_stopped_ward_id", "contract"),
+                        ("ix_contract_stopped_id", "contract"), ("ix_contract_payment_method_id", "contract"),
                         ("ix_contract_town_id", "contract"), ("ix_contract_ward_code_id", "contract"),
                         ("ix_bill_period_payment_status_id", "bill"), ("ix_bill_payment_status_id", "bill"),
                         ("ix_bill_period_id", "bill")):
