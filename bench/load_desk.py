@@ -59,11 +59,15 @@ def _prepare(database: str, operators: int) -> dict:
             "SELECT id, customer_number, contract_phone, holder_kana FROM contract TABLESAMPLE SYSTEM (1) "
             "WHERE contract_phone IS NOT NULL LIMIT 2000")).all()
         emails_seen = db.session.scalars(text("SELECT email FROM portal_account TABLESAMPLE SYSTEM (1) LIMIT 1000")).all()
+        # Management companies' accounts (hundreds of numbers each): the customer view's heaviest pages.
+        companies = db.session.scalars(text(
+            "SELECT account_id FROM account_link WHERE ended_at IS NULL GROUP BY account_id "
+            "HAVING count(*) >= 100 LIMIT 50")).all()
         max_contract = db.session.scalar(text("SELECT max(id) FROM contract"))
         max_bill = db.session.scalar(text("SELECT max(id) FROM bill"))
     queries = ([r.contract_phone.translate(FULL_WIDTH) for r in rows] + [r.customer_number.lower() for r in rows]
                + [e.upper() for e in emails_seen] + [r.holder_kana.split(" ")[0] for r in rows[:200]])
-    return {"staff": emails, "queries": queries, "contracts": [r.id for r in rows],
+    return {"staff": emails, "queries": queries, "contracts": [r.id for r in rows], "companies": companies,
             "max_contract": max_contract, "max_bill": max_bill}
 
 
@@ -106,6 +110,8 @@ class Operator(threading.Thread):
             query = rng.choice(data["queries"])
             self._get("lookup", "/lookup/?" + urllib.parse.urlencode({"q": query}))
             self._get("customer view", f"/customer/contract/{rng.choice(data['contracts'])}")
+            if data["companies"] and rng.random() < 0.05:
+                self._get("customer view, company", f"/customer/account/{rng.choice(data['companies'])}")
             if rng.random() < 0.1:
                 self._get("contract list, deep page", f"/contracts/?after={rng.randrange(1, data['max_contract'])}")
                 self._get("bill list, deep page", f"/bills/?after={rng.randrange(1, data['max_bill'])}")
@@ -155,7 +161,7 @@ def main() -> None:
         workers = args.workers or f"{os.cpu_count() + 1} (default)"
         print(f"{args.operators} operators, {args.seconds} s, think {args.think} s, gunicorn {workers} workers: "
               f"{total:,} requests, {total / elapsed:.0f} req/s, {len(errors)} errors")
-        targets = {"lookup": 50, "customer view": 100}
+        targets = {"lookup": 50, "customer view": 100, "customer view, company": 100}
         for kind, samples in sorted(results.items()):
             print("  " + summary(kind, samples, targets.get(kind)))
         for error in errors[:20]:
