@@ -138,10 +138,12 @@ def second_factor_step():
             # The wrong-code count and the audit entry stay: the page answers 200, so the request commits.
             flash(exc.message, "error")
         else:
+            next_page = complete_staff_sign_in(staff, used)
             if used == "recovery_code":
                 left = second_factor.unused_recovery_codes(staff)
-                flash(f"リカバリーコードを使用しました（残り{left}個）。使ったコードは二度と使えません。", "warning")
-            return redirect(complete_staff_sign_in(staff, used))
+                flash(f"リカバリーコードを使用しました（残り{left}個）。使ったコードは二度と使えません。"
+                      "残りが少ないときは、管理者に二要素認証のリセットを依頼して登録し直してください。", "warning")
+            return redirect(next_page)
     return render_template("auth/second_factor.html", form=form, throttled=False)
 
 

@@ -14,8 +14,7 @@ from wtforms.validators import DataRequired
 from ..extensions import db
 from ..formats import jdatetime
 from ..models import Role, Staff
-from ..services import DomainError
-from ..services import second_factor
+from ..services import DomainError, second_factor
 from ..services import staff as staff_service
 from .base import ConsoleModelView, SecureFlaskForm, apply_change, row_id
 
