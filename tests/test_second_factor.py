@@ -326,3 +326,24 @@ def test_codes_count_against_the_accounts_sign_in_throttle(app, redis_url):
     assert throttled.status_code == 429
     body = throttled.get_data(as_text=True)
     assert "ログインの試行回数が多すぎます" in body and 'name="code"' in body
+
+
+def test_the_same_code_at_the_same_moment_signs_in_once(app):
+    """Two sign-ins of one member with one code, released together on real connections: one is accepted."""
+    with factories.committed(app):
+        staff_id = factories.staff("operator").id
+    code = factories.totp_code()
+    outcomes = factories.race(app, {name: (staff_id, lambda actor: second_factor.verify_sign_in_code(actor, code))
+                                    for name in ("first", "second")})
+    assert sorted(outcomes.values()) == sorted(["totp", second_factor.USED_CODE]), outcomes
+
+
+def test_the_code_step_without_its_form_token_is_refused(client):
+    staff = factories.staff("operator")
+    db.session.commit()
+    _password(client, staff)
+    response = client.post("/login/code", data={"code": factories.totp_code()})
+    assert response.status_code == 400
+    assert not _signed_in(client)
+    db.session.refresh(staff)
+    assert staff.totp_last_step is None  # the code was not spent
