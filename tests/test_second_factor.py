@@ -15,6 +15,7 @@ from console.extensions import db
 from console.models import AuditEvent, Staff, StaffRecoveryCode
 from console.seed.demo import DEMO_STAFF, DEMO_TOTP_SECRETS
 from console.services import second_factor
+from console.services import staff as staff_service
 from tests import factories
 from tests.conftest import csrf_token, outbox_files, sign_in
 from tests.test_access import _rules
@@ -211,6 +212,10 @@ def test_too_many_wrong_codes_end_the_sign_in_and_lock_the_account(client, app):
     assert _actions(staff).count("staff.second_factor_refused") == threshold
     # Locked: even the right password is refused with the usual words, until an admin unlocks.
     assert "メールアドレスまたはパスワードが正しくありません" in _password(client, staff).get_data(as_text=True)
+    staff_service.unlock_staff(None, staff, reason="本人の入力誤り")  # flask staff unlock
+    db.session.commit()
+    assert staff.second_factor_failures == 0 and not staff.is_locked
+    assert sign_in(client, staff.email, factories.PASSWORD).status_code == 302
 
 
 def test_an_expired_pending_sign_in_asks_for_the_password_again(client):
