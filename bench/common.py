@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_PASSWORD = "bench-password-2026-long"
+# The bench staff's second factor, provisioned at creation (issue 16); sign_in_code() gives its code now.
+BENCH_TOTP_SECRET = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 
 
 def database_url(name: str) -> str:
@@ -35,9 +37,19 @@ def bench_staff(app, role: str = "operator"):
 
     email = f"bench-{role}@bench.example.jp"
     with app.app_context():
-        staff = find_staff(email) or create_staff(None, email, f"ベンチ{role}", [role], BENCH_PASSWORD)
+        staff = find_staff(email) or create_staff(None, email, f"ベンチ{role}", [role], BENCH_PASSWORD,
+                                                  totp_secret=BENCH_TOTP_SECRET)
+        provision_bench_second_factor(staff)
         db.session.commit()
         return staff.id, email
+
+
+def provision_bench_second_factor(staff) -> None:
+    """A bench member made before the second factor existed gets BENCH_TOTP_SECRET (the bench database is ours)."""
+    from console import clock
+
+    if not staff.has_second_factor:
+        staff.totp_secret, staff.totp_enrolled_at = BENCH_TOTP_SECRET, clock.now()
 
 
 def signed_in_client(app, email: str):
@@ -46,8 +58,19 @@ def signed_in_client(app, email: str):
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"email": email, "password": BENCH_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, response.status_code
+    assert response.status_code == 302 and response.headers["Location"] == "/login/code", response.status_code
+    page = client.get("/login/code").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/login/code", data={"code": sign_in_code(), "csrf_token": token})
+    assert response.status_code == 302 and not response.headers["Location"].startswith("/login"), response.status_code
     return client
+
+
+def sign_in_code() -> str:
+    """The bench staff's second-factor code for now (console.clock)."""
+    from console.services.second_factor import current_code
+
+    return current_code(BENCH_TOTP_SECRET)
 
 
 def timed(func: Callable[[], object]) -> float:

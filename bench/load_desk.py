@@ -30,7 +30,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import BENCH_PASSWORD, city_app, database_url, summary  # noqa: E402
+from bench.common import (  # noqa: E402
+    BENCH_PASSWORD,
+    BENCH_TOTP_SECRET,
+    city_app,
+    database_url,
+    provision_bench_second_factor,
+    sign_in_code,
+    summary,
+)
 
 FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
@@ -51,8 +59,9 @@ def _prepare(database: str, operators: int) -> dict:
         emails = []
         for i in range(operators):
             email = f"load-operator-{i:02d}@bench.example.jp"
-            if find_staff(email) is None:
-                create_staff(None, email, f"負荷{i:02d}", ["operator"], BENCH_PASSWORD)
+            member = find_staff(email) or create_staff(None, email, f"負荷{i:02d}", ["operator"], BENCH_PASSWORD,
+                                                       totp_secret=BENCH_TOTP_SECRET)
+            provision_bench_second_factor(member)
             emails.append(email)
         db.session.commit()
         rows = db.session.execute(text(
@@ -101,6 +110,11 @@ class Operator(threading.Thread):
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         body = urllib.parse.urlencode({"email": self.email, "password": BENCH_PASSWORD, "csrf_token": token}).encode()
         with self.opener.open(self.base + "/login", data=body, timeout=30) as response:
+            assert response.url.endswith("/login/code"), f"password refused for {self.email}"
+            page = response.read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"code": sign_in_code(), "csrf_token": token}).encode()
+        with self.opener.open(self.base + "/login/code", data=body, timeout=30) as response:
             assert "/login" not in response.url, f"sign-in failed for {self.email}"
 
     def run(self) -> None:

@@ -21,17 +21,20 @@ staff_cli = AppGroup("staff", help="職員アカウントの管理 (staff accoun
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default=None, help="Display name (defaults to the e-mail's local part).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_staff_command(email, roles, name, password):
-    """Create a staff account: flask --app console staff create EMAIL --role ROLE [--password …]."""
+@click.option("--totp-secret", default=None,
+              help="Base32 TOTP secret to provision the second factor; without it the member enrols at first sign-in.")
+def create_staff_command(email, roles, name, password, totp_secret):
+    """Create a staff account: flask --app console staff create EMAIL --role ROLE [--password …] [--totp-secret …]."""
     from .services.staff import create_staff
 
     try:
-        staff = create_staff(None, email, name or email.split("@")[0], roles, password)
+        staff = create_staff(None, email, name or email.split("@")[0], roles, password, totp_secret=totp_secret)
     except DomainError as exc:
         transaction.rollback()
         raise click.ClickException(exc.message) from None
     transaction.commit()
-    click.echo(f"created staff #{staff.id} {staff.email} ({', '.join(sorted(roles))})")
+    second = "second factor provisioned" if staff.has_second_factor else "enrols a second factor at first sign-in"
+    click.echo(f"created staff #{staff.id} {staff.email} ({', '.join(sorted(roles))}; {second})")
 
 
 @staff_cli.command("unlock")
@@ -71,12 +74,18 @@ def seed_command(size, seed_value, if_empty):
 @click.command("demo-logins")
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="Where the console is served.")
 def demo_logins_command(url):
-    """Print the demo sign-ins (one per role) that `seed --size demo` creates."""
-    from .seed.demo import DEMO_STAFF
+    """Print the demo sign-ins (one per role) that `seed --size demo` creates, with each one's current
+    second-factor code (it changes every 30 seconds, and each code signs in once) and TOTP secret."""
+    from .seed.demo import DEMO_STAFF, DEMO_TOTP_SECRETS
+    from .services.second_factor import current_code
 
     click.echo(f"デモ用ログイン ({url.rstrip('/')}/login):")
     for email, _name, roles, password in DEMO_STAFF:
-        click.echo(f"  {', '.join(roles):<32} {email:<36} {password}")
+        secret = DEMO_TOTP_SECRETS[email]
+        click.echo(f"  {', '.join(roles):<32} {email:<36} {password:<28} 確認コード {current_code(secret)}"
+                   f"  (TOTP秘密鍵 {secret})")
+    click.echo("  確認コードは30秒ごとに変わり、一度しか使えません。新しいコードはもう一度 `flask demo-logins` で、"
+               "または秘密鍵を認証アプリに登録して確かめてください。")
 
 
 WORKER_RESTART_SECONDS = 5

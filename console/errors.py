@@ -44,6 +44,8 @@ TITLES = {400: "不正なリクエスト", 403: "権限がありません", 404:
 QUERY_CANCELED = "57014"
 CSRF_EXPIRED = "フォームの有効期限が切れました。もう一度送信してください。"
 PUBLIC_PREFIX = "/public"
+# The sign-in's steps whose POSTs are throttled: a refusal shows the same step again, not an error page.
+SIGN_IN_STEPS = ("auth.login", "auth.second_factor", "auth.enrol")
 
 
 def _is_public() -> bool:
@@ -100,10 +102,10 @@ def handle_http_exception(error: HTTPException):
         return error
     if isinstance(error, CSRFError):
         return handle_csrf_error(error)
-    if error.code == 429 and request.endpoint == "auth.login" and request.method == "POST":
-        from .views.auth import LoginForm
+    if error.code == 429 and request.endpoint in SIGN_IN_STEPS and request.method == "POST":
+        from .views.auth import throttled_page
 
-        return render_template("auth/login.html", form=LoginForm(), throttled=True), 429
+        return throttled_page(), 429
     detail = error.description if _japanese(error.description) else None
     back = _same_host_referrer() if error.code in (400, 405, 413) else None
     return _safe(error.code, detail=detail, back=back)

@@ -171,6 +171,9 @@ def configure_auth(app: Flask) -> None:
         staff = db.session.get(Staff, int(staff_id), options=[joinedload(Staff.roles)])
         if staff is None or not token or staff.session_token != token or not staff.is_active:
             return None
+        # No console page without the second factor, whatever the role (a reset, or a row from before it).
+        if not staff.has_second_factor:
+            return None
         return staff
 
 
@@ -190,10 +193,13 @@ def configure_limits(app: Flask) -> None:
     limiter = Limiter(key_func=get_remote_address)
     limiter.init_app(app)
     app.extensions["console_limiter"] = limiter  # its limits hold it only weakly
-    view = app.view_functions["auth.login"]
-    view = limiter.limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=tried_email,
-                         scope="login-account")(view)
-    app.view_functions["auth.login"] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+    # Passwords and second-factor codes tried for one account share its limit (shared_limit: one count
+    # over the sign-in's steps); each step has the per-address limit of its own.
+    per_account = limiter.shared_limit(app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
+                                       methods=["POST"], key_func=tried_email)
+    for endpoint in ("auth.login", "auth.second_factor", "auth.enrol"):
+        view = per_account(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                                                      scope="login-address")(view)
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
+import pyotp
 from argon2 import PasswordHasher
 
 from console import clock, transaction
@@ -32,16 +33,29 @@ from console.models import (
 from console.services import DomainError
 
 PASSWORD = "correct-horse-battery-staple"
+# Every test member's second factor unless a test says otherwise; tests/conftest.py's sign_in answers the
+# code step with the code for console.clock's now.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # Argon2id at the suite's cost (tests/conftest.py sets the same), so signing in needs no rehash.
 TEST_HASH_COST = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024}
 _HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 _seq = itertools.count(1)
 
 
-def staff(*roles: str, email: str | None = None, name: str = "テスト職員") -> Staff:
-    """A staff member holding the given roles (operator when none given), password PASSWORD."""
+def totp_code(secret: str = TOTP_SECRET, *, step_offset: int = 0) -> str:
+    """The code an authenticator app shows for secret at console.clock's now (moved by --clock too), or
+    step_offset time steps (30 s) later."""
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(clock.now()) + step_offset)
+
+
+def staff(*roles: str, email: str | None = None, name: str = "テスト職員", enrolled: bool = True) -> Staff:
+    """A staff member holding the given roles (operator when none given), password PASSWORD, and a second
+    factor enrolled with TOTP_SECRET (enrolled=False: the member enrols at the first sign-in)."""
     n = next(_seq)
     member = Staff(email=email or f"staff{n}@example.jp", name=f"{name}{n}", password_hash=_HASH)
+    if enrolled:
+        member.totp_secret, member.totp_enrolled_at = TOTP_SECRET, clock.now()
     member.roles = [StaffRole(role=Role(r)) for r in (roles or ("operator",))]
     db.session.add(member)
     db.session.flush()

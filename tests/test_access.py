@@ -19,6 +19,8 @@ from tests.conftest import csrf_token, sign_in
 
 # Reachable without signing in (Q45's public disaster pages join this list).
 PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz"}
+# The sign-in's second step and first-sign-in enrolment: open only to a session whose password was accepted.
+PUBLIC_ENDPOINTS |= {"auth.second_factor", "auth.enrol"}
 PUBLIC_ENDPOINTS |= {
     "public.index", "public.supply_points", "public.supply_points_json", "public.supply_points_geojson",
     "public.alerts", "public.alerts_json", "public.alerts_atom", "public.alert_cap",

@@ -51,6 +51,8 @@ NOT_PERSONAL = {
     "admin.index": "the home page: counts only",
     "static": "files", "admin.static": "files",
     "auth.login": "the sign-in page", "health.healthz": "the health check",
+    "auth.second_factor": "the sign-in's code step", "auth.enrol": "second-factor enrolment: the member's own QR code",
+    "staff.second_factor_reset": "a member of staff's second-factor state; staff, not customers",
     "applications.new": "an empty form to record an application",
     "registration_check.index": "GET is the empty form; the check itself is a POST (audited)",
     "customer.index": "redirects to the lookup",

@@ -140,6 +140,9 @@ def test_open_redirect_is_refused(client):
         "/login?next=//evil.example.com/x",
         data={"email": staff.email, "password": factories.PASSWORD, "csrf_token": token},
     )
+    assert response.headers["Location"] == "/login/code"
+    response = client.post("/login/code", data={"code": factories.totp_code(),
+                                                "csrf_token": csrf_token(client, "/login/code")})
     assert response.headers["Location"] == "/"
 
 

@@ -54,7 +54,13 @@ class Desk:
         _, page = self.get("/login")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         form = urllib.parse.urlencode({"email": email, "password": factories.PASSWORD, "csrf_token": token})
-        return self._open(urllib.request.Request(self.base + "/login", data=form.encode(), method="POST"))
+        status, page = self._open(urllib.request.Request(self.base + "/login", data=form.encode(), method="POST"))
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if status != 200 or 'name="code"' not in page or match is None:
+            return status, page  # refused: the sign-in page again
+        # The second step (the redirect was followed): the code an authenticator shows now.
+        form = urllib.parse.urlencode({"code": factories.totp_code(), "csrf_token": match.group(1)})
+        return self._open(urllib.request.Request(self.base + "/login/code", data=form.encode(), method="POST"))
 
     def _open(self, request) -> tuple[int, str]:
         try:

@@ -123,7 +123,8 @@ def test_database_connections_dropped_under_the_console(app, database_url):
     from console.services.staff import create_staff
 
     with app.app_context():
-        staff = create_staff(None, f"restart-{time.time_ns()}@example.jp", "再起動", ["operator"], factories.PASSWORD)
+        staff = create_staff(None, f"restart-{time.time_ns()}@example.jp", "再起動", ["operator"], factories.PASSWORD,
+                             totp_secret=factories.TOTP_SECRET)
         db.session.commit()
         email = staff.email
     client = app.test_client()

@@ -62,6 +62,7 @@ EXPECTED = {
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
+    "console.services.second_factor.reset_second_factor": ADMIN,
     "console.services.report_runs.request_report": SUPERVISOR,
     "console.services.report_runs.start_run": SUPERVISOR,
     "console.services.report_runs.download": SUPERVISOR,

@@ -61,8 +61,9 @@ def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
     email = f"{uuid.uuid4().hex[:12]}@example.jp"
     with engine.begin() as conn:  # committed: the second app has its own connections
         staff_id = conn.execute(text(
-            "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at) "
-            "VALUES (:e, '職員', :h, true, 0, 'tok', CURRENT_TIMESTAMP) RETURNING id"), {"e": email, "h": factories._HASH}).scalar_one()
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at, "
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, 'tok', CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
+            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET}).scalar_one()
         conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
     engine.dispose()
     throttled = _throttled_app(app, "redis://127.0.0.1:1/0")  # nothing listens on port 1
@@ -181,6 +182,7 @@ def test_no_personal_data_in_the_log_of_a_desk_scenario(app, database, caplog, s
     try:
         browser = _Browser(f"http://127.0.0.1:{server.server_port}")
         browser.post("/login", {"email": operator.email, "password": factories.PASSWORD}, token_from="/login")
+        browser.post("/login/code", {"code": factories.totp_code()}, token_from="/login/code")
         for query in ("０６－６１１１－２２３３", "090-8765-4321", "SECRET.HANAKO@example.jp", "ヒミツ"):
             assert "秘密" in browser.get("/lookup/?" + urllib.parse.urlencode({"q": query}))
         browser.get("/lookup/?" + urllib.parse.urlencode({"phone": "09087654321"}))  # the screen pop

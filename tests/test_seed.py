@@ -23,7 +23,7 @@ from console.models import (
     SupplyPoint,
 )
 from console.seed import generate
-from console.seed.demo import DEMO_STAFF, load
+from console.seed.demo import DEMO_STAFF, DEMO_TOTP_SECRETS, load
 from console.services.staff import authenticate
 from console.wards import WARDS
 
@@ -91,7 +91,9 @@ def _a_name_change_in_the_history():
 
 def _demo_sign_ins_work():
     for email, _name, roles, password in DEMO_STAFF:
-        assert authenticate(email, password).role_names == set(roles)
+        staff = authenticate(email, password)
+        assert staff.role_names == set(roles)
+        assert staff.has_second_factor and staff.totp_secret == DEMO_TOTP_SECRETS[email]
 
 
 def test_generation_is_deterministic():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -42,9 +42,19 @@ class Staff(db.Model):
     session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The second factor (TOTP, RFC 6238; issue 16): the Base32 secret, and when the member proved it with a
+    # code. A secret without that time is an enrolment in progress; neither means enrolment at the next
+    # sign-in. The last time step accepted makes each code good once; wrong codes in a row are counted.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    second_factor_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", lazy="selectin"
+    )
+    recovery_codes: Mapped[list[StaffRecoveryCode]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property
@@ -55,6 +65,11 @@ class Staff(db.Model):
     def has_role(self, *roles: Role) -> bool:
         """True when the staff member holds at least one of the roles."""
         return bool(self.role_names.intersection(roles))
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Enrolled: a TOTP secret the member has proved with a code. Without it no console page opens."""
+        return self.totp_secret is not None and self.totp_enrolled_at is not None
 
     @property
     def is_locked(self) -> bool:
@@ -94,3 +109,18 @@ class StaffRole(db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role), primary_key=True)
 
     staff: Mapped[Staff] = relationship(back_populates="roles")
+
+
+class StaffRecoveryCode(db.Model):
+    """One of a member's ten one-time recovery codes, stored as a SHA-256 hash (the code itself carries
+    about 60 random bits, so no slow hash is needed); a used one keeps its time and counts no more."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    staff: Mapped[Staff] = relationship(back_populates="recovery_codes")

@@ -49,6 +49,16 @@ DEMO_STAFF = [
     ("admin@demo.example.jp", "管理 太郎", ("admin",), "kanri-keys-cabinet-2026"),
 ]
 
+# Each demo member's second factor, enrolled (issue 16): `demo-logins` prints the code it gives now,
+# and the secret for an authenticator app. Demo only, like the passwords.
+DEMO_TOTP_SECRETS = {
+    "operator@demo.example.jp": "RJFFVWVIREWAWIQNNBANQ7OVCIXGT4PZ",
+    "supervisor@demo.example.jp": "ILBF4AHHEYP3OWXQWBMU25CLZT5JSDNS",
+    "supervisor2@demo.example.jp": "YV4LBODYFCFAO3N24MG32EN327PMK26X",
+    "coordinator@demo.example.jp": "MI3CG5ACDPTABSRQO62BIM4B3XQXV6N4",
+    "admin@demo.example.jp": "DPEGOP2QNFF3DNRHAJ6GBCUOE7274GLT",
+}
+
 CONTRACTS = 300
 COMPANY_NUMBERS = 25
 FIRST_BILL_PERIOD = date(2019, 4, 1)
@@ -69,7 +79,7 @@ def load(seed: int, echo=print) -> dict:
     rng = random.Random(seed)
     today = clock.today()
     for email, name, roles, password in DEMO_STAFF:
-        create_staff(None, email, name, roles, password)
+        create_staff(None, email, name, roles, password, totp_secret=DEMO_TOTP_SECRETS[email])
     contracts = _contracts(rng, today)
     accounts = _accounts(rng, today, contracts)
     bills = _bills(rng, today, contracts, accounts)

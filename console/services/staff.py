@@ -9,7 +9,7 @@ from sqlalchemy import select
 from .. import clock, normalise
 from ..extensions import db
 from ..models import NotificationKind, Role, Staff, StaffRole
-from . import DomainError, passwords
+from . import DomainError, passwords, second_factor
 from .audit import record
 from .inputs import require_text
 from .mail import record_mail
@@ -46,19 +46,27 @@ def find_staff(email: str) -> Staff | None:
 
 
 @requires(ADMINS, system=True)
-def create_staff(actor: Staff | None, email: str, name: str, roles, password: str) -> Staff:
-    """Create a staff account with roles; actor None means the command line."""
+def create_staff(actor: Staff | None, email: str, name: str, roles, password: str,
+                 totp_secret: str | None = None) -> Staff:
+    """Create a staff account with roles; actor None means the command line.
+
+    With totp_secret (Base32) the member's second factor is provisioned, as for a scripted set-up;
+    without it the member enrols at the first sign-in."""
     email = _clean_email(email)
     name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
     passwords.check_strength(password, email=email, name=name)
+    secret = None if totp_secret is None else second_factor.clean_secret(totp_secret)
     if find_staff(email) is not None:
         raise DomainError("このメールアドレスの職員はすでに登録されています。", field="email")
     staff = Staff(email=email, name=name, password_hash=passwords.hash_password(password))
     staff.roles = [StaffRole(role=r) for r in sorted(cleaned_roles)]
+    if secret is not None:
+        staff.totp_secret, staff.totp_enrolled_at = secret, clock.now()
     db.session.add(staff)
     db.session.flush()
-    record(actor, "staff.create", target=staff, detail={"email": email, "roles": sorted(cleaned_roles)})
+    record(actor, "staff.create", target=staff, detail={"email": email, "roles": sorted(cleaned_roles),
+                                                        "second_factor_provisioned": secret is not None})
     return staff
 
 
@@ -108,7 +116,9 @@ def _store_password(actor: Staff | None, staff: Staff, password: str) -> None:
 
 
 def authenticate(email: str, password: str) -> Staff:
-    """Check a sign-in; count wrong passwords and lock at the threshold. Raises DomainError.
+    """Check a sign-in's password; count wrong ones and lock at the threshold. Raises DomainError.
+
+    The sign-in is complete only after the second factor (services.second_factor, then complete_sign_in).
 
     Every refusal costs one password verification and gives the same message (no enumeration);
     the reason is in the audit log, and a member whose account locks is told by mail.
@@ -128,22 +138,37 @@ def authenticate(email: str, password: str) -> Staff:
         staff.failed_logins += 1
         detail = {"failed_logins": staff.failed_logins}
         if staff.failed_logins >= current_app.config["STAFF_LOCK_THRESHOLD"]:
-            staff.locked_at = clock.now()
-            staff.rotate_session_token()
-            db.session.flush()
-            record(staff, "staff.locked", target=staff, detail=detail)
-            record_mail(NotificationKind.STAFF_LOCKED, [(None, staff.email)], "staff_locked",
-                        {"staff": staff, "threshold": staff.failed_logins}, f"staff-locked:{staff.id}:{staff.locked_at.isoformat()}")
+            lock_account(staff, detail, cause="password")
         else:
             record(staff, "staff.login_failed", target=staff, detail=detail)
         raise DomainError(SIGN_IN_REFUSED)
     if upgraded is not None:
         staff.password_hash = upgraded
     staff.failed_logins = 0
+    db.session.flush()
+    return staff
+
+
+def lock_account(staff: Staff, detail: dict, *, cause: str) -> None:
+    """Lock after too many wrong passwords (cause "password") or wrong second-factor codes ("second_factor"):
+    every session ends, the lock is audited and the member is told by mail. An admin unlocks."""
+    staff.locked_at = clock.now()
+    staff.rotate_session_token()
+    db.session.flush()
+    record(staff, "staff.locked", target=staff, detail={**detail, "cause": cause})
+    threshold = current_app.config["STAFF_LOCK_THRESHOLD"]
+    record_mail(NotificationKind.STAFF_LOCKED, [(None, staff.email)], "staff_locked",
+                {"staff": staff, "threshold": threshold, "cause": cause},
+                f"staff-locked:{staff.id}:{staff.locked_at.isoformat()}")
+
+
+def complete_sign_in(staff: Staff, second_factor_used: str) -> None:
+    """The sign-in is complete (password and second factor): the time is kept and the sign-in audited."""
+    staff.failed_logins = 0
+    staff.second_factor_failures = 0
     staff.last_login_at = clock.now()
     db.session.flush()
-    record(staff, "staff.login", target=staff)
-    return staff
+    record(staff, "staff.login", target=staff, detail={"second_factor": second_factor_used})
 
 
 def sign_out(staff: Staff) -> None:
@@ -156,9 +181,10 @@ def sign_out(staff: Staff) -> None:
 @requires(ADMINS, system=True)
 def unlock_staff(actor: Staff | None, staff: Staff, reason: str | None = None) -> None:
     """Clear a staff lock and the wrong-password count; actor None means the command line."""
-    if not staff.is_locked and staff.failed_logins == 0:
+    if not staff.is_locked and staff.failed_logins == 0 and staff.second_factor_failures == 0:
         raise DomainError(f"{staff.name} さんのアカウントはロックされていません。")
     staff.locked_at = None
     staff.failed_logins = 0
+    staff.second_factor_failures = 0
     db.session.flush()
     record(actor, "staff.unlock", target=staff, reason=reason)

@@ -1,8 +1,9 @@
-"""Staff accounts, managed by admins: create, change roles, deactivate, unlock."""
+"""Staff accounts, managed by admins: create, change roles, deactivate, unlock, reset the second factor."""
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from wtforms.validators import DataRequired
 from ..extensions import db
 from ..formats import jdatetime
 from ..models import Role, Staff
-from ..services import DomainError
+from ..services import DomainError, second_factor
 from ..services import staff as staff_service
 from .base import ConsoleModelView, SecureFlaskForm, apply_change, row_id
 
@@ -46,6 +47,13 @@ def _roles_text(_view, _context, model, _name):
     return "、".join(Role(r).label for r in sorted(model.role_names))
 
 
+def _second_factor_text(_view, _context, model, _name):
+    # Plain text: a link column would need markup, and the reset page is one click away on the detail page.
+    if model.has_second_factor:
+        return f"登録済み（{jdatetime(model.totp_enrolled_at)}）"
+    return "登録中" if model.totp_secret else "未登録（次回ログイン時に登録）"
+
+
 def _datetime_text(attr):
     return lambda _view, _context, model, _name: jdatetime(getattr(model, attr))
 
@@ -56,7 +64,8 @@ class StaffView(ConsoleModelView):
     required_roles = frozenset({Role.ADMIN})
     can_create = True
     can_edit = True
-    column_list = ["email", "name", "roles", "active", "failed_logins", "locked_at", "last_login_at"]
+    column_list = ["email", "name", "roles", "active", "failed_logins", "locked_at", "last_login_at",
+                   "totp_enrolled_at"]
     column_details_list = column_list + ["created_at"]
     column_labels = {
         "email": "メールアドレス",
@@ -66,16 +75,19 @@ class StaffView(ConsoleModelView):
         "failed_logins": "パスワード誤り回数",
         "locked_at": "ロック日時",
         "last_login_at": "最終ログイン",
+        "totp_enrolled_at": "二要素認証",
         "created_at": "作成日時",
     }
     column_formatters = {
         "roles": _roles_text,
         "locked_at": _datetime_text("locked_at"),
         "last_login_at": _datetime_text("last_login_at"),
+        "totp_enrolled_at": _second_factor_text,
         "created_at": _datetime_text("created_at"),
     }
     column_filters = ["active", "email", "name"]
     column_default_sort = "email"
+    details_template = "admin/staff_details.html"
     action_roles = {"unlock": frozenset({Role.ADMIN})}
 
     def get_create_form(self):
@@ -119,3 +131,16 @@ class StaffView(ConsoleModelView):
             flash(f"{done}件のロックを解除しました。", "success")
         for message in refused:
             flash(message, "warning")
+
+    @expose("/<int:staff>/second-factor", methods=("GET", "POST"))
+    def second_factor_reset(self, staff: int):
+        """二要素認証のリセット: with a reason (audited); the member enrols again at the next sign-in."""
+        member = db.get_or_404(Staff, staff)
+        if request.method == "POST":
+            done, _ = apply_change(
+                lambda: second_factor.reset_second_factor(current_user, member, request.form.get("reason")),
+                f"{member.name} さんの二要素認証をリセットしました。次回ログイン時に登録し直します。")
+            if done:
+                return redirect(url_for(".details_view", id=member.id))
+        return self.render("admin/staff_second_factor.html", member=member, reason=request.form.get("reason", ""),
+                           unused=second_factor.unused_recovery_codes(member))

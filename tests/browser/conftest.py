@@ -30,6 +30,8 @@ CHROMEDRIVER = os.environ.get("CONSOLE_TEST_CHROMEDRIVER", "/usr/bin/chromedrive
 SCREENSHOTS = Path(os.environ.get("CONSOLE_TEST_SCREENSHOTS", ROOT / "build" / "screenshots"))
 WAIT_SECONDS = 10
 PASSWORD = "browser-test-password-2026"
+# The second factor new_staff provisions; Page.sign_in types the code it gives now.
+TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSONSWG4TF"
 _serial = itertools.count(1)
 
 
@@ -157,13 +159,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture()
 def new_staff(browser_app):
-    """new_staff("operator") → (email, password) of a committed staff member with that role."""
+    """new_staff("operator") → (email, password) of a committed staff member with that role, its second
+    factor provisioned with TOTP_SECRET (enrolled=False: the member enrols at the first sign-in)."""
     from console.services.staff import create_staff
 
-    def _create(*roles: str) -> tuple[str, str]:
+    def _create(*roles: str, enrolled: bool = True) -> tuple[str, str]:
         email = f"browser-{os.getpid()}-{next(_serial)}-{uuid.uuid4().hex[:6]}@example.jp"
         with browser_app.app_context():
-            create_staff(None, email, f"ブラウザ試験 {'・'.join(roles)}", list(roles), PASSWORD)
+            create_staff(None, email, f"ブラウザ試験 {'・'.join(roles)}", list(roles), PASSWORD,
+                         totp_secret=TOTP_SECRET if enrolled else None)
             db.session.commit()
         return email, PASSWORD
 
@@ -259,8 +263,13 @@ class Page:
         """The texts of the flash messages on the page."""
         return [e.text for e in self.find_all(".alert")]
 
-    def sign_in(self, email: str, password: str) -> None:
-        """Sign in through the real form at /login."""
+    def sign_in(self, email: str, password: str, secret: str = TOTP_SECRET) -> None:
+        """Sign in through the real forms: e-mail and password at /login, then the code an authenticator
+        app with `secret` shows now at /login/code."""
+        import pyotp
+
+        from console import clock
+
         if not self.path.startswith("/login"):
             self.open("/login")
         for name, value in (("email", email), ("password", password)):
@@ -268,6 +277,8 @@ class Page:
             field.clear()
             field.send_keys(value)
         self.submit(self.button("ログイン"))
+        self.find("input[name=code]").send_keys(pyotp.TOTP(secret).at(clock.now()))
+        self.submit(self.button("確認"))
         self.find("[data-testid=signed-in-as]")
 
     def sign_out(self) -> None:
