@@ -3,14 +3,14 @@ keyset page (WHERE filter … AND id < cursor ORDER BY id DESC LIMIT n) reads on
 (issue 17: /bills/?period= walked the bill primary key backwards past 34 M rows).
 
 Revision ID: 0015_list_indexes
-Revises: 0008_staff_locked_mail
+Revises: 0010_second_factor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_list_indexes"
-down_revision = "0008_staff_locked_mail"
+down_revision = "0010_second_factor"
 branch_labels = None
 depends_on = None
 
