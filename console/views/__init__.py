@@ -23,9 +23,10 @@ from .reissue import PrintBatchView, ReissueView
 from .reports import ReportView
 from .staff import StaffView
 
-# The menu keeps to one row at 1366 px for any set of roles: the daily pages are grouped in drop-downs.
+# The menu keeps to one row at 1366 px for any set of roles: besides the lookup, the application queue and
+# the reports, pages are grouped in drop-downs.
 CUSTOMER_CATEGORY = "お客さま"
-DESK_CATEGORY = "申込・変更"
+CHANGES_CATEGORY = "契約の変更"
 REISSUE_CATEGORY = "再発行"
 DISASTER_CATEGORY = "災害対応"
 ADMIN_CATEGORY = "管理"
@@ -54,10 +55,9 @@ def configure_views(app: Flask) -> Admin:
                                      url="/locked-accounts", category=CUSTOMER_CATEGORY))
     admin.add_view(ContractListView(name="契約一覧", endpoint="contracts", url="/contracts", category=CUSTOMER_CATEGORY))
     admin.add_view(BillListView(name="請求一覧", endpoint="bills", url="/bills", category=CUSTOMER_CATEGORY))
-    admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications",
-                                   category=DESK_CATEGORY))
-    admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category=DESK_CATEGORY))
-    admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category=DESK_CATEGORY))
+    admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
+    admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category=CHANGES_CATEGORY))
+    admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category=CHANGES_CATEGORY))
     admin.add_view(ReissueView(name="再発行の受付", endpoint="reissue", url="/reissue", category=REISSUE_CATEGORY))
     admin.add_view(PrintBatchView(name="印刷バッチ", endpoint="print_batches", url="/print-batches",
                                   category=REISSUE_CATEGORY))

@@ -302,14 +302,6 @@ class Page:
             });
             return missing;""")
 
-    def menu(self, *entries: str) -> None:
-        """Follow the navigation bar: menu("お客さま検索"), or a drop-down and its entry: menu("申込・変更", "名義変更")."""
-        nav = self.find("nav.console-nav")
-        *groups, entry = entries
-        for group in groups:
-            self.link(group, within=nav).click()
-        self.submit(self.link(entry, within=nav))
-
     def body_text(self) -> str:
         """The visible text of the page."""
         return self.find("body").text
@@ -347,8 +339,7 @@ class Page:
     def console_errors(self) -> list[str]:
         """The browser console's errors since the last call (CSP refusals, failed requests, script errors)."""
         entries = self.driver.get_log("browser")
-        return [e["message"] for e in entries
-                if e["level"] == "SEVERE" and not re.search(r"/favicon\.ico\b", e["message"])]
+        return [e["message"] for e in entries if e["level"] == "SEVERE"]
 
     def save_evidence(self, name: str) -> list[Path]:
         """Save a screenshot and the HTML of the current page under SCREENSHOTS; return their paths."""

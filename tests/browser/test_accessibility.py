@@ -113,15 +113,13 @@ def test_the_menu_fits_one_row_at_1366_pixels_for_each_role(browser, new_staff, 
     texts = [i["text"] for i in layout["items"]]
     assert "ログアウト" in texts and any("ブラウザ試験" in t for t in texts), texts
     assert len(texts) >= 3, texts
-    # One row: every entry is one line high and they all share the same band.
+    # One row: every entry is one line high, and they all sit in the same band.
     for item in layout["items"]:
         assert item["height"] < 2 * layout["line"], (item, layout["line"])
-    tops = {round(i["top"]) for i in layout["items"] if "navbar-brand" not in i["text"]}
     middles = [(i["top"] + i["bottom"]) / 2 for i in layout["items"]]
     assert max(middles) - min(middles) < layout["line"], layout["items"]
-    assert layout["height"] < 70, layout  # Bootstrap's one-row navbar is 56 px
+    assert layout["height"] < 70, layout  # Bootstrap's one-row navbar is 56 px; two rows are over 90
     assert not layout["overflow"], layout
-    assert tops
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -43,7 +43,7 @@ def test_sign_in_refuses_a_wrong_password_then_returns_to_the_page_asked_for(bro
 def test_lookup_by_a_full_width_phone_number_opens_the_customer_view(browser, new_staff):
     browser.open("/login")
     browser.sign_in(*new_staff("operator"))
-    browser.menu("お客さま検索")
+    browser.submit(browser.link("お客さま検索"))
 
     browser.find("#q").send_keys(FULL_WIDTH_PHONE)
     browser.submit(browser.button("検索"))
@@ -76,7 +76,7 @@ def test_accept_a_start_application_after_ticking_its_warnings(browser, new_staf
 
     browser.open("/login")
     browser.sign_in(*new_staff("operator"))
-    browser.menu("申込・変更", "使用開始・中止申込")
+    browser.submit(browser.link("使用開始・中止申込"))
     queue = browser.find("[data-testid=start-applications]")
     rows = [r for r in queue.find_elements("css selector", "tbody tr") if f"試験 {tag}" in r.text]
     assert len(rows) == 1, queue.text
@@ -175,7 +175,7 @@ def test_build_and_download_a_report(browser, new_staff, downloads):
 
     browser.open("/login")
     browser.sign_in(*new_staff("supervisor"))
-    browser.menu("レポート")
+    browser.submit(browser.link("レポート"))
     card = browser.find("[data-testid=report-usage]")
     browser.submit(browser.button("作成", within=card))
 
