@@ -10,6 +10,17 @@
     scriptLinks[i].setAttribute("href", "#");
     scriptLinks[i].setAttribute("data-script-link", "");
   }
+  // Flask-Admin's list checkboxes carry only a title ("選択"); a screen reader needs a name, so give
+  // each one an aria-label that says which row it selects.
+  var boxes = document.querySelectorAll("input.action-rowtoggle[title], input.action-checkbox[title]");
+  for (var j = 0; j < boxes.length; j++) {
+    if (!boxes[j].hasAttribute("aria-label")) {
+      var row = boxes[j].closest("tr");
+      var cells = row ? row.querySelectorAll("td[class^=\"col-\"]") : [];
+      var what = cells.length ? cells[0].textContent.trim() : "";
+      boxes[j].setAttribute("aria-label", boxes[j].getAttribute("title") + (what ? "：" + what : ""));
+    }
+  }
   document.addEventListener("click", function (event) {
     var action = event.target.closest("[data-model-action]");
     if (action) {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
@@ -23,8 +23,13 @@ from .reissue import PrintBatchView, ReissueView
 from .reports import ReportView
 from .staff import StaffView
 
+# The menu keeps to one row at 1366 px for any set of roles: besides the lookup, the application queue and
+# the reports, pages are grouped in drop-downs.
+CUSTOMER_CATEGORY = "お客さま"
+CHANGES_CATEGORY = "契約の変更"
+REISSUE_CATEGORY = "再発行"
+DISASTER_CATEGORY = "災害対応"
 ADMIN_CATEGORY = "管理"
-REISSUE_CATEGORY = "お知らせ票の再発行"
 
 
 def configure_views(app: Flask) -> Admin:
@@ -44,23 +49,32 @@ def configure_views(app: Flask) -> Admin:
     )
     admin.add_view(LookupView(name="お客さま検索", endpoint="lookup", url="/lookup"))
     admin.add_view(CustomerPageView(name="お客さま情報", endpoint="customer", url="/customer"))
-    admin.add_view(RegistrationCheckView(name="登録トラブル確認", endpoint="registration_check", url="/registration-check"))
-    admin.add_view(
-        LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts", url="/locked-accounts")
-    )
-    admin.add_view(ContractListView(name="契約一覧", endpoint="contracts", url="/contracts", category="一覧"))
-    admin.add_view(BillListView(name="請求一覧", endpoint="bills", url="/bills", category="一覧"))
+    admin.add_view(RegistrationCheckView(name="登録トラブル確認", endpoint="registration_check", url="/registration-check",
+                                         category=CUSTOMER_CATEGORY))
+    admin.add_view(LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts",
+                                     url="/locked-accounts", category=CUSTOMER_CATEGORY))
+    admin.add_view(ContractListView(name="契約一覧", endpoint="contracts", url="/contracts", category=CUSTOMER_CATEGORY))
+    admin.add_view(BillListView(name="請求一覧", endpoint="bills", url="/bills", category=CUSTOMER_CATEGORY))
     admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
-    admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category="契約の変更"))
-    admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))
-    admin.add_view(OutageNoticeView(name="断水等のお知らせ", endpoint="outage_notices", url="/disaster/notices",
-                                    category="災害対応"))
-    admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
-                                   category="災害対応"))
+    admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category=CHANGES_CATEGORY))
+    admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category=CHANGES_CATEGORY))
     admin.add_view(ReissueView(name="再発行の受付", endpoint="reissue", url="/reissue", category=REISSUE_CATEGORY))
     admin.add_view(PrintBatchView(name="印刷バッチ", endpoint="print_batches", url="/print-batches",
                                   category=REISSUE_CATEGORY))
-    admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
+    admin.add_view(OutageNoticeView(name="断水等のお知らせ", endpoint="outage_notices", url="/disaster/notices",
+                                    category=DISASTER_CATEGORY))
+    admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
+                                   category=DISASTER_CATEGORY))
     admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))
+    admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit", category=ADMIN_CATEGORY))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
+    app.context_processor(lambda: {"lookup_url": lambda: _url_if_accessible(admin, "lookup")})
     return admin
+
+
+def _url_if_accessible(admin: Admin, endpoint: str) -> str | None:
+    """The index URL of a view the signed-in member of staff may open, else None (the "/" key, home's box)."""
+    view = next((v for v in admin._views if v.endpoint == endpoint), None)
+    if view is None or not view.is_accessible():
+        return None
+    return url_for(f"{endpoint}.index")

@@ -15,6 +15,10 @@ from .base import ConsoleIndexView
 class HomeView(ConsoleIndexView):
     """Home page for every signed-in staff member; its menu and content follow the roles held."""
 
+    def is_visible(self) -> bool:
+        # The brand at the left of the menu leads home; a ホーム entry would only cost the menu its one row.
+        return False
+
     def _link(self, endpoint: str) -> str | None:
         # Link a count only to a list this staff member may open (and that exists in this build).
         view = next((v for v in self.admin._views if v.endpoint == endpoint.split(".")[0]), None)

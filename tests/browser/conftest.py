@@ -8,6 +8,9 @@ thread of the test process; jobs run inline (no Redis URL) and mail goes to an o
 
 A missing Chromium or chromedriver fails the tests (never a skip): run `make browser`, or deselect the
 tests explicitly with `-m "not browser"`.
+
+Every page a test reaches through `Page.open` or `Page.submit` is checked with axe-core (vendored under
+`vendor/axe-core/`): a critical or serious violation fails the test, naming the rule and the elements.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CONSOLE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 SCREENSHOTS = Path(os.environ.get("CONSOLE_TEST_SCREENSHOTS", ROOT / "build" / "screenshots"))
 WAIT_SECONDS = 10
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_VERSION = "4.14.1"
+AXE_FAILING_IMPACTS = ("critical", "serious")
 PASSWORD = "browser-test-password-2026"
 # The second factor new_staff provisions; Page.sign_in types the code it gives now.
 TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSONSWG4TF"
@@ -131,6 +137,7 @@ def browser(live_server, downloads, request):
     driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                            {"behavior": "allow", "downloadPath": str(downloads)})
     driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)  # axe-core on a long list
     page = Page(driver, live_server)
     for stale in SCREENSHOTS.glob(f"{_safe_name(request.node.name)}-*"):
         stale.unlink()  # evidence of an earlier run of this test would mislead
@@ -182,8 +189,9 @@ class Page:
         self.base_url = base_url
 
     def open(self, path: str) -> None:
-        """Load a page of the console by its path."""
+        """Load a page of the console by its path, and check it with axe-core."""
         self.driver.get(self.base_url + path)
+        self.check_accessibility()
 
     @property
     def path(self) -> str:
@@ -239,11 +247,64 @@ class Page:
         """Click a submit button or link and wait until the next page has loaded."""
         # A mark on the old document's window: gone once the browser has moved to a new document.
         # (Waiting for the old <html> to go stale races with the navigation in chromedriver.)
-        self.driver.execute_script("window.__browserTestOldPage = true;")
+        self.mark_page()
         element.click()
+        self.wait_for_new_page()
+
+    def wait_for_new_page(self) -> None:
+        """After a click or a key that navigates: wait until the next page has loaded, and check it."""
         self.wait(lambda driver: driver.execute_script(
             "return window.__browserTestOldPage === undefined && document.readyState === 'complete';"),
-            "the page did not change after the click")
+            "the page did not change")
+        self.check_accessibility()
+
+    def mark_page(self) -> None:
+        """Mark the current document, so that wait_for_new_page can tell when the browser has left it."""
+        self.driver.execute_script("window.__browserTestOldPage = true;")
+
+    def axe_violations(self) -> list[dict]:
+        """axe-core's violations on the current page (every rule it runs by default: WCAG 2.x A/AA and
+        its best practices), each with its impact, rule id, help text and the elements concerned."""
+        if not self.driver.execute_script("return typeof window.axe === 'object';"):
+            self.driver.execute_script(AXE_SCRIPT.read_text(encoding="utf-8"))
+        outcome = self.driver.execute_async_script(
+            "var done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(function (r) { done({violations: r.violations, version: axe.version}); })"
+            ".catch(function (e) { done({error: String(e)}); });")
+        if "error" in outcome:
+            raise AssertionError(f"axe-core failed on {self.path}: {outcome['error']}")
+        assert outcome["version"] == AXE_VERSION, outcome["version"]
+        return outcome["violations"]
+
+    def check_accessibility(self) -> None:
+        """Fail the test when axe-core finds a critical or serious violation on the current page."""
+        if not self.driver.execute_script("return document.contentType === 'text/html';"):
+            return  # a feed, a JSON document or a file: nothing for a screen reader to navigate
+        failing = [v for v in self.axe_violations() if v["impact"] in AXE_FAILING_IMPACTS]
+        if failing:
+            described = "\n".join(
+                f"- {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}×: "
+                + "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5]) + ")"
+                for v in failing)
+            pytest.fail(f"axe-core: {len(failing)} critical/serious violation(s) on {self.path}:\n{described}",
+                        pytrace=False)
+
+    def unlabelled_fields(self) -> list[str]:
+        """The visible form fields without a label (<label for>, a wrapping <label>, aria-label(ledby))."""
+        return self.driver.execute_script("""
+            var missing = [];
+            document.querySelectorAll('input, select, textarea').forEach(function (field) {
+              if (field.type === 'hidden' || field.type === 'submit' || field.type === 'button') return;
+              if (!(field.offsetWidth || field.offsetHeight || field.getClientRects().length)) return;
+              var named = (field.labels && Array.prototype.some.call(field.labels,
+                             function (l) { return l.textContent.trim() !== ''; }))
+                          || (field.getAttribute('aria-label') || '').trim() !== ''
+                          || (field.getAttribute('aria-labelledby') || '').split(/\\s+/).some(function (id) {
+                               var e = id && document.getElementById(id); return e && e.textContent.trim() !== ''; });
+              if (!named) missing.push(field.outerHTML.slice(0, 160));
+            });
+            return missing;""")
 
     def body_text(self) -> str:
         """The visible text of the page."""
@@ -289,8 +350,7 @@ class Page:
     def console_errors(self) -> list[str]:
         """The browser console's errors since the last call (CSP refusals, failed requests, script errors)."""
         entries = self.driver.get_log("browser")
-        return [e["message"] for e in entries
-                if e["level"] == "SEVERE" and not re.search(r"/favicon\.ico\b", e["message"])]
+        return [e["message"] for e in entries if e["level"] == "SEVERE"]
 
     def save_evidence(self, name: str) -> list[Path]:
         """Save a screenshot and the HTML of the current page under SCREENSHOTS; return their paths."""
