@@ -15,7 +15,7 @@ from .applications import ApplicationView
 from .audit import AuditEventView
 from .changes import HandoverView, NameChangeView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
-from .disaster import OutageNoticeView, SupplyPointView
+from .disaster import OutageDeskView, OutageNoticeView, SupplyPointView
 from .home import HomeView
 from .labels import label_helpers
 from .listing import BillListView, ContractListView
@@ -55,6 +55,8 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category="契約の変更"))
     admin.add_view(OutageNoticeView(name="断水等のお知らせ", endpoint="outage_notices", url="/disaster/notices",
                                     category="災害対応"))
+    admin.add_view(OutageDeskView(name="断水等のお知らせ（閲覧）", endpoint="outages", url="/outages",
+                                  category="災害対応"))
     admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
                                    category="災害対応"))
     admin.add_view(ReissueView(name="再発行の受付", endpoint="reissue", url="/reissue", category=REISSUE_CATEGORY))
