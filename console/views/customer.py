@@ -12,12 +12,11 @@ from flask_login import current_user
 from .. import clock
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount
-from ..services import DomainError
+from ..services import DomainError, outage_desk
 from ..services import accounts as accounts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
-from ..services import outage_desk
 from ..services import timeline as timeline_service
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
 
