@@ -213,3 +213,27 @@ def test_the_customer_view_shows_the_timeline_and_pages_on_its_own_page(client, 
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     login_as("disaster_coordinator")
     assert client.get(f"/customer/account/{account.id}/timeline").status_code == 403
+
+
+def test_the_whole_customer_page_costs_the_same_for_a_short_or_a_long_history(client, login_as, history):
+    contract, account = history["contract"], history["account"]
+    db.session.commit()
+    login_as("operator")
+
+    def queries() -> int:
+        statements = []
+        engine = db.engines[None].engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(f"/customer/account/{account.id}").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = queries()
+    for _ in range(40):
+        db.session.add(PaymentMethodChange(contract_id=contract.id, from_method="payment_notice", to_method="e_payment",
+                                           channel=Channel.PORTAL))
+    db.session.commit()
+    assert queries() == few
