@@ -248,7 +248,7 @@ def _links(scope: Scope, w: Window) -> list[Entry]:
         who = name or (CUSTOMER if link.source in (LinkSource.PORTAL, LinkSource.PORTAL_RESTART) else SYSTEM)
         out.append(Entry(link.linked_at, w.source, link.id, "お客さま番号の登録",
                          f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
-                         who, number, "customer.account", (("account_id", link.account_id),)))
+                         who, number, "customer.contract", (("contract_id", link.contract_id),)))
     return out
 
 
@@ -266,7 +266,7 @@ def _unlinks(scope: Scope, w: Window) -> list[Entry]:
     return [
         Entry(link.ended_at, w.source, link.id, "お客さま番号の登録解除",
               f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
-              name or CUSTOMER, number, "customer.account", (("account_id", link.account_id),))
+              name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
         for link, number, name in db.session.execute(w.page(query, AccountLink.ended_at, AccountLink.id))
     ]
 
