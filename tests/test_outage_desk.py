@@ -269,3 +269,20 @@ def test_a_notice_published_long_ago_and_still_open_is_still_active(database, ou
     version = outage["version"]
     version.published_at = version.published_at - timedelta(days=40)
     assert outage_desk.active_outages_at([("27127", INSIDE_TOWN)])[("27127", INSIDE_TOWN)] == [version]
+
+
+def test_the_desk_list_puts_active_outages_first_and_pages_by_notice(database, outage):
+    coordinator = outage["coordinator"]
+    operator = factories.staff("operator")
+    drill = publish(coordinator, mode="exercise", title="【訓練】断水")
+    later = publish(coordinator, title="後から発表された断水", towns={"27127": "天神橋二丁目"})
+    outage_notices.close_notice(coordinator, later.notice_id, cancel=False, message="復旧しました。")
+    page = outage_desk.list_notices(operator)
+    ids = [r.notice.id for r in page.rows]
+    # Active (published, actual) first; the drill and the resolved one after, newest first.
+    assert ids.index(outage["version"].notice_id) < ids.index(later.notice_id) < ids.index(drill.notice_id)
+    assert {r.notice.id: r.active for r in page.rows if r.notice.id in (drill.notice_id, later.notice_id)} == {
+        drill.notice_id: False, later.notice_id: False}
+    older = outage_desk.list_notices(operator, before=later.notice_id)
+    assert [r.notice.id for r in older.rows if r.notice.id >= later.notice_id] == []
+    assert outage["version"].notice_id in [r.notice.id for r in older.rows]
