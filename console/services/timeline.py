@@ -160,7 +160,8 @@ class Window:
 
 @dataclass(frozen=True)
 class Source:
-    """A named source of entries: entries(scope, window) -> list[Entry]."""
+    """A named source of entries: entries(scope, window) -> list[Entry] (name: lower case and _, it is
+    part of the cursor; entries(...) answers one query through window.page(...))."""
 
     name: str
     entries: Callable[[Scope, Window], list[Entry]]
