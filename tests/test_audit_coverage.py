@@ -28,6 +28,8 @@ PERSONAL = {
     "customer.account": "the 360° view of a portal account: name, contact data, contracts",
     "customer.contract": "the 360° view of a contract: holder, usage location, bills",
     "customer.bills": "a contract's older bills, a year at a time",
+    "customer.account_timeline": "an account's timeline: changes, applications, mails by customer number",
+    "customer.contract_timeline": "a contract's timeline: changes, applications, mails by customer number",
     "lookup.index": "search results: names, masked contact data, addresses",
     "contracts.index": "contract list: holders and usage locations",
     "bills.index": "bill list: customer numbers with their charges",
@@ -73,6 +75,8 @@ NOT_PERSONAL = {
     **{f"outage_notices.{name}": "disaster notices: areas, no customer"
        for name in ("index", "detail", "new", "edit", "preview", "progress")},
     **{f"supply_points.{name}": "public supply points" for name in ("index", "detail", "new", "edit")},
+    "outages.index": "the desk's read-only list of published notices: areas, no customer",
+    "outages.detail": "a published notice's versions and supply points: no customer",
     **{f"public.{name}": "public pages, no personal data" for name in (
         "index", "supply_points", "supply_points_json", "supply_points_geojson", "alerts", "alerts_json",
         "alerts_atom", "alert_cap")},

@@ -58,6 +58,9 @@ EXPECTED = {
     **{f"console.services.outage_notices.{name}": COORDINATOR for name in (
         "create_draft", "save_draft", "discard_draft", "publish_draft", "close_notice")},
     "console.services.outage_mail.retry_failed": COORDINATOR,
+    "console.services.outage_desk.list_notices": DESK,
+    "console.services.outage_desk.view_notice": DESK,
+    "console.services.timeline.view_timeline": DESK,
     **{f"console.services.supply_points.{name}": COORDINATOR for name in (
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",

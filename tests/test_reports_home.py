@@ -43,8 +43,8 @@ def test_operator_sees_todays_work_with_links(client, login_as):
     )
     assert _tile(page, "未発送のお知らせ票の再発行")[0] == "/reissue/"
     assert _tile(page, "進行中の管理会社の変更")[0] == "/handovers/"
-    # Shown, but the list is not an operator's to open.
-    assert _tile(page, "発表中の断水等のお知らせ") == (None, before["発表中の断水等のお知らせ"] + 1)
+    # The desk's read-only list of published notices (issue 14).
+    assert _tile(page, "発表中の断水等のお知らせ") == ("/outages/", before["発表中の断水等のお知らせ"] + 1)
     assert "ロック中の職員" not in page and "過去30日間" not in page
 
 
@@ -86,3 +86,9 @@ def test_admin_sees_locked_staff(client, login_as):
     page = client.get("/").get_data(as_text=True)
     assert _tile(page, "ロック中の職員") == ("/staff/", before["ロック中の職員"] + 1)
     assert "発表中の断水等のお知らせ" not in page
+
+
+def test_someone_both_coordinator_and_operator_sees_one_outage_tile(database):
+    tiles = [t for t in dashboard.tiles(frozenset({Role.OPERATOR, Role.DISASTER_COORDINATOR}))
+             if t.label == "発表中の断水等のお知らせ"]
+    assert [t.endpoint for t in tiles] == ["outage_notices.index"]

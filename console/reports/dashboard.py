@@ -30,7 +30,6 @@ from ..models import (
 from .catalogue.base import local
 
 CUSTOMER = frozenset({Role.OPERATOR, Role.SUPERVISOR})
-EVERYONE = frozenset(Role)
 DAYS = 30
 
 
@@ -123,16 +122,9 @@ def tiles(roles: frozenset[Role]) -> list[Tile]:
                 .where(ReissueRequest.status.in_([ReissueStatus.REQUESTED, ReissueStatus.IN_BATCH]))
             ),
         ),
-        (
-            EVERYONE - {Role.ADMIN},
-            "発表中の断水等のお知らせ",
-            "outage_notices.index",
-            lambda: _count(
-                select(func.count())
-                .select_from(OutageNotice)
-                .where(OutageNotice.status == IncidentStatus.PUBLISHED)
-            ),
-        ),
+        # Coordinators open their own list; the desk its read-only one (someone holding both: the first).
+        (frozenset({Role.DISASTER_COORDINATOR}), "発表中の断水等のお知らせ", "outage_notices.index", _published),
+        (CUSTOMER, "発表中の断水等のお知らせ", "outages.index", _published),
         (
             frozenset({Role.ADMIN}),
             "ロック中の職員",
@@ -140,9 +132,15 @@ def tiles(roles: frozenset[Role]) -> list[Tile]:
             lambda: _count(select(func.count()).select_from(Staff).where(Staff.locked_at.is_not(None))),
         ),
     ]
-    return [
-        Tile(label, counter(), endpoint, who) for who, label, endpoint, counter in candidates if roles & who
-    ]
+    shown: dict[str, Tile] = {}
+    for who, label, endpoint, counter in candidates:
+        if roles & who and label not in shown:
+            shown[label] = Tile(label, counter(), endpoint, who)
+    return list(shown.values())
+
+
+def _published() -> int:
+    return _count(select(func.count()).select_from(OutageNotice).where(OutageNotice.status == IncidentStatus.PUBLISHED))
 
 
 def _per_day(column, *conditions, today: date, since: datetime) -> list[int]:

@@ -16,22 +16,15 @@ from ..models import (
     AccountLink,
     AuditEvent,
     Bill,
+    ChangeStatus,
     Contract,
-    Delivery,
-    Handover,
-    HandoverItem,
     HolderHistory,
     NameChange,
-    Notification,
     PaymentMethod,
-    PaymentMethodChange,
     PortalAccount,
     RegistrationStatus,
     RegistrationStep,
-    ReissueRequest,
     Staff,
-    StartApplication,
-    StopApplication,
 )
 from ..wards import ward_name
 from . import DomainError
@@ -133,11 +126,8 @@ class ContractPanel:
     holders: list[HolderHistory]
     bills: list[BillLine]
     paper_notice: str
+    # Pending ones only, to say that one waits for a supervisor: the history is the timeline's.
     name_changes: list[NameChange] = field(default_factory=list)
-    reissues: list[ReissueRequest] = field(default_factory=list)
-    handovers: list[Handover] = field(default_factory=list)
-    stop_applications: list[StopApplication] = field(default_factory=list)
-    payment_changes: list[PaymentMethodChange] = field(default_factory=list)
     older_bills: bool = False  # bills before the months shown exist (contract_bills pages them)
 
     @property
@@ -168,8 +158,6 @@ class CustomerView:
     account: PortalAccount | None
     panels: list[ContractPanel]
     ended_links: list[AccountLink]
-    start_applications: list[StartApplication]
-    mails: list[tuple[Delivery, Notification]]
     audit: list[AuditEvent]
     identity: AuditEvent | None
     next_step: str | None
@@ -228,26 +216,12 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
         .order_by(AccountLink.linked_at.desc())
     ):
         links[link.contract_id].append(link)
-    by_contract = {name: defaultdict(list) for name in ("name", "reissue", "stop", "payment", "handover")}
+    name_changes = defaultdict(list)
     for n in db.session.scalars(
-        select(NameChange).where(NameChange.contract_id.in_(ids)).order_by(NameChange.requested_at.desc())
+        select(NameChange).where(NameChange.contract_id.in_(ids), NameChange.status == ChangeStatus.PENDING)
+        .order_by(NameChange.requested_at.desc())
     ):
-        by_contract["name"][n.contract_id].append(n)
-    for r in db.session.scalars(
-        select(ReissueRequest)
-        .where(ReissueRequest.contract_id.in_(ids))
-        .options(selectinload(ReissueRequest.items))
-        .order_by(ReissueRequest.requested_at.desc())
-    ):
-        by_contract["reissue"][r.contract_id].append(r)
-    for s in db.session.scalars(select(StopApplication).where(StopApplication.contract_id.in_(ids))):
-        by_contract["stop"][s.contract_id].append(s)
-    for p in db.session.scalars(select(PaymentMethodChange).where(PaymentMethodChange.contract_id.in_(ids))):
-        by_contract["payment"][p.contract_id].append(p)
-    for item, handover in db.session.execute(
-        select(HandoverItem, Handover).join(Handover).where(HandoverItem.contract_id.in_(ids))
-    ):
-        by_contract["handover"][item.contract_id].append(handover)
+        name_changes[n.contract_id].append(n)
 
     panels = []
     for contract in contracts:
@@ -263,11 +237,7 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
                 holders=holders[contract.id],
                 bills=bills[contract.id],
                 paper_notice=_paper_notice_text(contract, active, withdrawn),
-                name_changes=by_contract["name"][contract.id],
-                reissues=by_contract["reissue"][contract.id],
-                handovers=by_contract["handover"][contract.id],
-                stop_applications=by_contract["stop"][contract.id],
-                payment_changes=by_contract["payment"][contract.id],
+                name_changes=name_changes[contract.id],
                 older_bills=contract.id in older,
             )
         )
@@ -355,23 +325,6 @@ def view_account(actor: Staff, account_id: int, *, today: date, numbers_q: str |
         account=account,
         panels=panels,
         ended_links=ended,
-        start_applications=list(
-            db.session.scalars(
-                select(StartApplication)
-                .where(StartApplication.account_id == account.id)
-                .order_by(StartApplication.received_at.desc())
-                .limit(AUDIT_ROWS_SHOWN)
-            )
-        ),
-        mails=list(
-            db.session.execute(
-                select(Delivery, Notification)
-                .join(Notification)
-                .where(Delivery.account_id == account.id)
-                .order_by(Notification.created_at.desc())
-                .limit(AUDIT_ROWS_SHOWN)
-            )
-        ),
         audit=_audit_rows(numbers, account),
         identity=recent_identity_confirmation(actor, account),
         next_step=registration_next_step(account),
@@ -395,8 +348,6 @@ def view_contract(actor: Staff, contract_id: int, *, today: date) -> CustomerVie
         account=link.account if link else None,
         panels=panels,
         ended_links=[],
-        start_applications=[],
-        mails=[],
         audit=_audit_rows([contract.customer_number], None),
         identity=None,
         next_step=None,

@@ -15,7 +15,7 @@ from .applications import ApplicationView
 from .audit import AuditEventView
 from .changes import HandoverView, NameChangeView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
-from .disaster import OutageNoticeView, SupplyPointView
+from .disaster import OutageDeskView, OutageNoticeView, SupplyPointView
 from .home import HomeView
 from .labels import label_helpers
 from .listing import BillListView, ContractListView
@@ -63,6 +63,8 @@ def configure_views(app: Flask) -> Admin:
                                   category=REISSUE_CATEGORY))
     admin.add_view(OutageNoticeView(name="断水等のお知らせ", endpoint="outage_notices", url="/disaster/notices",
                                     category=DISASTER_CATEGORY))
+    admin.add_view(OutageDeskView(name="断水等のお知らせ（閲覧）", endpoint="outages", url="/outages",
+                                  category=DISASTER_CATEGORY))
     admin.add_view(SupplyPointView(name="応急給水拠点", endpoint="supply_points", url="/disaster/supply-points",
                                    category=DISASTER_CATEGORY))
     admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))

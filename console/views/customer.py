@@ -1,6 +1,9 @@
-"""Lookup, the customer view, reveal and identity confirmation (issue 3) for operators and supervisors."""
+"""Lookup, the customer view, reveal and identity confirmation (issue 3) for operators and supervisors;
+the customer's timeline and the outage banner (issue 14)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -9,11 +12,12 @@ from flask_login import current_user
 from .. import clock
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount
-from ..services import DomainError
+from ..services import DomainError, outage_desk
 from ..services import accounts as accounts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
+from ..services import timeline as timeline_service
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
 
 
@@ -44,6 +48,10 @@ class LookupView(ConsoleView):
             query=query,
             result=result,
             field_labels=lookup_service.FIELD_LABELS,
+            outage_flags=outage_desk.lookup_flags(
+                [h.row for h in result.hits if h.kind == "contract" and h.row is not None] if result else [],
+                [h.id for h in result.hits if h.kind == "account"] if result else [],
+            ),
             active_links=lookup_service.active_links_for_contracts(
                 [h.id for h in result.hits if h.kind == "contract"] if result else []
             ),
@@ -70,9 +78,23 @@ class CustomerPageView(ConsoleView):
                 return url_for(".reveal_account", account_id=view.account.id)
             return url_for(".reveal_contract", contract_id=contract.id)
 
+        contracts = [p.contract for p in view.panels]
+        if account_page:
+            page_url = url_for(".account", account_id=view.account.id)
+            timeline_url = url_for(".account_timeline", account_id=view.account.id)
+        else:
+            page_url = url_for(".contract", contract_id=contracts[0].id)
+            timeline_url = url_for(".contract_timeline", contract_id=contracts[0].id)
         return self.render(
             "customer/view.html",
             view=view,
+            outage_alerts=outage_desk.outage_alerts(contracts),
+            # The contact form (応対履歴) starts prefilled for this outage.
+            outage_contact_url=lambda notice_id: f"{page_url}/contacts/new?"
+                                                 + urlencode({"category": "disaster", "outage": notice_id}),
+            timeline=timeline_service.page(timeline_service.Scope.of(view.account if account_page else None,
+                                                                     contracts)),
+            timeline_url=timeline_url,
             revealed=revealed or {},
             reveal_url=reveal_url,
             today=clock.today(),
@@ -118,6 +140,28 @@ class CustomerPageView(ConsoleView):
         except DomainError:
             abort(404)
         return self.render("customer/bills.html", page=page)
+
+    def _timeline(self, **record):
+        cursor = timeline_service.Cursor.parse(request.args.get("before"))
+        try:
+            view = timeline_service.view_timeline(current_user, cursor=cursor, **record)
+        except DomainError:
+            abort(404)
+        if view.account is not None:
+            back = url_for(".account", account_id=view.account.id)
+            here = url_for(".account_timeline", account_id=view.account.id)
+        else:
+            back = url_for(".contract", contract_id=view.contract.id)
+            here = url_for(".contract_timeline", contract_id=view.contract.id)
+        return self.render("customer/timeline.html", view=view, timeline=view.page, back_url=back, timeline_url=here)
+
+    @expose("/account/<int:account_id>/timeline")
+    def account_timeline(self, account_id: int):
+        return self._timeline(account_id=account_id)
+
+    @expose("/contract/<int:contract_id>/timeline")
+    def contract_timeline(self, contract_id: int):
+        return self._timeline(contract_id=contract_id)
 
     @expose("/account/<int:account_id>/identity", methods=["POST"])
     def identity(self, account_id: int):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,10 +21,10 @@ from ..models import (
     SupplyStatus,
     VersionType,
 )
+from ..services import DomainError, outage_desk, outage_mail, outage_notices, supply_points
 from ..services import disaster_feeds as feeds
-from ..services import outage_mail, outage_notices, supply_points
 from ..wards import WARDS
-from .base import ConsoleView, apply_change
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
 
 COORDINATOR_ROLES = frozenset({Role.DISASTER_COORDINATOR})
 
@@ -185,6 +185,29 @@ class OutageNoticeView(ConsoleView):
         retried = outage_mail.retry_failed(current_user, notification.id)
         flash(f"送信失敗{retried}件を戻し、未送信分を再送信します。", "success")
         return redirect(url_for(".detail", notice_id=notice_id))
+
+
+class OutageDeskView(ConsoleView):
+    """断水等のお知らせ（閲覧）: operators and supervisors read every published notice and its versions.
+
+    Read-only: nothing here posts, and the services that change notices serve coordinators only."""
+
+    required_roles = CUSTOMER_ROLES
+
+    @expose("/")
+    def index(self):
+        page = outage_desk.list_notices(current_user, row_id(request.args.get("before")))
+        return self.render("disaster/desk_list.html", page=page, first_page=not request.args.get("before"),
+                           **_labels())
+
+    @expose("/<int:notice_id>")
+    def detail(self, notice_id: int):
+        try:
+            detail = outage_desk.view_notice(current_user, notice_id)
+        except DomainError:
+            abort(404)
+        return self.render("disaster/desk_detail.html", detail=detail, supply_types=SupplyPointType.labels(),
+                           **_labels())
 
 
 def _point_input(form) -> supply_points.SupplyPointInput:

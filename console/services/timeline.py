@@ -1,0 +1,545 @@
+"""One timeline per customer (issue 14): everything that happened to an account or a contract, newest first.
+
+The timeline is a list of sources. Each source is one function that answers one bounded query: at most
+`window.limit` entries of its own, older than the page's cursor, as `Entry` values that all look alike
+(when, what in Japanese, who by staff name, a link where there is a page). A page asks every source for
+one page's worth, merges and keeps the newest: the number of queries is the number of sources, whatever
+the number of entries. Paging is a keyset on (when, source, row id), so a page deep in a long history
+costs what the first one does. Adding a source is one line in SOURCES.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+
+from sqlalchemy import String, and_, cast, or_, select, true
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..formats import TOKYO, jdate
+from ..models import (
+    AccountLink,
+    ApplicationStatus,
+    AuditAction,
+    AuditEvent,
+    ChangeStatus,
+    Channel,
+    Contract,
+    Delivery,
+    DeliveryStatus,
+    Handover,
+    HandoverItem,
+    HandoverStatus,
+    LinkSource,
+    NameChange,
+    NoticeMode,
+    Notification,
+    NotificationKind,
+    OutageArea,
+    OutageNoticeVersion,
+    PaymentChangeStatus,
+    PaymentMethod,
+    PaymentMethodChange,
+    PortalAccount,
+    ReissueRequest,
+    ReissueStatus,
+    Staff,
+    StartApplication,
+    StopApplication,
+    VersionType,
+)
+from . import DomainError
+from .audit import record
+from .permissions import CUSTOMER_DESK, requires
+
+PAGE_SIZE = 20
+CUSTOMER = "お客さま（マイページ）"
+SYSTEM = "システム"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing that happened to the customer."""
+
+    at: datetime
+    source: str
+    row_id: int
+    what: str
+    detail: str = ""
+    who: str = ""
+    customer_number: str | None = None
+    # A page to open: (endpoint, its arguments), built by the template with url_for.
+    endpoint: str | None = None
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def key(self) -> tuple[datetime, str, int]:
+        """The total order of the timeline (newest first = largest first)."""
+        return (self.at, self.source, self.row_id)
+
+    @property
+    def url_args(self) -> dict:
+        """The link's arguments as url_for takes them."""
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the key of its last (oldest) entry. Written into the "older" link."""
+
+    at: datetime
+    source: str
+    row_id: int
+
+    _TEXT = re.compile(r"^(\d{8}T\d{6}\.\d{6})~([a-z_]{1,40})~(\d{1,18})$")
+
+    def text(self) -> str:
+        """20261125T061500.123456~mail~42 (UTC)."""
+        return f"{self.at.astimezone(UTC):%Y%m%dT%H%M%S.%f}~{self.source}~{self.row_id}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Cursor | None:
+        """The cursor a link carried, or None (first page) for anything else."""
+        match = cls._TEXT.match(raw or "")
+        if match is None:
+            return None
+        at = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+        return cls(at, match.group(2), int(match.group(3)))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose timeline: a portal account and/or contracts (their ids, numbers and usage locations)."""
+
+    account_id: int | None
+    contract_ids: tuple[int, ...]
+    customer_numbers: tuple[str, ...]
+    places: tuple[tuple[str, str], ...]
+    since: datetime | None  # the earliest start of the contracts: older outages did not concern them
+
+    @classmethod
+    def of(cls, account: PortalAccount | None, contracts: list[Contract]) -> Scope:
+        """The scope of a customer page: the account (if any) and the contracts it shows."""
+        starts = [c.start_date for c in contracts]
+        return cls(
+            account_id=account.id if account is not None else None,
+            contract_ids=tuple(c.id for c in contracts),
+            customer_numbers=tuple(c.customer_number for c in contracts),
+            places=tuple(sorted({(c.ward_code, c.town) for c in contracts})),
+            since=datetime.combine(min(starts), time(), tzinfo=TOKYO) if starts else None,
+        )
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one source is asked for: its entries strictly older than the cursor, at most `limit`."""
+
+    source: str
+    cursor: Cursor | None
+    limit: int
+
+    def older(self, at_column, id_column):
+        """SQL: (at, source, id) < cursor, with this source's name fixed (keyset across sources)."""
+        c = self.cursor
+        if c is None:
+            return true()
+        if self.source < c.source:
+            return at_column <= c.at
+        if self.source > c.source:
+            return at_column < c.at
+        return or_(at_column < c.at, and_(at_column == c.at, id_column < c.row_id))
+
+    def page(self, query, at_column, id_column):
+        """The query limited to this window, newest first."""
+        return (query.where(self.older(at_column, id_column))
+                .order_by(at_column.desc(), id_column.desc()).limit(self.limit))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named source of entries: entries(scope, window) -> list[Entry] (name: lower case and _, it is
+    part of the cursor; entries(...) answers one query through window.page(...))."""
+
+    name: str
+    entries: Callable[[Scope, Window], list[Entry]]
+
+
+@dataclass
+class TimelinePage:
+    """One page of a timeline, and the cursor of the next (older) page when there is one."""
+
+    entries: list[Entry]
+    next_cursor: Cursor | None
+    cursor: Cursor | None = None
+    sources: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the sources
+
+def _staff():
+    return aliased(Staff)
+
+
+def _name_changes(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.contract_ids:
+        return []
+    requester, decider = _staff(), _staff()
+    query = (
+        select(NameChange, Contract.customer_number, requester.name, decider.name)
+        .join(Contract, Contract.id == NameChange.contract_id)
+        .outerjoin(requester, requester.id == NameChange.requested_by_id)
+        .outerjoin(decider, decider.id == NameChange.decided_by_id)
+        .where(NameChange.contract_id.in_(scope.contract_ids))
+    )
+    out = []
+    for change, number, by, decided_by in db.session.execute(w.page(query, NameChange.requested_at, NameChange.id)):
+        detail = f"{change.new_holder_name}（{jdate(change.effective_date)}から）— {ChangeStatus.label_of(change.status)}"
+        if change.decided_at is not None:
+            detail += f"（{decided_by or SYSTEM}、{jdate(change.decided_at)}）"
+        out.append(Entry(change.requested_at, w.source, change.id, "名義変更の受付", detail, by or SYSTEM, number,
+                         "name_changes.detail", (("change_id", change.id),)))
+    return out
+
+
+def _handovers(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.contract_ids:
+        return []
+    by = _staff()
+    query = (
+        select(HandoverItem.id, Handover, Contract.customer_number, by.name)
+        .join(Handover, Handover.id == HandoverItem.handover_id)
+        .join(Contract, Contract.id == HandoverItem.contract_id)
+        .outerjoin(by, by.id == Handover.created_by_id)
+        .where(HandoverItem.contract_id.in_(scope.contract_ids))
+    )
+    return [
+        Entry(handover.created_at, w.source, item_id, "管理会社の変更",
+              f"{handover.old_company_name} → {handover.new_company_name}（{jdate(handover.target_date)}）"
+              f"— {HandoverStatus.label_of(handover.status)}", name or SYSTEM, number,
+              "handovers.detail", (("handover_id", handover.id),))
+        for item_id, handover, number, name in db.session.execute(w.page(query, Handover.created_at, HandoverItem.id))
+    ]
+
+
+def _links_of(scope: Scope):
+    terms = []
+    if scope.account_id is not None:
+        terms.append(AccountLink.account_id == scope.account_id)
+    if scope.contract_ids:
+        terms.append(AccountLink.contract_id.in_(scope.contract_ids))
+    return or_(*terms) if terms else None
+
+
+def _links(scope: Scope, w: Window) -> list[Entry]:
+    where = _links_of(scope)
+    if where is None:
+        return []
+    by = _staff()
+    query = (
+        select(AccountLink, Contract.customer_number, by.name)
+        .join(Contract, Contract.id == AccountLink.contract_id)
+        .outerjoin(by, by.id == AccountLink.linked_by_id)
+        .where(where)
+    )
+    out = []
+    for link, number, name in db.session.execute(w.page(query, AccountLink.linked_at, AccountLink.id)):
+        who = name or (CUSTOMER if link.source in (LinkSource.PORTAL, LinkSource.PORTAL_RESTART) else SYSTEM)
+        out.append(Entry(link.linked_at, w.source, link.id, "お客さま番号の登録",
+                         f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
+                         who, number, "customer.contract", (("contract_id", link.contract_id),)))
+    return out
+
+
+def _unlinks(scope: Scope, w: Window) -> list[Entry]:
+    where = _links_of(scope)
+    if where is None:
+        return []
+    by = _staff()
+    query = (
+        select(AccountLink, Contract.customer_number, by.name)
+        .join(Contract, Contract.id == AccountLink.contract_id)
+        .outerjoin(by, by.id == AccountLink.ended_by_id)
+        .where(where, AccountLink.ended_at.is_not(None))
+    )
+    return [
+        Entry(link.ended_at, w.source, link.id, "お客さま番号の登録解除",
+              f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
+              name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
+        for link, number, name in db.session.execute(w.page(query, AccountLink.ended_at, AccountLink.id))
+    ]
+
+
+# Audited changes that have no row of their own to show (an unlock leaves only the audit entry).
+ACCOUNT_ACTIONS = (AuditAction.ACCOUNT_UNLOCK, AuditAction.ACCOUNT_PASSWORD_RESET_MAIL,
+                   AuditAction.CUSTOMER_IDENTITY_CONFIRMED, AuditAction.LINK_SET_MAIN)
+CONTRACT_ACTIONS = (AuditAction.CONTRACT_OPENED, AuditAction.BILL_PAYMENT_METHOD)
+
+
+def _audited(where, scope: Scope, w: Window) -> list[Entry]:
+    by = _staff()
+    query = select(AuditEvent, by.name).outerjoin(by, by.id == AuditEvent.staff_id).where(where)
+    return [
+        Entry(event.at, w.source, event.id, AuditAction.label_of(event.action), event.reason or "",
+              name or SYSTEM, event.customer_number)
+        for event, name in db.session.execute(w.page(query, AuditEvent.at, AuditEvent.id))
+    ]
+
+
+def _account_changes(scope: Scope, w: Window) -> list[Entry]:
+    if scope.account_id is None:
+        return []
+    return _audited(and_(AuditEvent.target_type == "portal_account", AuditEvent.target_id == str(scope.account_id),
+                         AuditEvent.action.in_([a.value for a in ACCOUNT_ACTIONS])), scope, w)
+
+
+def _contract_changes(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.customer_numbers:
+        return []
+    return _audited(and_(AuditEvent.customer_number.in_(scope.customer_numbers),
+                         AuditEvent.action.in_([a.value for a in CONTRACT_ACTIONS])), scope, w)
+
+
+def _recorder(model, action: AuditAction):
+    """(aliased audit entry, join condition): who recorded an application taken by phone."""
+    entry = aliased(AuditEvent)
+    on = and_(entry.target_type == model.__tablename__, entry.target_id == cast(model.id, String),
+              entry.action == action.value)
+    return entry, on
+
+
+def _applicant(channel, recorder: str | None) -> str:
+    return CUSTOMER if channel == Channel.PORTAL else (recorder or "電話受付")
+
+
+def _decision(status, decided_at, decided_by: str | None) -> str:
+    text = ApplicationStatus.label_of(status)
+    if decided_at is not None:
+        text += f"（{decided_by or SYSTEM}、{jdate(decided_at)}）"
+    return text
+
+
+def _start_applications(scope: Scope, w: Window) -> list[Entry]:
+    terms = []
+    if scope.account_id is not None:
+        terms.append(StartApplication.account_id == scope.account_id)
+    if scope.contract_ids:
+        terms.append(StartApplication.contract_id.in_(scope.contract_ids))
+    if not terms:
+        return []
+    entry, on = _recorder(StartApplication, AuditAction.START_APPLICATION_RECORD)
+    taker, decider = _staff(), _staff()
+    query = (
+        select(StartApplication, taker.name, decider.name)
+        .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
+        .outerjoin(decider, decider.id == StartApplication.decided_by_id)
+        .where(or_(*terms))
+    )
+    out = []
+    for app, taken_by, decided_by in db.session.execute(w.page(query, StartApplication.received_at, StartApplication.id)):
+        link = (("applications.move", (("move_group", app.move_group),)) if app.move_group
+                else ("applications.detail", (("application_id", app.id),)))
+        out.append(Entry(app.received_at, w.source, app.id, "市内転居（使用開始）" if app.move_group else "使用開始申込",
+                         f"開始希望日 {jdate(app.desired_start_date)} — "
+                         + _decision(app.status, app.decided_at, decided_by),
+                         _applicant(app.channel, taken_by), None, *link))
+    return out
+
+
+def _stop_applications(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.contract_ids:
+        return []
+    entry, on = _recorder(StopApplication, AuditAction.STOP_APPLICATION_RECORD)
+    taker, decider = _staff(), _staff()
+    query = (
+        select(StopApplication, Contract.customer_number, taker.name, decider.name)
+        .join(Contract, Contract.id == StopApplication.contract_id)
+        .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
+        .outerjoin(decider, decider.id == StopApplication.decided_by_id)
+        .where(StopApplication.contract_id.in_(scope.contract_ids))
+    )
+    out = []
+    for app, number, taken_by, decided_by in db.session.execute(
+            w.page(query, StopApplication.received_at, StopApplication.id)):
+        link = ("applications.move", (("move_group", app.move_group),)) if app.move_group else (None, ())
+        out.append(Entry(app.received_at, w.source, app.id, "市内転居（使用中止）" if app.move_group else "使用中止申込",
+                         f"中止希望日 {jdate(app.desired_stop_date)} — "
+                         + _decision(app.status, app.decided_at, decided_by),
+                         _applicant(app.channel, taken_by), number, *link))
+    return out
+
+
+def _payment_changes(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.contract_ids:
+        return []
+    decider = _staff()
+    query = (
+        select(PaymentMethodChange, Contract.customer_number, decider.name)
+        .join(Contract, Contract.id == PaymentMethodChange.contract_id)
+        .outerjoin(decider, decider.id == PaymentMethodChange.decided_by_id)
+        .where(PaymentMethodChange.contract_id.in_(scope.contract_ids))
+    )
+    out = []
+    for change, number, decided_by in db.session.execute(
+            w.page(query, PaymentMethodChange.requested_at, PaymentMethodChange.id)):
+        detail = (f"{PaymentMethod.label_of(change.from_method)} → {PaymentMethod.label_of(change.to_method)} — "
+                  f"{PaymentChangeStatus.label_of(change.status)}")
+        if change.decided_at is not None:
+            detail += f"（{decided_by or SYSTEM}、{jdate(change.decided_at)}）"
+        out.append(Entry(change.requested_at, w.source, change.id, "支払方法の変更申込", detail,
+                         _applicant(change.channel, None), number))
+    return out
+
+
+def _reissues(scope: Scope, w: Window) -> list[Entry]:
+    if not scope.contract_ids:
+        return []
+    by = _staff()
+    query = (
+        select(ReissueRequest, Contract.customer_number, by.name)
+        .join(Contract, Contract.id == ReissueRequest.contract_id)
+        .outerjoin(by, by.id == ReissueRequest.requested_by_id)
+        .where(ReissueRequest.contract_id.in_(scope.contract_ids))
+    )
+    return [
+        Entry(request.requested_at, w.source, request.id, "お知らせ票の再発行の受付",
+              ReissueStatus.label_of(request.status) + (f"：{request.cancel_reason}" if request.cancel_reason else ""),
+              name or SYSTEM, number, "reissue.detail", (("request_id", request.id),))
+        for request, number, name in db.session.execute(w.page(query, ReissueRequest.requested_at, ReissueRequest.id))
+    ]
+
+
+def _mails(scope: Scope, w: Window) -> list[Entry]:
+    if scope.account_id is not None:
+        where = Delivery.account_id == scope.account_id
+    elif scope.customer_numbers:
+        where = Notification.customer_number.in_(scope.customer_numbers)
+    else:
+        return []
+    by = _staff()
+    query = (
+        select(Delivery.id, Delivery.status, Notification, OutageNoticeVersion.notice_id, by.name)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .outerjoin(OutageNoticeVersion, OutageNoticeVersion.id == Notification.outage_version_id)
+        .outerjoin(by, by.id == Notification.created_by_id)
+        .where(where)
+    )
+    out = []
+    for delivery_id, status, mail, notice_id, name in db.session.execute(
+            w.page(query, Notification.created_at, Delivery.id)):
+        link = ("outages.detail", (("notice_id", notice_id),)) if notice_id else (None, ())
+        out.append(Entry(mail.created_at, w.source, delivery_id, f"メール送信：{NotificationKind.label_of(mail.kind)}",
+                         f"{mail.subject} — {DeliveryStatus.label_of(status)}", name or SYSTEM, mail.customer_number,
+                         *link))
+    return out
+
+
+def _outages(scope: Scope, w: Window) -> list[Entry]:
+    """Published (actual) outage versions whose area covered a usage location while the contract ran;
+    those already mailed to this account show as mails instead."""
+    if not scope.places:
+        return []
+    covering = or_(*(and_(OutageArea.ward_code == ward, or_(OutageArea.town.is_(None), OutageArea.town == town))
+                     for ward, town in scope.places))
+    publisher = _staff()
+    query = (
+        select(OutageNoticeVersion, publisher.name)
+        .outerjoin(publisher, publisher.id == OutageNoticeVersion.published_by_id)
+        .where(OutageNoticeVersion.published_at.is_not(None), OutageNoticeVersion.mode == NoticeMode.ACTUAL,
+               select(OutageArea.id).where(OutageArea.version_id == OutageNoticeVersion.id, covering).exists())
+    )
+    if scope.since is not None:
+        query = query.where(OutageNoticeVersion.published_at >= scope.since)
+    if scope.account_id is not None:
+        mailed = (select(Delivery.id).join(Notification, Notification.id == Delivery.notification_id)
+                  .where(Notification.outage_version_id == OutageNoticeVersion.id,
+                         Delivery.account_id == scope.account_id))
+        query = query.where(~mailed.exists())
+    return [
+        Entry(version.published_at, w.source, version.id,
+              f"断水等のお知らせ（{VersionType.label_of(version.version_type)}・使用場所が対象地域）",
+              f"第{version.version_no}報：{version.title}", name or SYSTEM, None,
+              "outages.detail", (("notice_id", version.notice_id),))
+        for version, name in db.session.execute(
+            w.page(query, OutageNoticeVersion.published_at, OutageNoticeVersion.id))
+    ]
+
+
+SOURCES: list[Source] = [
+    Source("name_change", _name_changes),
+    Source("handover", _handovers),
+    Source("link", _links),
+    Source("unlink", _unlinks),
+    Source("account_change", _account_changes),
+    Source("contract_change", _contract_changes),
+    Source("start_application", _start_applications),
+    Source("stop_application", _stop_applications),
+    Source("payment_change", _payment_changes),
+    Source("reissue", _reissues),
+    Source("mail", _mails),
+    Source("outage", _outages),
+]
+
+
+def page(scope: Scope, cursor: Cursor | None = None, size: int = PAGE_SIZE,
+         sources: list[Source] | None = None) -> TimelinePage:
+    """One page of the scope's timeline, newest first, after `cursor` (None: the newest page).
+
+    Every source answers one query of at most size + 1 rows, so a page costs len(sources) queries."""
+    sources = SOURCES if sources is None else sources
+    merged: list[Entry] = []
+    for source in sources:
+        merged.extend(source.entries(scope, Window(source.name, cursor, size + 1)))
+    merged.sort(key=lambda e: e.key, reverse=True)
+    shown = merged[:size]
+    more = len(merged) > size
+    last = shown[-1] if shown else None
+    return TimelinePage(shown, Cursor(last.at, last.source, last.row_id) if more and last else None, cursor,
+                        [s.name for s in sources])
+
+
+# ---------------------------------------------------------------- the timeline's own page
+
+@dataclass
+class TimelineView:
+    """The timeline page of one account or contract."""
+
+    account: PortalAccount | None
+    contract: Contract | None
+    page: TimelinePage
+
+
+def _account_contracts(account: PortalAccount) -> list[Contract]:
+    """The contracts the account's customer view shows: its live links, or all of them once withdrawn."""
+    links = list(db.session.execute(
+        select(AccountLink.ended_at, Contract).join(Contract, Contract.id == AccountLink.contract_id)
+        .where(AccountLink.account_id == account.id)
+    ))
+    live = [c for ended, c in links if ended is None]
+    return live or ([c for _, c in links] if account.withdrawn_at is not None else [])
+
+
+@requires(CUSTOMER_DESK)
+def view_timeline(actor: Staff, *, account_id: int | None = None, contract_id: int | None = None,
+                  cursor: Cursor | None = None) -> TimelineView:
+    """A page of the timeline of an account or a contract; audited as a view of the customer."""
+    if account_id is not None:
+        account = db.session.get(PortalAccount, account_id)
+        if account is None:
+            raise DomainError("該当するマイページ利用者が見つかりません。")
+        contracts = _account_contracts(account)
+        view = TimelineView(account, None, page(Scope.of(account, contracts), cursor))
+        record(actor, "customer.view", target=account,
+               customer_number=contracts[0].customer_number if contracts else None,
+               detail={"timeline": cursor.text() if cursor else ""})
+        return view
+    contract = db.session.get(Contract, contract_id) if contract_id is not None else None
+    if contract is None:
+        raise DomainError("該当する契約が見つかりません。")
+    view = TimelineView(None, contract, page(Scope.of(None, [contract]), cursor))
+    record(actor, "customer.view", target=contract, customer_number=contract.customer_number,
+           detail={"timeline": cursor.text() if cursor else ""})
+    return view
+
