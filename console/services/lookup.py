@@ -336,11 +336,9 @@ def main_links_for_accounts(account_ids: list[int]) -> dict[int, AccountLink]:
 def screen_pop_target(result: LookupResult) -> tuple[str, int] | None:
     """Screen pop (a call's number): ("account", id) or ("contract", id) when the number identifies one
     customer — one portal account, or one contract that no account holds — else None (show the list)."""
-    accounts = {h.id for h in result.hits if h.kind == "account"}
-    contracts = [h.id for h in result.hits if h.kind == "contract"]
-    links = active_links_for_contracts(contracts)
-    orphans = [c for c in contracts if c not in links]
-    accounts |= {links[c].account_id for c in contracts if c in links}
+    accounts = {row.account.id for row in result.rows if row.account}
+    accounts |= {row.holder_link.account_id for row in result.rows if row.holder_link}
+    orphans = [row.contracts[0].id for row in result.rows if not row.account and not row.holder_link]
     if len(accounts) == 1 and not orphans:
         return "account", accounts.pop()
     if not accounts and len(orphans) == 1:
