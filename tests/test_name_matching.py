@@ -47,7 +47,7 @@ def test_contract_stored_in_the_old_form_is_found_exactly(operator):
     assert contract.holder_name_key == account.name_key == "高橋一郎"
     result = lookup.search(operator, "高橋 一郎")
     assert {("contract", contract.id), ("account", account.id)} <= _customers(result)
-    assert lookup.Match("holder_name", "exact") in next(h for h in result.hits if h.id == contract.id).matches
+    assert lookup.Match("holder_name", "exact") in next(h for h in result.hits if (h.kind, h.id) == ("contract", contract.id)).matches
 
 
 VARIANTS = normalise.kanji_variants()
