@@ -128,10 +128,16 @@ def katakana(raw: str | None) -> str:
     return _SPACE_RE.sub(" ", _hira_to_kata(nfkc(raw)))
 
 
+def spelling_key(raw: str | None) -> str:
+    """A name as written: katakana, no spaces or middle dots, ASCII lower case, kanji kept as typed. For
+    "is this the same name?" on a change of holder, where 高橋 → 髙橋 is a real correction."""
+    return _recompose(re.sub(r"[\s・･]", "", _hira_to_kata(nfkc(raw))).lower())
+
+
 def name_key(raw: str | None) -> str:
-    """Matching key for names: katakana, old and variant kanji in their standard form, no spaces or
-    middle dots, ASCII lower case. Stored keys and typed queries both go through it."""
-    return _recompose(fold_variants(re.sub(r"[\s・･]", "", _hira_to_kata(nfkc(raw)))).lower())
+    """Matching key for names: the spelling key with old and variant kanji in their standard form.
+    Stored keys and typed queries both go through it."""
+    return fold_variants(spelling_key(raw))
 
 
 def _kanji_number(text: str) -> int:
