@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+import jaconv
+from ja_itaiji import Itaiji
 
 CUSTOMER_NUMBER_RE = re.compile(r"[A-Z][0-9]{9}")
 SETTLEMENT_NUMBER_RE = re.compile(r"[0-9]{2}[A-Z][0-9]{7}")
@@ -61,11 +65,62 @@ def settlement_number(raw: str | None) -> str | None:
     return value if SETTLEMENT_NUMBER_RE.fullmatch(value) else None
 
 
-_HIRA_TO_KATA = {code: code + 0x60 for code in [*range(0x3041, 0x3097), ord("ゝ"), ord("ゞ")]}
-
-
 def _hira_to_kata(text: str) -> str:
-    return text.translate(_HIRA_TO_KATA)
+    """Half-width katakana become full-width (jaconv), then hiragana katakana (jaconv)."""
+    return jaconv.hira2kata(jaconv.h2z(text, kana=True, ascii=False, digit=False))
+
+
+def _jis_level_1(char: str) -> bool:
+    """One of JIS X 0208's 2,965 level-1 kanji (rows 16-47): the forms in common use."""
+    try:
+        encoded = char.encode("euc_jp")
+    except UnicodeEncodeError:
+        return False
+    return len(encoded) == 2 and 0xB0 <= encoded[0] <= 0xCF
+
+
+# ja-itaiji keeps 斉 (and its old form 齊) apart from 斎 (齋); callers say サイトウ without the form, and
+# issue 15 asks that 齊藤 find 斎藤, so the desk treats the four as one name.
+_DESK_MERGES = {"斉": "斎"}
+
+
+@functools.cache
+def _variant_table() -> dict[int, str]:
+    """str.translate table: each old or variant kanji → its standard form, from ja-itaiji's families.
+
+    A kanji in common use (JIS level 1: 高, 斎, 崎, 沢, 途, 埼 …) is never rewritten, so two standard
+    kanji that the table happens to group (澤's family holds both 沢 and 途) stay apart. Any other kanji
+    (髙, 齋, 﨑, 澤, 邊, 邉 …) becomes the level-1 member of its family whose family holds it back. When
+    there are several: inside the Unified Ideographs block, where code points are ordered by radical, the
+    nearest one (澤 → 沢, not 途); outside it (﨑, extension A), the one with the most variants (崎)."""
+    families = Itaiji.dictionary
+    table: dict[int, str] = {}
+    for char, family in families.items():
+        if len(char) != 1 or _jis_level_1(char):
+            continue
+        standard = [v for v in family if v != char and _jis_level_1(v) and char in families.get(v, ())]
+        if not standard:
+            continue
+        if 0x4E00 <= ord(char) <= 0x9FFF:
+            best = min(standard, key=lambda v: (abs(ord(v) - ord(char)), v))
+        else:
+            best = min(standard, key=lambda v: (-len(families[v]), v))
+        table[ord(char)] = _DESK_MERGES.get(best, best)
+    table.update({ord(variant): standard for variant, standard in _DESK_MERGES.items()})
+    return table
+
+
+def fold_variants(text: str) -> str:
+    """Old and variant kanji → their standard forms (髙橋 → 高橋, 齋藤 → 斎藤, 﨑山 → 崎山, 渡邉 → 渡辺)."""
+    return text.translate(_variant_table())
+
+
+def kanji_variants() -> dict[str, list[str]]:
+    """Each standard kanji → the old and variant forms that fold to it (for tests and the README)."""
+    variants: dict[str, list[str]] = {}
+    for code, standard in _variant_table().items():
+        variants.setdefault(standard, []).append(chr(code))
+    return variants
 
 
 def katakana(raw: str | None) -> str:
@@ -73,9 +128,16 @@ def katakana(raw: str | None) -> str:
     return _SPACE_RE.sub(" ", _hira_to_kata(nfkc(raw)))
 
 
-def name_key(raw: str | None) -> str:
-    """Matching key for names: katakana, no spaces or middle dots, ASCII lower case."""
+def spelling_key(raw: str | None) -> str:
+    """A name as written: katakana, no spaces or middle dots, ASCII lower case, kanji kept as typed. For
+    "is this the same name?" on a change of holder, where 高橋 → 髙橋 is a real correction."""
     return _recompose(re.sub(r"[\s・･]", "", _hira_to_kata(nfkc(raw))).lower())
+
+
+def name_key(raw: str | None) -> str:
+    """Matching key for names: the spelling key with old and variant kanji in their standard form.
+    Stored keys and typed queries both go through it."""
+    return fold_variants(spelling_key(raw))
 
 
 def _kanji_number(text: str) -> int:

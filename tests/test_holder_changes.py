@@ -111,6 +111,16 @@ def test_bad_requests_are_refused_with_japanese_messages(people, kwargs, message
     assert db.session.scalar(select(NameChange).where(NameChange.contract_id == contract.id)) is None
 
 
+def test_correcting_the_spelling_to_an_old_form_is_a_change(people):
+    """高橋 and 髙橋 share one lookup key (issue 15), but writing the register's form is a real change."""
+    operator, _, _ = people
+    contract = factories.contract(holder_name="高橋 一郎", holder_kana="タカハシ イチロウ")
+    with pytest.raises(DomainError, match="同じ"):
+        _request(operator, contract, name="高橋　一郎", kana="たかはし いちろう")
+    change = _request(operator, contract, name="髙橋 一郎", kana="タカハシ イチロウ")
+    assert change.new_holder_name == "髙橋 一郎"
+
+
 def test_one_pending_change_per_contract(people):
     operator, _, _ = people
     contract = factories.contract()

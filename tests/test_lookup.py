@@ -192,3 +192,80 @@ def test_screen_pop_none_or_many_shows_the_list(client, login_as):
 def test_disaster_coordinator_cannot_look_up(client, login_as):
     login_as("disaster_coordinator")
     assert client.get("/lookup/", query_string={"q": "ヤマダ"}).status_code == 403
+
+
+# --- issue 15: addresses too coarse to search, one row per customer ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [("北区", "北区だけでは探せません。町名まで"), ("大阪市北区", "北区だけでは探せません。町名まで"),
+     ("大阪府大阪市 北区", "北区だけでは探せません"), ("四丁目", "四丁目だけでは探せません。町名を付けて"),
+     ("4丁目", "4丁目だけでは探せません"), ("北区四丁目", "四丁目だけでは探せません"), ("大阪市", "区と町名まで")],
+)
+def test_a_bare_ward_or_chome_gets_guidance(operator, yamada, typed, says):
+    result = lookup.search(operator, typed)
+    assert result.guidance and result.hits == [] and says in result.message
+    assert "見つかりませんでした" not in result.message
+    assert "（例: " in result.message and "丁目）" in result.message
+    if "北区" in typed:
+        assert "例: 北区梅田" in result.message  # a town of that ward that has contracts
+
+
+def test_guidance_example_follows_the_ward_and_the_chome(operator, yamada):
+    factories.contract(ward_code="27128", town="本町二丁目")
+    assert "例: 中央区本町二丁目" in lookup.search(operator, "中央区").message
+    assert "例: 中央区本町四丁目" in lookup.search(operator, "中央区四丁目").message
+
+
+def test_a_ward_with_a_town_is_searched(operator, yamada):
+    contract, _ = yamada
+    result = lookup.search(operator, "北区梅田")
+    assert not result.guidance and _found(result, "contract", contract.id)
+
+
+def test_guidance_on_the_page_is_not_a_warning(client, login_as, yamada):
+    login_as("operator")
+    html = client.get("/lookup/", query_string={"q": "大阪市北区"}).get_data(as_text=True)
+    assert "町名まで入力してください" in html and "alert-info" in html and "見つかりませんでした" not in html
+
+
+@pytest.fixture()
+def aoi(database):
+    """A customer whose name no other test uses: a portal account holding two contracts, and a third
+    contract of the same name that no account holds."""
+    kwargs = dict(holder_name="葵井 行一", holder_kana="アオイイ コウイチ")
+    home, shop = factories.contract(**kwargs), factories.contract(**kwargs)
+    account = factories.account(name="葵井 行一", name_kana="アオイイ コウイチ", email="aoi@example.jp")
+    factories.link(account, home, main=True)
+    factories.link(account, shop)
+    other = factories.contract(**kwargs)
+    return account, home, shop, other
+
+
+def test_account_and_its_contracts_are_one_row(client, login_as, operator, aoi):
+    account, home, shop, other = aoi
+    result = lookup.search(operator, "葵井行一")
+    assert [(r.account.id if r.account else None, [h.id for h in r.contracts]) for r in result.rows] == [
+        (account.id, [home.id, shop.id]), (None, [other.id])]
+    assert {m.field for m in result.rows[0].matches} == {"holder_name", "account_name"}
+    login_as("operator")
+    html = client.get("/lookup/", query_string={"q": "葵井行一"}).get_data(as_text=True)
+    assert html.count('data-testid="lookup-row"') == 2 and html.count("開く") == 2 and "2件" in html
+    assert f'href="/customer/contract/{home.id}"' in html and f'href="/customer/contract/{shop.id}"' in html
+    assert f'href="/customer/account/{account.id}"' in html and f'href="/customer/contract/{other.id}"' in html
+
+
+def test_a_contract_whose_account_did_not_match_keeps_its_own_row(operator, yamada):
+    contract, account = yamada
+    result = lookup.search(operator, contract.customer_number)
+    assert len(result.rows) == 1 and result.rows[0].account is None
+    assert result.rows[0].holder_link.account_id == account.id
+
+
+def test_exact_first_is_said_only_when_something_matched_exactly(client, login_as, yamada):
+    login_as("operator")
+    exact = client.get("/lookup/", query_string={"q": "山田太郎"}).get_data(as_text=True)
+    prefix = client.get("/lookup/", query_string={"q": "やまだ"}).get_data(as_text=True)
+    assert "完全一致を先に表示" in exact
+    assert "前方一致" in prefix and "完全一致を先に表示" not in prefix

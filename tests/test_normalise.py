@@ -162,6 +162,55 @@ def test_half_width_kana_with_voicing_marks_joins():
     assert normalise.katakana("ｶﾞｯｺｳ") == "ガッコウ"
 
 
+@pytest.mark.parametrize(
+    ("old", "standard"),
+    [("髙橋", "高橋"), ("齋藤", "斎藤"), ("齊藤", "斎藤"), ("斉藤", "斎藤"), ("﨑山", "崎山"), ("渡邊", "渡辺"),
+     ("渡邉", "渡辺"), ("澤田", "沢田"), ("廣瀬", "広瀬"), ("國分", "国分"), ("眞鍋", "真鍋"), ("濱田", "浜田"),
+     ("髙橋　一郎", "高橋 一郎")],
+)
+def test_old_and_variant_kanji_give_the_standard_key(old, standard):
+    assert normalise.name_key(old) == normalise.name_key(standard)
+
+
+@pytest.mark.parametrize(("first", "second"), [("埼玉", "崎玉"), ("沢田", "途田"), ("浜田", "頻田"), ("田中", "佃中")])
+def test_standard_kanji_stay_apart(first, second):
+    """Kanji in common use are never rewritten, even where ja-itaiji groups them (澤 lists 沢 and 途)."""
+    assert normalise.name_key(first) != normalise.name_key(second)
+
+
+def test_the_variant_table_comes_from_ja_itaiji():
+    from ja_itaiji import Itaiji
+
+    variants = normalise.kanji_variants()
+    assert len(variants) > 1000  # thousands of kanji, not a hand-typed list
+    for standard, forms in variants.items():
+        for form in forms:
+            assert standard in Itaiji.get_family(form) or standard == "斎"  # 斉 → 斎 is the desk's own merge
+    assert {"髙"} <= set(variants["高"]) and {"齋", "齊", "斉"} <= set(variants["斎"]) and "﨑" in variants["崎"]
+
+
+@st.composite
+def names_with_variants(draw):
+    """A name of standard kanji and kana, and the same name with a random subset of its kanji replaced by a
+    random variant form from the table."""
+    variants = normalise.kanji_variants()
+    standards = sorted(variants)
+    name = draw(st.lists(st.sampled_from(standards + list("やまだタロウ 一郎子")), min_size=1, max_size=8))
+    typed = [draw(st.sampled_from(variants[c])) if c in variants and draw(st.booleans()) else c for c in name]
+    return "".join(name), "".join(typed)
+
+
+@given(names_with_variants())
+def test_any_variant_spelling_gives_the_same_key(pair):
+    name, typed = pair
+    assert normalise.name_key(typed) == normalise.name_key(name)
+
+
+def test_kana_conversion_is_jaconv():
+    assert normalise.katakana("ゔぁいおりん ゝゞ") == "ヴァイオリン ヽヾ"
+    assert normalise.name_key("ｻｲﾄｳ ｹｲｺ") == normalise.name_key("さいとう けいこ") == "サイトウケイコ"
+
+
 # --- addresses ----------------------------------------------------------------------------------------
 
 

@@ -96,6 +96,17 @@ def _demo_sign_ins_work():
         assert staff.has_second_factor and staff.totp_secret == DEMO_TOTP_SECRETS[email]
 
 
+def test_generated_keys_are_the_models_keys():
+    """The city loader writes the keys generate computes, the demo loader lets the models compute them:
+    both come from normalise.name_key, old kanji and hiragana included."""
+    import random
+
+    values = generate.contract_values(random.Random(1), 1, date(2026, 4, 1), holder=("髙橋 一郎", "たかはし いちろう"))
+    assert values["holder_name_key"] == "高橋一郎" and values["holder_kana_key"] == "タカハシイチロウ"
+    contract = Contract(holder_name="髙橋 一郎", holder_kana="たかはし いちろう")
+    assert (contract.holder_name_key, contract.holder_kana_key) == (values["holder_name_key"], values["holder_kana_key"])
+
+
 def test_generation_is_deterministic():
     import random
 
@@ -147,6 +158,8 @@ def test_city_loader_at_a_small_scale(database_url):
                     assert contract.contract_phone_digits == (normalise.phone_digits(contract.contract_phone) or None)
                 for account in db.session.scalars(select(PortalAccount).limit(200)):
                     assert account.email_key == normalise.email_key(account.email)
+                    assert account.name_key == (normalise.name_key(account.name) or None)
+                    assert account.name_kana_key == (normalise.name_key(account.name_kana) or None)
                     assert account.sms_phone_digits == (normalise.phone_digits(account.sms_phone) or None)
                 first_rows.append(db.session.execute(text(
                     "SELECT customer_number, holder_name, usage_address_key FROM contract ORDER BY id LIMIT 50")).all())

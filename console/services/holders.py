@@ -100,7 +100,8 @@ def request_name_change(
     )
     if pending is not None:
         raise DomainError("この契約には承認待ちの名義変更があります。先にそちらを承認または差戻ししてください。")
-    if normalise.name_key(name) == contract.holder_name_key and kind == contract.holder_kind:
+    # Compared as written: 高橋 → 髙橋 corrects the register's spelling, though both have one lookup key.
+    if normalise.spelling_key(name) == normalise.spelling_key(contract.holder_name) and kind == contract.holder_kind:
         raise DomainError("新しい契約者名が現在の契約者名と同じです。")
     change = NameChange(
         contract_id=contract.id,

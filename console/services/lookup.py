@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from .. import normalise
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount, Staff
+from ..wards import CITY_NAME, WARD_CODES_BY_NAME, WARDS
 from .audit import record
 from .permissions import CUSTOMER_DESK, requires
 
@@ -70,13 +71,49 @@ class Hit:
 
 
 @dataclass
+class CustomerRow:
+    """One customer on the results page: a portal account with those of its contracts that matched too,
+    or a contract on its own (no account holds it, or its account did not match)."""
+
+    account: Hit | None = None
+    contracts: list[Hit] = field(default_factory=list)
+    # The account's main customer number (R4), or the account that holds a contract on its own.
+    main_link: AccountLink | None = None
+    holder_link: AccountLink | None = None
+
+    @property
+    def hits(self) -> list[Hit]:
+        """The account's hit first, then the contracts'."""
+        return ([self.account] if self.account else []) + self.contracts
+
+    @property
+    def matches(self) -> list[Match]:
+        """Every way the customer matched, each once, best first."""
+        unique = list(dict.fromkeys(m for hit in self.hits for m in hit.matches))
+        return sorted(unique, key=lambda m: HOW_RANK[m.how])
+
+    @property
+    def rank(self) -> int:
+        """The best match of any of its hits."""
+        return min(hit.rank for hit in self.hits)
+
+
+@dataclass
 class LookupResult:
     """What the lookup page shows."""
 
     query: str
     hits: list[Hit] = field(default_factory=list)
+    rows: list[CustomerRow] = field(default_factory=list)
     too_many: bool = False
     message: str | None = None
+    # The message says what to type (a bare ward or 丁目), rather than that nothing was found.
+    guidance: bool = False
+
+    @property
+    def any_exact(self) -> bool:
+        """Something matched exactly, so exact matches are listed first."""
+        return any(row.rank == HOW_RANK["exact"] for row in self.rows)
 
 
 def _escape_like(text: str) -> str:
@@ -128,6 +165,10 @@ def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
     if len(normalise.compact(query)) < MIN_LENGTH:
         result.message = "2文字以上入力してください（電話番号・メールアドレス・お客さま番号・調定番号・氏名・住所）。"
         return result
+    guidance = None if phone_only else _address_guidance(query)
+    if guidance:
+        result.message, result.guidance = guidance, True
+        return result
     found = _Collector()
     if phone_only or _is_phone_like(query):
         _search_phone(found, normalise.phone_digits(query))
@@ -152,10 +193,12 @@ def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
     elif not result.hits:
         result.message = "該当するお客さまは見つかりませんでした。入力内容をご確認ください。"
     _load_rows(result.hits)
+    result.rows = _customer_rows(result.hits)
     record(
         actor,
         "lookup.search",
-        detail={"query": query, "phone_only": phone_only, "hits": len(result.hits), "too_many": result.too_many},
+        detail={"query": query, "phone_only": phone_only, "hits": len(result.hits), "customers": len(result.rows),
+                "too_many": result.too_many},
     )
     return result
 
@@ -210,6 +253,64 @@ def _load_rows(hits: list[Hit]) -> None:
         hit.row = contracts.get(hit.id) if hit.kind == "contract" else accounts.get(hit.id)
 
 
+def _customer_rows(hits: list[Hit]) -> list[CustomerRow]:
+    """One row per customer: a contract whose active link leads to an account that matched joins that
+    account's row; best match first, accounts before contracts on their own."""
+    links = active_links_for_contracts([h.id for h in hits if h.kind == "contract"])
+    mains = main_links_for_accounts([h.id for h in hits if h.kind == "account"])
+    rows = {("account", h.id): CustomerRow(account=h, main_link=mains.get(h.id)) for h in hits if h.kind == "account"}
+    for hit in hits:
+        if hit.kind != "contract":
+            continue
+        link = links.get(hit.id)
+        row = rows.get(("account", link.account_id)) if link else None
+        if row is not None:
+            row.contracts.append(hit)
+        else:
+            rows[("contract", hit.id)] = CustomerRow(contracts=[hit], holder_link=link)
+    return sorted(rows.values(), key=lambda r: (r.rank, r.account is None, r.hits[0].id))
+
+
+_WARD_NAMES = sorted(WARDS.values(), key=len, reverse=True)
+_CITY_PREFIX_RE = re.compile(rf"^(大阪府)?({CITY_NAME})?")
+_CHOME_ONLY_RE = re.compile(r"[0-9〇一二三四五六七八九十]+丁目")
+_CHOME_SUFFIX_RE = re.compile(r"[0-9〇一二三四五六七八九十]+丁目$")
+
+
+def _address_guidance(query: str) -> str | None:
+    """What to type when the query is an address too coarse to search: the city, a ward (北区, 大阪市北区)
+    or a bare 丁目 (四丁目, 北区四丁目); None for anything else."""
+    text = normalise.compact(query)
+    rest = _CITY_PREFIX_RE.sub("", text)
+    if not rest:
+        if text in {"大阪府", CITY_NAME, f"大阪府{CITY_NAME}"}:
+            ward_code, town = _example_town(None)
+            return (f"{text}だけでは探せません。区と町名まで入力してください"
+                    f"（例: {WARDS.get(ward_code, '北区')}{town}）。")
+        return None
+    ward = next((name for name in _WARD_NAMES if rest.startswith(name)), None)
+    after_ward = rest[len(ward):] if ward else rest
+    if ward and not after_ward:
+        _code, town = _example_town(ward)
+        return (f"{ward}だけでは探せません。町名まで入力してください（例: {ward}{town}）。"
+                "番地まで入れると一件に絞れます。")
+    if _CHOME_ONLY_RE.fullmatch(after_ward):
+        ward_code, town = _example_town(ward)
+        example = f"{ward or WARDS.get(ward_code, '北区')}{_CHOME_SUFFIX_RE.sub('', town)}{after_ward}"
+        return f"{after_ward}だけでは探せません。町名を付けて入力してください（例: {example}）。"
+    return None
+
+
+def _example_town(ward: str | None) -> tuple[str | None, str]:
+    """A town (with its 丁目) that has a contract, for the example in a guidance message: one read of
+    the (ward_code, town) index, in the given ward when there is one."""
+    statement = select(Contract.ward_code, Contract.town).order_by(Contract.ward_code, Contract.town).limit(1)
+    if ward:
+        statement = statement.where(Contract.ward_code == WARD_CODES_BY_NAME[ward])
+    row = db.session.execute(statement).first()
+    return (row.ward_code, row.town) if row else (None, "〇〇一丁目")
+
+
 def active_links_for_contracts(contract_ids: list[int]) -> dict[int, AccountLink]:
     """The active account link of each contract (R5: at most one)."""
     if not contract_ids:
@@ -235,11 +336,9 @@ def main_links_for_accounts(account_ids: list[int]) -> dict[int, AccountLink]:
 def screen_pop_target(result: LookupResult) -> tuple[str, int] | None:
     """Screen pop (a call's number): ("account", id) or ("contract", id) when the number identifies one
     customer — one portal account, or one contract that no account holds — else None (show the list)."""
-    accounts = {h.id for h in result.hits if h.kind == "account"}
-    contracts = [h.id for h in result.hits if h.kind == "contract"]
-    links = active_links_for_contracts(contracts)
-    orphans = [c for c in contracts if c not in links]
-    accounts |= {links[c].account_id for c in contracts if c in links}
+    accounts = {row.account.id for row in result.rows if row.account}
+    accounts |= {row.holder_link.account_id for row in result.rows if row.holder_link}
+    orphans = [row.contracts[0].id for row in result.rows if not row.account and not row.holder_link]
     if len(accounts) == 1 and not orphans:
         return "account", accounts.pop()
     if not accounts and len(orphans) == 1:

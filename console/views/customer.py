@@ -47,16 +47,9 @@ class LookupView(ConsoleView):
             "customer/lookup.html",
             query=query,
             result=result,
-            field_labels=lookup_service.FIELD_LABELS,
             outage_flags=outage_desk.lookup_flags(
                 [h.row for h in result.hits if h.kind == "contract" and h.row is not None] if result else [],
                 [h.id for h in result.hits if h.kind == "account"] if result else [],
-            ),
-            active_links=lookup_service.active_links_for_contracts(
-                [h.id for h in result.hits if h.kind == "contract"] if result else []
-            ),
-            main_links=lookup_service.main_links_for_accounts(
-                [h.id for h in result.hits if h.kind == "account"] if result else []
             ),
             masked_location=customer_service.masked_usage_location,
             mask_phone=customer_service.mask_phone,

@@ -2,14 +2,14 @@
 the last time step accepted and the wrong codes in a row; ten hashed one-time recovery codes per member.
 
 Revision ID: 0010_second_factor
-Revises: 0008_staff_locked_mail
+Revises: 0009_name_keys_itaiji
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_second_factor"
-down_revision = "0008_staff_locked_mail"
+down_revision = "0009_name_keys_itaiji"
 branch_labels = None
 depends_on = None
 
