@@ -18,7 +18,7 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 
 # Reachable without signing in (Q45's public disaster pages join this list).
-PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz"}
+PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz", "health.favicon"}
 PUBLIC_ENDPOINTS |= {
     "public.index", "public.supply_points", "public.supply_points_json", "public.supply_points_geojson",
     "public.alerts", "public.alerts_json", "public.alerts_atom", "public.alert_cap",

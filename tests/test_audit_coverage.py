@@ -49,7 +49,7 @@ AUDITED_ELSEWHERE = {
 NOT_PERSONAL = {
     "admin.index": "the home page: counts only",
     "static": "files", "admin.static": "files",
-    "auth.login": "the sign-in page", "health.healthz": "the health check",
+    "auth.login": "the sign-in page", "health.healthz": "the health check", "health.favicon": "the icon",
     "applications.new": "an empty form to record an application",
     "registration_check.index": "GET is the empty form; the check itself is a POST (audited)",
     "customer.index": "redirects to the lookup",
