@@ -41,7 +41,7 @@ EXPECTED = {
     **{f"console.services.customer.{name}": DESK for name in (
         "view_account", "view_contract", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (
-        "open_handover", "release_old_links", "link_new_account")},
+        "open_handover", "release_old_links", "link_new_account", "check_new_account")},
     "console.services.holders.request_name_change": DESK,
     "console.services.holders.view_name_change": DESK,
     "console.services.holders.approve_name_change": SUPERVISOR,
