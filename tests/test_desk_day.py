@@ -4,6 +4,7 @@ decisions above the tables, and no 404 for the favicon."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from console import clock
 from console.extensions import db
-from console.models import AuditEvent, HandoverStatus
+from console.models import AuditEvent, ChangeStatus, HandoverStatus
 from console.services import DomainError, handovers, holders, links
 from tests import factories
 from tests.conftest import csrf_token
@@ -127,3 +128,105 @@ def test_a_finished_case_shows_no_actions_and_takes_none(client, login_as, statu
     assert links.active_links(other) == []
     with pytest.raises(DomainError, match="これ以上の操作はできません"):
         handovers.release_old_links(operator, handover, "理由")
+
+
+# ------------------------------------------------------------------ a building's name changes as one decision
+
+def _building_changes(operator, count=3, building="梅田ハイツ"):
+    contracts = [factories.contract(ward_code="27127", town="梅田一丁目", address_line="2-3", building=building,
+                                    room=f"{101 + i}") for i in range(count)]
+    return [holders.request_name_change(
+        operator, contract, new_holder_name=f"新しい 名義{i}", new_holder_kana="アタラシイ メイギ", new_holder_kind="person",
+        effective_date=date(2026, 12, 1), identity_check="電話で確認") for i, contract in enumerate(contracts)]
+
+
+def test_a_supervisor_approves_a_buildings_changes_at_once(client, login_as):
+    operator = factories.staff("operator", name="受付 太郎")
+    changes = _building_changes(operator)
+    lone = _building_changes(operator, count=1, building="別の建物")[0]
+    supervisor = login_as("supervisor")
+    html = client.get("/name-changes/").get_data(as_text=True)
+    assert "北区梅田一丁目 梅田ハイツ（3件）" in html and "この建物の3件をまとめて承認する" in html
+    assert "受付 太郎" in html
+    form = html.split('data-testid="approve-group"')[1].split("</form>")[0]
+    ids = sorted(int(v) for v in re.findall(r'name="change_id" value="(\d+)"', form))
+    assert ids == sorted(c.id for c in changes)
+
+    response = client.post("/name-changes/approve-group", data={
+        "change_id": [str(i) for i in ids], "note": "管理規約で確認", "csrf_token": csrf_token(client, "/name-changes/")},
+        follow_redirects=True)
+    assert "3件の名義変更をまとめて承認しました" in response.get_data(as_text=True)
+    for change in changes:
+        db.session.refresh(change)
+        assert change.status == ChangeStatus.APPROVED and change.decided_by_id == supervisor.id
+        assert change.contract.holder_name == change.new_holder_name
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "name_change.approve")).all()
+    assert sorted(int(e.target_id) for e in events) == ids  # one entry per request
+    assert {e.customer_number for e in events} == {c.contract.customer_number for c in changes}
+    db.session.refresh(lone)
+    assert lone.status == ChangeStatus.PENDING
+
+
+def test_one_that_cannot_be_approved_leaves_the_whole_building_pending(client, login_as):
+    operator = factories.staff("operator")
+    supervisor = login_as("supervisor")
+    changes = _building_changes(operator, count=2)
+    changes += _building_changes(supervisor, count=1)  # the same building; this one the supervisor took himself
+    db.session.commit()
+    html = client.get("/name-changes/").get_data(as_text=True)
+    assert "ご自身の受付のため、まとめて承認できません" in html and 'data-testid="approve-group"' not in html
+
+    response = client.post("/name-changes/approve-group", data={
+        "change_id": [str(c.id) for c in changes], "csrf_token": csrf_token(client, "/name-changes/")},
+        follow_redirects=True)
+    text = response.get_data(as_text=True)
+    blocked = changes[2]
+    assert (f"名義変更 #{blocked.id}（お客さま番号 {blocked.contract.customer_number}）を承認できないため、"
+            "3件とも承認していません：自分が受け付けた名義変更は") in text
+    for change in changes:
+        db.session.refresh(change)
+        assert change.status == ChangeStatus.PENDING
+        assert change.contract.holder_name != change.new_holder_name
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "name_change.approve")).all() == []
+
+
+def test_bulk_approval_refuses_other_buildings_operators_and_decided_requests(database):
+    operator, supervisor = factories.staff("operator"), factories.staff("supervisor")
+    first, second = _building_changes(operator, count=1)[0], _building_changes(operator, count=1, building="別棟")[0]
+    with pytest.raises(DomainError, match="同じ建物"):
+        holders.approve_name_changes(supervisor, [first.id, second.id])
+    with pytest.raises(DomainError, match="スーパーバイザーが行います"):
+        holders.approve_name_changes(operator, [first.id])
+    with pytest.raises(DomainError, match="見つかりません"):
+        holders.approve_name_changes(supervisor, [99999999])
+    pair = _building_changes(operator, count=2, building="三棟")
+    holders.return_name_change(supervisor, pair[0].id, "書類不足")
+    with pytest.raises(DomainError, match=rf"#{pair[0].id}.*すでに処理されています"):
+        holders.approve_name_changes(supervisor, [pair[1].id, pair[0].id])
+    db.session.refresh(pair[1])
+    assert pair[1].status == ChangeStatus.PENDING
+
+
+def test_a_handovers_changes_are_one_group(client, login_as):
+    operator = factories.staff("operator")
+    contracts = [factories.contract() for _ in range(2)]
+    handover = handovers.open_handover(
+        operator, old_company_name="旧管理", new_company_name="新管理", new_company_kana="シンカンリ",
+        customer_numbers=" ".join(c.customer_number for c in contracts), target_date=date(2026, 12, 1),
+        identity_check="書類")
+    login_as("supervisor")
+    html = client.get("/name-changes/").get_data(as_text=True)
+    assert f"管理会社の変更 #{handover.id}：旧管理 → 新管理（2件）" in html
+    client.post("/name-changes/approve-group", data={
+        "change_id": [str(s.name_change.id) for s in handovers.item_states(handover)],
+        "csrf_token": csrf_token(client, "/name-changes/")})
+    assert handovers.case_step(handovers.item_states(handover)) == handovers.STEP_LINK
+
+
+def test_name_change_decision_sits_above_the_details(client, login_as):
+    operator = factories.staff("operator")
+    change = _building_changes(operator, count=1)[0]
+    login_as("supervisor")
+    html = client.get(f"/name-changes/{change.id}").get_data(as_text=True)
+    assert 'class="card decision-panel"' in html
+    assert html.index('data-testid="decision"') < html.index('data-testid="carry-over"')

@@ -46,6 +46,7 @@ EXPECTED = {
     "console.services.holders.view_name_change": DESK,
     "console.services.holders.approve_name_change": SUPERVISOR,
     "console.services.holders.return_name_change": SUPERVISOR,
+    "console.services.holders.approve_name_changes": SUPERVISOR,
     **{f"console.services.links.{name}": DESK for name in ("add_on_behalf", "unlink", "set_main")},
     "console.services.listing.list_contracts": DESK,
     "console.services.listing.list_bills": DESK,

@@ -19,6 +19,7 @@ from ..models import (
     HolderKind,
     NameChange,
     PortalAccount,
+    Role,
 )
 from ..services import customer as customer_service
 from ..services import handovers as handover_service
@@ -42,7 +43,19 @@ class NameChangeView(ConsoleView):
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
         changes = holder_service.list_name_changes(current_user, status)
-        return self.render("changes/name_change_list.html", changes=changes, status=status)
+        return self.render("changes/name_change_list.html", changes=changes, status=status,
+                           groups=holder_service.group_name_changes(changes),
+                           is_supervisor=current_user.has_role(Role.SUPERVISOR))
+
+    @expose("/approve-group", methods=["POST"])
+    def approve_group(self):
+        """One decision for one building's pending changes: every one approved, or none."""
+        ids = [i for i in (row_id(v) for v in request.form.getlist("change_id")) if i is not None]
+        done, approved = apply_change(lambda: holder_service.approve_name_changes(
+            current_user, ids, request.form.get("note")))
+        if done:
+            flash(f"{len(approved)}件の名義変更をまとめて承認しました。契約者の履歴に反映しました。", "success")
+        return redirect(url_for(".index"))
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
     def new(self, contract_id: int):
