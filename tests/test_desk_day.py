@@ -5,7 +5,7 @@ decisions above the tables, and no 404 for the favicon."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from console import clock
 from console.extensions import db
 from console.models import AuditEvent, ChangeStatus, HandoverStatus
-from console.services import DomainError, handovers, holders, links
+from console.services import DomainError, accounts, handovers, holders, links
 from tests import factories
 from tests.conftest import csrf_token
 
@@ -230,3 +230,79 @@ def test_name_change_decision_sits_above_the_details(client, login_as):
     html = client.get(f"/name-changes/{change.id}").get_data(as_text=True)
     assert 'class="card decision-panel"' in html
     assert html.index('data-testid="decision"') < html.index('data-testid="carry-over"')
+
+
+# ------------------------------------------------------------------ unlock and reset after a recorded identity check
+
+@pytest.fixture()
+def locked(database):
+    account = factories.account(email="locked.user@example.jp", locked_at=clock.now(), failed_login_count=6)
+    factories.link(account, factories.contract(), main=True)
+    db.session.commit()
+    return account
+
+
+def test_unlock_and_reset_wait_for_a_recorded_identity_check(client, login_as, locked, smtp_server):
+    login_as("operator")
+    page = f"/customer/account/{locked.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "先に下の「本人確認」で本人確認を記録してください" in html
+    token = csrf_token(client, page)
+    for action, doing in (("unlock", "ロックを解除する前に"), ("password-reset", "パスワード再設定メールを送る前に")):
+        refused = client.post(f"{page}/{action}", data={"reason": "本人から電話", "csrf_token": token},
+                              follow_redirects=True).get_data(as_text=True)
+        assert f"{doing}、本人確認を行い記録してください（記録から30分間有効です）" in refused
+    db.session.refresh(locked)
+    assert locked.locked_at is not None and smtp_server.messages == []
+    assert db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action.in_(["account.unlock", "account.password_reset_mail"]))).all() == []
+
+    client.post(f"{page}/identity", data={"method": "contract_details", "note": "生年月日も一致", "csrf_token": token})
+    html = client.get(page).get_data(as_text=True)
+    assert "本人確認済み（あと 30 分有効）" in html
+    client.post(f"{page}/unlock", data={"reason": "本人から電話", "csrf_token": token})
+    client.post(f"{page}/password-reset", data={"reason": "本人から電話", "csrf_token": token})
+    db.session.refresh(locked)
+    assert locked.locked_at is None and [m["To"] for m in smtp_server.messages] == ["locked.user@example.jp"]
+    identity = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.identity_confirmed")).one()
+    for action in ("account.unlock", "account.password_reset_mail"):
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
+        assert event.detail["identity_event_id"] == identity.id
+
+
+def _identity_recorded(operator, account, minutes_ago):
+    """An identity confirmation this operator recorded some minutes ago (the audit table takes inserts only)."""
+    event = AuditEvent(at=clock.now() - timedelta(minutes=minutes_ago), staff_id=operator.id,
+                       staff_email=operator.email, action="customer.identity_confirmed", target_type="portal_account",
+                       target_id=str(account.id), reason="お客さま番号・契約者名・使用場所の一致",
+                       detail={"method": "contract_details"})
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def test_the_page_counts_down_the_thirty_minutes(client, login_as, locked):
+    operator = login_as("operator")
+    _identity_recorded(operator, locked, minutes_ago=7)
+    html = client.get(f"/customer/account/{locked.id}").get_data(as_text=True)
+    assert "本人確認済み（あと 23 分有効）" in html
+
+
+def test_an_expired_identity_check_is_refused_with_what_to_do(client, login_as, locked):
+    operator = login_as("operator")
+    event = _identity_recorded(operator, locked, minutes_ago=31)
+    page = f"/customer/account/{locked.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "30分を過ぎたため無効です" in html and "あと" not in html.split('data-testid="identity-status"')[1][:80]
+    refused = client.post(f"{page}/unlock", data={"reason": "本人から電話", "csrf_token": csrf_token(client, page)},
+                          follow_redirects=True).get_data(as_text=True)
+    at = event.at.astimezone(clock.TOKYO)
+    assert (f"本人確認（{at:%H:%M}）から30分を過ぎたため、確認は無効になりました。"
+            "ロックを解除する前に、もう一度本人確認を行い記録してください。") in refused
+    db.session.refresh(locked)
+    assert locked.locked_at is not None
+    # Another operator's check does not count for this one.
+    other = factories.staff("operator")
+    _identity_recorded(other, locked, minutes_ago=1)
+    with pytest.raises(DomainError, match="本人確認"):
+        accounts.unlock_account(operator, locked, "本人から電話")

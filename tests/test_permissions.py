@@ -80,6 +80,7 @@ BUILDING_BLOCKS = {
     "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
     "console.services.outage_mail.record_outage_mails",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
+    "console.services.customer.latest_identity_confirmation", "console.services.customer.require_identity",
     "console.services.audit.record", "console.services.permissions.allowed",
 }
 

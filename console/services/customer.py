@@ -3,9 +3,10 @@ revealing a value and confirming a caller's identity are audited (R6)."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -154,6 +155,13 @@ class CustomerView:
     identity: AuditEvent | None
     next_step: str | None
     too_many_numbers: bool
+    # This operator's last identity confirmation when it is no longer valid (the page says since when).
+    identity_expired: AuditEvent | None = None
+
+    @property
+    def identity_minutes_left(self) -> int:
+        """How long the identity confirmation still counts, in whole minutes (0: none or expired)."""
+        return identity_minutes_left(self.identity)
 
     @property
     def customer_numbers(self) -> list[str]:
@@ -248,8 +256,8 @@ def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> l
     )
 
 
-def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
-    """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
+def latest_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
+    """This operator's latest identity confirmation for this account, however old."""
     return db.session.scalar(
         select(AuditEvent)
         .where(
@@ -257,10 +265,47 @@ def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditE
             AuditEvent.staff_id == actor.id,
             AuditEvent.target_type == "portal_account",
             AuditEvent.target_id == str(account.id),
-            AuditEvent.at >= clock.now() - IDENTITY_VALID_FOR,
         )
-        .order_by(AuditEvent.at.desc())
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(1)
+    )
+
+
+def identity_valid_until(event: AuditEvent) -> datetime:
+    """When a recorded identity confirmation stops counting (R6: IDENTITY_VALID_FOR after it)."""
+    return event.at + IDENTITY_VALID_FOR
+
+
+def identity_minutes_left(event: AuditEvent | None) -> int:
+    """Whole minutes (rounded up) an identity confirmation still counts for; 0 when none or expired."""
+    if event is None:
+        return 0
+    left = (identity_valid_until(event) - clock.now()).total_seconds()
+    return max(0, math.ceil(left / 60))
+
+
+def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
+    """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
+    event = latest_identity_confirmation(actor, account)
+    return event if event is not None and identity_valid_until(event) > clock.now() else None
+
+
+def require_identity(actor: Staff, account: PortalAccount, before: str) -> AuditEvent:
+    """The recorded identity check that revealing the e-mail, unlocking and a password reset need (R6, R7).
+
+    `before` says what waits for it ("ロックを解除する前に"); the refusal tells the operator to confirm first."""
+    event = recent_identity_confirmation(actor, account)
+    if event is not None:
+        return event
+    minutes = int(IDENTITY_VALID_FOR.total_seconds() // 60)
+    last = latest_identity_confirmation(actor, account)
+    if last is None:
+        raise DomainError(f"{before}、本人確認を行い記録してください（記録から{minutes}分間有効です）。", field="identity")
+    at = last.at.astimezone(clock.TOKYO)
+    raise DomainError(
+        f"本人確認（{at:%H:%M}）から{minutes}分を過ぎたため、確認は無効になりました。"
+        f"{before}、もう一度本人確認を行い記録してください。",
+        field="identity",
     )
 
 
@@ -308,6 +353,8 @@ def view_account(actor: Staff, account_id: int, *, today: date) -> CustomerView:
         next_step=registration_next_step(account),
         too_many_numbers=len([lk for lk in links if lk.ended_at is None]) > 20,
     )
+    if view.identity is None:
+        view.identity_expired = latest_identity_confirmation(actor, account)
     record(actor, "customer.view", target=account, customer_number=numbers[0] if numbers else None)
     return view
 
@@ -370,8 +417,8 @@ def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount
     if field_name in ("email", "sms_phone"):
         if account is None:
             raise DomainError("マイページ利用者が特定されていません。")
-        if field_name == "email" and recent_identity_confirmation(actor, account) is None:
-            raise DomainError("メールアドレスをお伝えする前に、本人確認を行い記録してください。")
+        if field_name == "email":
+            require_identity(actor, account, "メールアドレスをお伝えする前に")
         value = account.email if field_name == "email" else account.sms_phone
         target, customer_number = account, None
     else:
