@@ -13,7 +13,7 @@ from sqlalchemy import select
 from console import clock
 from console.extensions import db
 from console.models import AuditEvent, ChangeStatus, HandoverStatus
-from console.services import DomainError, accounts, handovers, holders, links
+from console.services import DomainError, accounts, customer, handovers, holders, links
 from tests import factories
 from tests.conftest import csrf_token
 
@@ -306,3 +306,46 @@ def test_an_expired_identity_check_is_refused_with_what_to_do(client, login_as, 
     _identity_recorded(other, locked, minutes_ago=1)
     with pytest.raises(DomainError, match="本人確認"):
         accounts.unlock_account(operator, locked, "本人から電話")
+
+
+# ------------------------------------------------------------------ the same masking on every page; decisions in reach
+
+def test_the_applicants_phone_and_e_mail_are_masked_and_revealed_with_a_reason(client, login_as):
+    application = factories.start_application(phone="090-1234-5678", email="applicant.taro@example.jp")
+    db.session.commit()
+    operator = login_as("operator")
+    page = f"/applications/{application.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "090-1234-5678" not in html and "09012345678" not in html and "applicant.taro@example.jp" not in html
+    assert customer.mask_phone("090-1234-5678") in html and customer.mask_email("applicant.taro@example.jp") in html
+
+    token = csrf_token(client, page)
+    refused = client.post(f"{page}/reveal", data={"field": "applicant_phone", "reason": "", "csrf_token": token},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "表示する理由を入力してください" in refused and "090-1234-5678" not in refused
+    shown = client.post(f"{page}/reveal", data={"field": "applicant_phone", "reason": "折り返し電話のため",
+                                                 "csrf_token": token}).get_data(as_text=True)
+    assert "090-1234-5678" in shown and "applicant.taro@example.jp" not in shown
+    shown = client.post(f"{page}/reveal", data={"field": "applicant_email", "reason": "メール不達の確認",
+                                                 "csrf_token": token}).get_data(as_text=True)
+    assert "applicant.taro@example.jp" in shown
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.reveal")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.target_type, e.target_id, e.detail["field"], e.reason, e.staff_id) for e in events] == [
+        ("start_application", str(application.id), "applicant_phone", "折り返し電話のため", operator.id),
+        ("start_application", str(application.id), "applicant_email", "メール不達の確認", operator.id)]
+    # A contract's field cannot be asked for through an application.
+    with pytest.raises(DomainError, match="契約が特定されていません"):
+        customer.reveal(operator, field_name="contract_phone", reason="理由", application=application)
+
+
+def test_an_applications_decision_comes_before_the_tables_about_the_place(client, login_as):
+    application = factories.start_application(town="天神橋二丁目", address_line="3-5", building="天神橋ハイツ")
+    for room in range(25):
+        factories.contract(town="天神橋二丁目", address_line="3-5", building="天神橋ハイツ", room=str(200 + room))
+    db.session.commit()
+    login_as("operator")
+    html = client.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert html.count("天神橋ハイツ") >= 25
+    assert html.index('id="accept-form"') < html.index('data-testid="place-contracts"')
+    assert html.index('name="reason_code"') < html.index('data-testid="place-contracts"')

@@ -58,6 +58,8 @@ REVEALABLE = {
     "bank_last4": "口座番号下4桁",
     "usage_address": "使用場所（番地・建物）",
     "mailing_address": "送付先",
+    "applicant_phone": "申込者の電話番号",
+    "applicant_email": "申込者のメールアドレス",
 }
 
 NEXT_STEP = {
@@ -407,14 +409,25 @@ def confirm_identity(actor: Staff, account: PortalAccount, method: str, note: st
 
 @requires(CUSTOMER_DESK)
 def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount | None = None,
-           contract: Contract | None = None) -> str:
-    """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first."""
+           contract: Contract | None = None, application: StartApplication | None = None) -> str:
+    """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first.
+
+    A start application's phone and e-mail (applicant_phone, applicant_email) are masked on its page like
+    everywhere else and revealed here the same way, audited against the application."""
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if field_name not in REVEALABLE:
         raise DomainError("表示できない項目です。")
     if len(reason) < 2:
         raise DomainError("表示する理由を入力してください。", field="reason")
-    if field_name in ("email", "sms_phone"):
+    if field_name in ("applicant_phone", "applicant_email"):
+        if application is None:
+            raise DomainError("使用開始申込が特定されていません。")
+        target, customer_number = application, None
+        if field_name == "applicant_phone":
+            value = application.phone
+        else:
+            value = application.account.email if application.account is not None else application.email
+    elif field_name in ("email", "sms_phone"):
         if account is None:
             raise DomainError("マイページ利用者が特定されていません。")
         if field_name == "email":
