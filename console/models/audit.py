@@ -140,6 +140,13 @@ class AuditEvent(db.Model):
 
     staff: Mapped["Staff | None"] = relationship()  # noqa: F821
 
+    @property
+    def actor_name(self) -> str | None:
+        """Who acted, by name as every page shows staff (the e-mail copy if the name is unknown); None: the system."""
+        if self.staff is not None:
+            return self.staff.name or self.staff.email
+        return self.staff_email
+
     __table_args__ = (
         Index("ix_audit_event_at", "at"),
         Index("ix_audit_event_customer_at", "customer_number", "at"),

@@ -254,7 +254,8 @@ def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> l
     if not conditions:
         return []
     return list(
-        db.session.scalars(select(AuditEvent).where(or_(*conditions)).order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
+        db.session.scalars(select(AuditEvent).where(or_(*conditions)).options(selectinload(AuditEvent.staff))
+                           .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
     )
 
 
