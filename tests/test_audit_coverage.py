@@ -54,7 +54,8 @@ NOT_PERSONAL = {
     "registration_check.index": "GET is the empty form; the check itself is a POST (audited)",
     "customer.index": "redirects to the lookup",
     "handovers.index": "companies (not persons) and counts",
-    "handovers.detail": "companies and their customer numbers' states; no person's data",
+    "handovers.detail": "companies and their customer numbers' states; no person's data (step 3's ?account_id= "
+                        "shows the typed account's holder, audited by handovers.check_new_account: test_desk_day.py)",
     "handovers.new": "an empty form",
     "print_batches.index": "batches: keys, counts and staff",
     "reports.index": "the catalogue and the runs: parameters and staff",
