@@ -205,6 +205,12 @@ def test_demo_data_is_a_morning_at_the_desk(database):
     assert due_today >= 1 if is_business_day(today) else due_today == 0
     assert all(a.received_at <= now and a.desired_start_date > a.received_at.astimezone(clock.TOKYO).date()
                for a in pending)
+    # A building's handover waits for the supervisor, who approves its name changes as one decision.
+    from console.models import ChangeStatus, NameChange
+    from console.services.holders import group_name_changes
+
+    waiting = db.session.scalars(select(NameChange).where(NameChange.status == ChangeStatus.PENDING)).all()
+    assert max(len(g.pending) for g in group_name_changes(waiting)) >= 20
     # The exercise notice's versions are out already, in order.
     published = db.session.scalars(select(OutageNoticeVersion.published_at)
                                    .order_by(OutageNoticeVersion.version_no)).all()

@@ -83,6 +83,7 @@ def load(seed: int, echo=print) -> dict:
     bills = _bills(rng, today, contracts, accounts)
     _applications(rng, today, contracts, accounts)
     _reissues(today, contracts)
+    _handover_waiting(today, contracts)
     points = _supply_points(rng)
     _exercise_incident(today)
     transaction.commit()
@@ -345,6 +346,28 @@ def _reissues(today, contracts):
             print_batches.write_batch_files(batch)
             if then == "mailed":
                 print_batches.mark_batch_mailed(supervisor, batch.id)
+
+
+def _handover_waiting(today, contracts):
+    """The company's building changes management company: opened yesterday, its name changes wait for a
+    supervisor, who approves the building's changes as one decision on the name-change list."""
+    from sqlalchemy import select
+
+    from ..models import NameChange, Staff
+    from ..services import handovers
+
+    operator = db.session.scalar(select(Staff).where(Staff.email == "operator@demo.example.jp"))
+    handover = handovers.open_handover(
+        operator, old_company_name="株式会社大阪住宅管理", new_company_name="株式会社なにわビル管理",
+        new_company_kana="カブシキガイシャナニワビルカンリ",
+        customer_numbers=" ".join(c.customer_number for c in contracts[1:1 + COMPANY_NUMBERS]),
+        target_date=today + timedelta(days=14), identity_check="管理組合の議事録と管理委託契約書の写し",
+    )
+    opened = clock.now() - timedelta(days=1, hours=2)
+    handover.created_at = opened
+    for change in db.session.scalars(select(NameChange).where(NameChange.handover_id == handover.id)):
+        change.requested_at = opened
+    db.session.flush()
 
 
 def _supply_points(rng) -> int:
