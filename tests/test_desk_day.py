@@ -90,6 +90,23 @@ def test_step_three_with_the_companys_own_account_needs_no_extra_tick(client, lo
     assert handover.status == HandoverStatus.DONE and len(links.active_links(company)) == 2
 
 
+def test_step_three_before_the_numbers_are_released_offers_nothing_to_press(client, login_as):
+    operator = login_as("operator")
+    contract = factories.contract()
+    handover = handovers.open_handover(
+        operator, old_company_name="旧管理", new_company_name="新管理", new_company_kana="シンカンリ",
+        customer_numbers=contract.customer_number, target_date=date(2026, 12, 1), identity_check="書類")
+    company = factories.account(name="新管理")
+    db.session.commit()
+    html = client.get(f"/handovers/{handover.id}?account_id={company.id}").get_data(as_text=True)
+    assert "まだ登録できるお客さま番号はありません" in html and "③ この利用者に登録する" not in html
+    page = f"/handovers/{handover.id}"
+    refused = client.post(f"{page}/link", data={"account_id": str(company.id), "csrf_token": csrf_token(client, page)},
+                          follow_redirects=True)
+    assert "名義変更の承認待ちか旧管理会社に登録されたままのため" in refused.get_data(as_text=True)
+    assert links.active_links(company) == []
+
+
 def test_step_three_refuses_an_unknown_or_withdrawn_account(client, login_as):
     operator = login_as("operator")
     handover, _contracts = _handover_at_step_three(operator, count=1)
