@@ -18,7 +18,7 @@ from tests import factories
 from tests.conftest import csrf_token, sign_in
 
 # Reachable without signing in (Q45's public disaster pages join this list).
-PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz"}
+PUBLIC_ENDPOINTS = {"static", "admin.static", "auth.login", "health.healthz", "health.favicon"}
 # The sign-in's second step and first-sign-in enrolment: open only to a session whose password was accepted.
 PUBLIC_ENDPOINTS |= {"auth.second_factor", "auth.enrol"}
 PUBLIC_ENDPOINTS |= {

@@ -123,6 +123,7 @@ def test_unlock_with_reason_is_audited(client, login_as, locked_account):
     assert "理由を入力してください" in refused.get_data(as_text=True)
     db.session.refresh(locked_account)
     assert locked_account.locked_at is not None
+    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": token})
     client.post(f"{page}/unlock", data={"reason": "本人から電話、本人確認済み", "csrf_token": token})
     db.session.refresh(locked_account)
     assert locked_account.locked_at is None and locked_account.failed_login_count == 0
@@ -140,6 +141,7 @@ def test_password_reset_mail_reaches_a_real_smtp_server(client, login_as, locked
     login_as("operator")
     page = f"/customer/account/{locked_account.id}"
     token = csrf_token(client, page)
+    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": token})
     response = client.post(f"{page}/password-reset", data={"reason": "パスワード失念", "csrf_token": token},
                            follow_redirects=True)
     assert "パスワード再設定メールの送信を受け付けました" in response.get_data(as_text=True)
@@ -159,6 +161,7 @@ def test_password_reset_is_queued_when_redis_is_configured(client, login_as, loc
 
     login_as("operator")
     page = f"/customer/account/{locked_account.id}"
+    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": csrf_token(client, page)})
     response = client.post(f"{page}/password-reset", data={"reason": "失念", "csrf_token": csrf_token(client, page)},
                            follow_redirects=True)
     assert "送信を受け付けました" in response.get_data(as_text=True)

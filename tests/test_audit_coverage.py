@@ -52,14 +52,15 @@ AUDITED_ELSEWHERE = {
 NOT_PERSONAL = {
     "admin.index": "the home page: counts only",
     "static": "files", "admin.static": "files",
-    "auth.login": "the sign-in page", "health.healthz": "the health check",
+    "auth.login": "the sign-in page", "health.healthz": "the health check", "health.favicon": "the icon",
     "auth.second_factor": "the sign-in's code step", "auth.enrol": "second-factor enrolment: the member's own QR code",
     "staff.second_factor_reset": "a member of staff's second-factor state; staff, not customers",
     "applications.new": "an empty form to record an application",
     "registration_check.index": "GET is the empty form; the check itself is a POST (audited)",
     "customer.index": "redirects to the lookup",
     "handovers.index": "companies (not persons) and counts",
-    "handovers.detail": "companies and their customer numbers' states; no person's data",
+    "handovers.detail": "companies and their customer numbers' states; no person's data (step 3's ?account_id= "
+                        "shows the typed account's holder, audited by handovers.check_new_account: test_desk_day.py)",
     "handovers.new": "an empty form",
     "print_batches.index": "batches: keys, counts and staff",
     "reports.index": "the catalogue and the runs: parameters and staff",

@@ -108,6 +108,7 @@ def test_mail_recorded_while_redis_is_down_goes_out_under_the_same_worker_once_r
     from rq import Worker
 
     from console.services.accounts import request_password_reset
+    from console.services.customer import confirm_identity
 
     app, url, queue_name = own_database
     redis = PrivateRedis()
@@ -127,6 +128,7 @@ def test_mail_recorded_while_redis_is_down_goes_out_under_the_same_worker_once_r
             account = factories.account(email="while-down@example.jp")
             staff = factories.staff("operator")
             transaction.commit()
+            confirm_identity(staff, account, "registered_phone")
             request_password_reset(staff, account, "本人から電話")
             warnings = transaction.commit()
             assert any("復旧後に送信します" in w for w in warnings), warnings

@@ -41,11 +41,12 @@ EXPECTED = {
     **{f"console.services.customer.{name}": DESK for name in (
         "view_account", "view_contract", "contract_bills", "confirm_identity", "reveal")},
     **{f"console.services.handovers.{name}": DESK for name in (
-        "open_handover", "release_old_links", "link_new_account")},
+        "open_handover", "release_old_links", "link_new_account", "check_new_account")},
     "console.services.holders.request_name_change": DESK,
     "console.services.holders.view_name_change": DESK,
     "console.services.holders.approve_name_change": SUPERVISOR,
     "console.services.holders.return_name_change": SUPERVISOR,
+    "console.services.holders.approve_name_changes": SUPERVISOR,
     **{f"console.services.links.{name}": DESK for name in ("add_on_behalf", "unlink", "set_main")},
     "console.services.listing.list_contracts": DESK,
     "console.services.listing.list_bills": DESK,
@@ -87,6 +88,7 @@ BUILDING_BLOCKS = {
     "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
     "console.services.outage_mail.record_outage_mails",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
+    "console.services.customer.latest_identity_confirmation", "console.services.customer.require_identity",
     "console.services.audit.record", "console.services.permissions.allowed",
 }
 

@@ -35,7 +35,7 @@ from console.models import (
 )
 from console.reports.catalogue import REPORTS
 from console.reports.params import day_bounds, parse
-from console.services import DomainError, accounts, handovers, holders
+from console.services import DomainError, accounts, customer, handovers, holders
 from tests import factories
 from tests.report_helpers import build, data_rows, headers, temporary_reports_dir
 from tests.report_helpers import start_application as _start
@@ -190,6 +190,8 @@ def test_accounts_unlocks_resets_and_locked(database, reports_dir, smtp_server):
     staff = factories.staff("operator")
     locked = factories.account(locked_at=clock.now() - timedelta(days=3), failed_login_count=10)
     other = factories.account(locked_at=clock.now(), failed_login_count=6)
+    for account in (other, locked):  # unlock and reset need the operator's identity check (issue 15)
+        customer.confirm_identity(staff, account, "registered_phone")
     accounts.unlock_account(staff, other, "@本人確認済")
     accounts.request_password_reset(staff, locked, "電話で依頼")
     today = clock.today()
@@ -415,6 +417,7 @@ def test_audit_log_by_staff_and_customer(database, reports_dir):
     _run, wb = build("audit", {**period, "staff": "alice@example.jp"}, supervisor)
     rows = data_rows(wb["監査ログ"])
     assert len(rows) == 2 and {r[2] for r in rows} == {"Alice@example.jp"}
+    assert {r[1] for r in rows} == {alice.name}  # the staff member by name, not by id
     assert (
         rows[0][7] == "=cmd|' /C calc'!A0"
         and wb["監査ログ"]["H3"].data_type == "s"

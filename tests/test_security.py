@@ -188,7 +188,8 @@ def test_no_personal_data_in_the_log_of_a_desk_scenario(app, database, caplog, s
         browser.get("/lookup/?" + urllib.parse.urlencode({"phone": "09087654321"}))  # the screen pop
         page = f"/customer/account/{account.id}"
         assert "秘密" in browser.get(page)
-        for action, data in (("reveal", {"field": "email", "reason": "本人確認のため"}),
+        for action, data in (("identity", {"method": "registered_phone"}),
+                             ("reveal", {"field": "email", "reason": "本人確認のため"}),
                              ("unlock", {"reason": "本人から電話"}), ("password-reset", {"reason": "本人から電話"})):
             assert browser.post(f"{page}/{action}", data, token_from=page) == 200
     finally:

@@ -171,3 +171,83 @@ def test_city_loader_at_a_small_scale(database_url):
             for name in names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Dates that name a plan or an expectation, not something that happened: they may lie ahead.
+PLANNED = {
+    ("bill", "due_date"), ("start_application", "desired_start_date"), ("stop_application", "desired_stop_date"),
+    ("outage_notice_version", "expected_restoration_at"), ("name_change", "effective_date"),
+    ("handover", "target_date"), ("report_run", "expires_at"),
+}
+
+
+def test_demo_data_is_a_morning_at_the_desk(database):
+    """Whatever the clock says (the suite also runs at 15:30 UTC and at a month's last minute): nothing in
+    the demo has happened later than now, and the start-application queue is mostly within its level."""
+    from sqlalchemy import Date, DateTime
+
+    from console import clock
+    from console.models import ApplicationStatus
+    from console.services.calendar import add_business_days, is_business_day
+    from console.services.start_applications import is_overdue, sla_business_days
+
+    load(seed=11, echo=lambda *_: None)
+    now, today = clock.now(), clock.today()
+    future, checked = [], set()
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            kind = getattr(column.type, "impl", column.type)  # UTCDateTime is a TypeDecorator over DateTime
+            if (table.name, column.name) in PLANNED or not isinstance(kind, Date | DateTime):
+                continue
+            checked.add((table.name, column.name))
+            latest = db.session.scalar(select(func.max(column)))
+            if latest is not None and latest > (now if isinstance(kind, DateTime) else today):
+                future.append((table.name, column.name, latest))
+    assert {("bill", "reading_date"), ("bill", "paid_on"), ("outage_notice_version", "published_at"),
+            ("start_application", "received_at"), ("portal_account", "created_at")} <= checked
+    assert future == []
+
+    pending = db.session.scalars(select(StartApplication).where(
+        StartApplication.status == ApplicationStatus.PENDING)).all()
+    assert len(pending) >= 10
+    deadlines = [add_business_days(a.received_at.astimezone(clock.TOKYO).date(), sla_business_days())
+                 for a in pending]
+    overdue = sum(is_overdue(a.received_at, today) for a in pending)
+    due_today = sum(d == today for d in deadlines)
+    within = sum(d > today for d in deadlines)
+    assert 1 <= overdue <= len(pending) // 4, (overdue, len(pending))
+    assert within > len(pending) // 2
+    assert due_today >= 1 if is_business_day(today) else due_today == 0
+    assert all(a.received_at <= now and a.desired_start_date > a.received_at.astimezone(clock.TOKYO).date()
+               for a in pending)
+    # A building's handover waits for the supervisor, who approves its name changes as one decision.
+    from console.models import ChangeStatus, NameChange
+    from console.services.holders import group_name_changes
+
+    waiting = db.session.scalars(select(NameChange).where(NameChange.status == ChangeStatus.PENDING)).all()
+    assert max(len(g.pending) for g in group_name_changes(waiting)) >= 20
+    # The exercise notice's versions are out already, in order.
+    published = db.session.scalars(select(OutageNoticeVersion.published_at)
+                                   .order_by(OutageNoticeVersion.version_no)).all()
+    assert published == sorted(published) and published[-1] <= now
+
+
+def test_public_supply_points_read_as_they_are_written(database):
+    """Each supply point's kana is the reading of its whole name (the public pages show both)."""
+    from console.seed.data import PERMANENT_POINTS, TOWN_KANA
+
+    load(seed=5, echo=lambda *_: None)
+    readings = {name: kana for _w, name, kana, *_ in PERMANENT_POINTS}
+    for town, kana in TOWN_KANA.items():
+        readings[f"市立{town}小学校"] = f"シリツ{kana}ショウガッコウ"
+        readings[f"{town}公園"] = f"{kana}コウエン"
+    points = db.session.scalars(select(SupplyPoint)).all()
+    assert len(points) == 4 + 2 * len(WARDS)
+    for point in points:
+        assert point.kana == readings[point.name], point.name
+        assert normalise.nfkc(point.kana) == point.kana and all("\u30a0" <= ch <= "\u30ff" for ch in point.kana)
+    # Names and readings of people and companies in the vocabularies: katakana only, one reading per name.
+    from console.seed.data import COMPANY_STEMS, GIVEN_NAMES, SURNAMES
+
+    for _name, kana in SURNAMES + GIVEN_NAMES + COMPANY_STEMS:
+        assert kana and all("\u30a0" <= ch <= "\u30ff" for ch in kana), kana

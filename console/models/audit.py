@@ -50,6 +50,7 @@ class AuditAction(LabelledEnum):
     HANDOVER_OPEN = "handover.open", "管理会社変更の開始"
     HANDOVER_RELEASE = "handover.release", "管理会社変更（旧会社の登録解除）"
     HANDOVER_LINK_NEW = "handover.link_new", "管理会社変更（新会社への登録）"
+    HANDOVER_CHECK_ACCOUNT = "handover.check_account", "管理会社変更（新会社の利用者の確認）"
     REISSUE_REQUEST = "reissue.request", "お知らせ票再発行の受付"
     REISSUE_VIEW = "reissue.view", "お知らせ票再発行の閲覧"
     REISSUE_LIST = "reissue.list", "お知らせ票再発行一覧の閲覧"
@@ -144,6 +145,13 @@ class AuditEvent(db.Model):
     client_addr: Mapped[str | None] = mapped_column(String(45))
 
     staff: Mapped["Staff | None"] = relationship()  # noqa: F821
+
+    @property
+    def actor_name(self) -> str | None:
+        """Who acted, by name as every page shows staff (the e-mail copy if the name is unknown); None: the system."""
+        if self.staff is not None:
+            return self.staff.name or self.staff.email
+        return self.staff_email
 
     __table_args__ = (
         Index("ix_audit_event_at", "at"),

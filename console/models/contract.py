@@ -212,6 +212,7 @@ class Handover(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")
+    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
 
 
 class HandoverItem(db.Model):

@@ -1,6 +1,10 @@
 """Demo data for `make run` and for trying the console: a few hundred contracts that cover every case
 the desk meets (every registration step, a locked and a withdrawn account, a company with many
-numbers, provisional registrations waiting for a decision, bills from 2019-04 to now)."""
+numbers, provisional registrations waiting for a decision, bills from 2019-04 to now).
+
+It reads as a morning at the desk on whatever day console.clock says it is: nothing has happened
+later than now (no meter read tomorrow, no notice published this afternoon), and the start-application
+queue is mostly within its service level, with some due today and a few overdue."""
 
 from __future__ import annotations
 
@@ -34,11 +38,12 @@ from ..models import (
     SupplyPoint,
     SupplyPointStatus,
 )
-from ..services.calendar import add_months, month_start
+from ..services.calendar import add_business_days, add_months, month_start
 from ..services.staff import create_staff
+from ..services.start_applications import sla_business_days
 from ..wards import WARDS
 from . import generate
-from .data import PERMANENT_POINTS, TOWNS
+from .data import PERMANENT_POINTS, TOWN_KANA, TOWNS
 
 # (email, name, roles, password) — demo only; printed by `flask --app console demo-logins`.
 DEMO_STAFF = [
@@ -60,6 +65,9 @@ DEMO_TOTP_SECRETS = {
 }
 
 CONTRACTS = 300
+APPLICATIONS = 12
+# The queue of a plausible morning: (overdue, due today, within the service level) out of APPLICATIONS.
+QUEUE_SHAPE = (2, 3, 7)
 COMPANY_NUMBERS = 25
 FIRST_BILL_PERIOD = date(2019, 4, 1)
 _serial = itertools.count(1)
@@ -85,6 +93,7 @@ def load(seed: int, echo=print) -> dict:
     bills = _bills(rng, today, contracts, accounts)
     _applications(rng, today, contracts, accounts)
     _reissues(today, contracts)
+    _handover_waiting(today, contracts)
     points = _supply_points(rng)
     _exercise_incident(today)
     transaction.commit()
@@ -214,11 +223,15 @@ def _bills(rng, today, contracts, accounts) -> int:
         period = max(FIRST_BILL_PERIOD, add_months(contract.start_date, 1))
         end = month_start(contract.stop_date) if contract.stop_date else last
         while period <= end:
+            reading = period.replace(day=contract.meter_reading_day)
+            if reading > today:
+                break  # this month's meter has not been read yet
             usage = rng.randint(5, 40) if contract.holder_kind == "person" else rng.randint(30, 200)
             water, sewer = generate.charges(usage)
-            reading = period.replace(day=contract.meter_reading_day)
             paid = period < add_months(last, -1) or rng.random() < 0.5
             paid_on = reading + timedelta(days=rng.randint(10, 25)) if paid else None
+            if paid_on is not None and paid_on > today:
+                paid, paid_on = False, None  # not paid yet: the payment would be in the future
             recent_payment = paid and period == add_months(last, -1) and rng.random() < 0.5
             rows.append({
                 "contract_id": contract.id, "period": period, "reading_date": reading, "usage_m3": usage,
@@ -228,7 +241,7 @@ def _bills(rng, today, contracts, accounts) -> int:
                 and period >= month_start(linked_since[contract.id]) else NoticeChannel.PAPER,
                 # A payment made in the last days shows as unpaid until it is reflected (R11).
                 "payment_status": PaymentStatus.PAID if paid and not recent_payment else PaymentStatus.UNPAID,
-                "paid_on": (today - timedelta(days=3)) if recent_payment else paid_on,
+                "paid_on": max(reading, today - timedelta(days=3)) if recent_payment else paid_on,
             })
             period = add_months(period, 1)
     # R16: a company bill of exactly 300,000 yen (paper payment notice) and one of 299,999 yen.
@@ -239,9 +252,40 @@ def _bills(rng, today, contracts, accounts) -> int:
     return len(rows)
 
 
+def _queue_days(today: date, now: datetime) -> tuple[list[date], list[date], list[date]]:
+    """Days an application could have been received on to be overdue, due today or within the service level."""
+    overdue, due_today, within = [], [], []
+    sla = sla_business_days()
+    for back in range(0, 21):
+        day = today - timedelta(days=back)
+        if back == 0 and now - datetime.combine(today, time(0), tzinfo=TOKYO) < timedelta(minutes=30):
+            continue  # just past midnight: nothing has come in today yet
+        deadline = add_business_days(day, sla)
+        (overdue if deadline < today else due_today if deadline == today else within).append(day)
+    return overdue[:5], due_today, within
+
+
+def _received_at(rng, day: date, now: datetime) -> datetime:
+    """A time on `day` when applications come in (8:30–20:00 on the portal), never later than now."""
+    opening = datetime.combine(day, time(8, 30), tzinfo=TOKYO)
+    closing = min(datetime.combine(day, time(20, 0), tzinfo=TOKYO), now - timedelta(minutes=5))
+    if closing <= opening:  # today, before the desk opens: one sent from the portal in the night
+        opening = max(datetime.combine(day, time(0, 5), tzinfo=TOKYO), now - timedelta(hours=3))
+        closing = now - timedelta(minutes=1)
+    return (opening + (closing - opening) * rng.random()).replace(microsecond=0)
+
+
 def _applications(rng, today, contracts, accounts):
     provisional = [a for a in accounts if a.registration_status == RegistrationStatus.PROVISIONAL]
-    for i in range(12):
+    now = clock.now()
+    overdue, due_today, within = _queue_days(today, now)
+    wanted_overdue, wanted_today, _ = QUEUE_SHAPE
+    # Due today exists only on a business day (a deadline always is one); otherwise those are within the level.
+    days = ([rng.choice(overdue) for _ in range(wanted_overdue)]
+            + [rng.choice(due_today or within) for _ in range(wanted_today)])
+    days += [rng.choice(within) for _ in range(APPLICATIONS - len(days))]
+    rng.shuffle(days)
+    for i in range(APPLICATIONS):
         with_registration = i < len(provisional)
         name, kana = (provisional[i].name, provisional[i].name_kana) if with_registration else generate.person(rng)
         location = generate.place(rng)
@@ -250,13 +294,17 @@ def _applications(rng, today, contracts, accounts):
             existing = contracts[1]
             location = {k: getattr(existing, k) for k in ("ward_code", "town", "address_line", "building")}
             location["room"] = existing.room
+        received = _received_at(rng, days[i], now)
+        if with_registration:
+            provisional[i].created_at = received - timedelta(minutes=rng.randint(2, 20))
         db.session.add(StartApplication(
             channel=Channel.PORTAL if with_registration or i % 3 else Channel.PHONE,
             account_id=provisional[i].id if with_registration else None, with_registration=with_registration,
             applicant_name=name, applicant_kana=kana, holder_kind="person", phone=generate.mobile(rng),
-            email=provisional[i].email if with_registration else None, desired_start_date=today + timedelta(days=i * 2 - 4),
+            email=provisional[i].email if with_registration else None,
+            desired_start_date=days[i] + timedelta(days=rng.randint(4, 21)),
             payment_method=rng.choice(["bank_transfer", "payment_notice", "e_payment"]),
-            received_at=clock.now() - timedelta(hours=rng.randint(1, 200)), **location,
+            received_at=received, **location,
         ))
     for contract in contracts[100:102]:
         db.session.add(StopApplication(channel=Channel.PHONE, contract_id=contract.id,
@@ -310,6 +358,28 @@ def _reissues(today, contracts):
                 print_batches.mark_batch_mailed(supervisor, batch.id)
 
 
+def _handover_waiting(today, contracts):
+    """The company's building changes management company: opened yesterday, its name changes wait for a
+    supervisor, who approves the building's changes as one decision on the name-change list."""
+    from sqlalchemy import select
+
+    from ..models import NameChange, Staff
+    from ..services import handovers
+
+    operator = db.session.scalar(select(Staff).where(Staff.email == "operator@demo.example.jp"))
+    handover = handovers.open_handover(
+        operator, old_company_name="株式会社大阪住宅管理", new_company_name="株式会社なにわビル管理",
+        new_company_kana="カブシキガイシャナニワビルカンリ",
+        customer_numbers=" ".join(c.customer_number for c in contracts[1:1 + COMPANY_NUMBERS]),
+        target_date=today + timedelta(days=14), identity_check="管理組合の議事録と管理委託契約書の写し",
+    )
+    opened = clock.now() - timedelta(days=1, hours=2)
+    handover.created_at = opened
+    for change in db.session.scalars(select(NameChange).where(NameChange.handover_id == handover.id)):
+        change.requested_at = opened
+    db.session.flush()
+
+
 def _supply_points(rng) -> int:
     count = 0
     for ward_code, name, kana, address, lat, lon in PERMANENT_POINTS:
@@ -321,9 +391,10 @@ def _supply_points(rng) -> int:
         ):
             town = towns[n % len(towns)]
             status = "open" if ward_code in ("27114", "27123") else "closed"
+            school = suffix == "小学校"
             count += _point(
-                f"SP-{ward_code}-{n:02d}", f"市立{town}{suffix}" if suffix == "小学校" else f"{town}{suffix}",
-                f"{kana_suffix}", kind, ward_code, f"{ward}{town}{n}丁目{rng.randint(1, 20)}-{rng.randint(1, 20)}",
+                f"SP-{ward_code}-{n:02d}", f"市立{town}{suffix}" if school else f"{town}{suffix}",
+                f"{'シリツ' if school else ''}{TOWN_KANA[town]}{kana_suffix}", kind, ward_code, f"{ward}{town}{n}丁目{rng.randint(1, 20)}-{rng.randint(1, 20)}",
                 round(lat + rng.uniform(-0.008, 0.008), 6), round(lon + rng.uniform(-0.008, 0.008), 6), status,
             )
     return count
@@ -346,10 +417,12 @@ def _exercise_incident(today):
     from ..models import Staff
 
     coordinator = db.session.scalar(select(Staff).where(Staff.email == "coordinator@demo.example.jp"))
-    notice = OutageNotice(status="published", created_by_id=coordinator.id)
+    # An exercise that began three hours ago, with its second report an hour later: both already out.
+    now = clock.now()
+    start = (now - timedelta(hours=3)).replace(minute=now.minute // 10 * 10, second=0, microsecond=0)
+    notice = OutageNotice(status="published", created_by_id=coordinator.id, created_at=start)
     db.session.add(notice)
     db.session.flush()
-    start = _aware(today, 6)
     for number, kind, body, wards in [
         (1, "alert", "【訓練】地震により配水管が破損したため、東淀川区の一部で断水しています。", ["27114"]),
         (2, "update", "【訓練】断水範囲が淀川区に広がりました。復旧作業を進めています。", ["27114", "27123"]),
@@ -360,7 +433,8 @@ def _exercise_incident(today):
             guidance="最寄りの応急給水拠点をご利用ください。給水容器をお持ちください。",
             starts_at=start, expected_restoration_at=start + timedelta(hours=18),
             created_by_id=coordinator.id, published_by_id=coordinator.id,
-            published_at=start + timedelta(hours=number),
+            created_at=start + timedelta(minutes=10 + 60 * (number - 1)),
+            published_at=start + timedelta(minutes=15 + 60 * (number - 1)),
         )
         version.areas = [OutageArea(ward_code=w) for w in wards]
         db.session.add(version)

@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .customer import require_identity
 from .inputs import within_column
 from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
@@ -117,13 +118,15 @@ def check_registration(
 
 @requires(CUSTOMER_DESK)
 def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
-    """Unlock a portal account and reset its wrong-password count (R7)."""
+    """Unlock a portal account and reset its wrong-password count (R7), after a recorded identity check (R6)."""
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("ロック解除の理由を入力してください。", field="reason")
     if account.locked_at is None:
         raise DomainError("このアカウントはロックされていません。")
-    before = {"locked_at": account.locked_at.isoformat(), "failed_login_count": account.failed_login_count}
+    identity = require_identity(actor, account, "ロックを解除する前に")
+    before = {"locked_at": account.locked_at.isoformat(), "failed_login_count": account.failed_login_count,
+              "identity_event_id": identity.id}
     account.locked_at = None
     account.failed_login_count = 0
     db.session.flush()
@@ -132,12 +135,14 @@ def unlock_account(actor: Staff, account: PortalAccount, reason: str) -> None:
 
 @requires(CUSTOMER_DESK)
 def request_password_reset(actor: Staff, account: PortalAccount, reason: str) -> Notification:
-    """Record a password-reset mail to the account's address (R7); it is sent once the caller commits."""
+    """Record a password-reset mail to the account's address (R7) after a recorded identity check (R6);
+    it is sent once the caller commits."""
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("パスワード再設定メールを送る理由を入力してください。", field="reason")
     if account.withdrawn_at is not None:
         raise DomainError("退会済みのアカウントにはメールを送れません。")
+    identity = require_identity(actor, account, "パスワード再設定メールを送る前に")
     portal = current_app.config.get("PORTAL_PASSWORD_RESET_URL", "https://mypage.example.jp/password/reset")
     notification = record_mail(
         NotificationKind.PASSWORD_RESET, [(account.id, account.email)], "password_reset",
@@ -145,7 +150,7 @@ def request_password_reset(actor: Staff, account: PortalAccount, reason: str) ->
         dedupe_key=f"password-reset:{account.id}:{uuid.uuid4().hex}", actor=actor,
     )
     record(actor, "account.password_reset_mail", target=account, reason=reason,
-           detail={"notification_id": notification.id})
+           detail={"notification_id": notification.id, "identity_event_id": identity.id})
     return notification
 
 

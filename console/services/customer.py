@@ -3,9 +3,10 @@ revealing a value and confirming a caller's identity are audited (R6)."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -25,6 +26,7 @@ from ..models import (
     RegistrationStatus,
     RegistrationStep,
     Staff,
+    StartApplication,
 )
 from ..wards import ward_name
 from . import DomainError
@@ -54,6 +56,8 @@ REVEALABLE = {
     "bank_last4": "口座番号下4桁",
     "usage_address": "使用場所（番地・建物）",
     "mailing_address": "送付先",
+    "applicant_phone": "申込者の電話番号",
+    "applicant_email": "申込者のメールアドレス",
 }
 
 NEXT_STEP = {
@@ -163,6 +167,13 @@ class CustomerView:
     next_step: str | None
     too_many_numbers: bool
     numbers: NumberPage | None = None
+    # This operator's last identity confirmation when it is no longer valid (the page says since when).
+    identity_expired: AuditEvent | None = None
+
+    @property
+    def identity_minutes_left(self) -> int:
+        """How long the identity confirmation still counts, in whole minutes (0: none or expired)."""
+        return identity_minutes_left(self.identity)
 
     @property
     def customer_numbers(self) -> list[str]:
@@ -251,12 +262,13 @@ def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> l
     if not conditions:
         return []
     return list(
-        db.session.scalars(select(AuditEvent).where(or_(*conditions)).order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
+        db.session.scalars(select(AuditEvent).where(or_(*conditions)).options(selectinload(AuditEvent.staff))
+                           .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
     )
 
 
-def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
-    """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
+def latest_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
+    """This operator's latest identity confirmation for this account, however old."""
     return db.session.scalar(
         select(AuditEvent)
         .where(
@@ -264,9 +276,8 @@ def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditE
             AuditEvent.staff_id == actor.id,
             AuditEvent.target_type == "portal_account",
             AuditEvent.target_id == str(account.id),
-            AuditEvent.at >= clock.now() - IDENTITY_VALID_FOR,
         )
-        .order_by(AuditEvent.at.desc())
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(1)
     )
 
@@ -285,6 +296,44 @@ def _number_filter(q: str):
 
 def _count(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def identity_valid_until(event: AuditEvent) -> datetime:
+    """When a recorded identity confirmation stops counting (R6: IDENTITY_VALID_FOR after it)."""
+    return event.at + IDENTITY_VALID_FOR
+
+
+def identity_minutes_left(event: AuditEvent | None) -> int:
+    """Whole minutes (rounded up) an identity confirmation still counts for; 0 when none or expired."""
+    if event is None:
+        return 0
+    left = (identity_valid_until(event) - clock.now()).total_seconds()
+    return max(0, math.ceil(left / 60))
+
+
+def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
+    """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
+    event = latest_identity_confirmation(actor, account)
+    return event if event is not None and identity_valid_until(event) > clock.now() else None
+
+
+def require_identity(actor: Staff, account: PortalAccount, before: str) -> AuditEvent:
+    """The recorded identity check that revealing the e-mail, unlocking and a password reset need (R6, R7).
+
+    `before` says what waits for it ("ロックを解除する前に"); the refusal tells the operator to confirm first."""
+    event = recent_identity_confirmation(actor, account)
+    if event is not None:
+        return event
+    minutes = int(IDENTITY_VALID_FOR.total_seconds() // 60)
+    last = latest_identity_confirmation(actor, account)
+    if last is None:
+        raise DomainError(f"{before}、本人確認を行い記録してください（記録から{minutes}分間有効です）。", field="identity")
+    at = last.at.astimezone(clock.TOKYO)
+    raise DomainError(
+        f"本人確認（{at:%H:%M}）から{minutes}分を過ぎたため、確認は無効になりました。"
+        f"{before}、もう一度本人確認を行い記録してください。",
+        field="identity",
+    )
 
 
 @requires(CUSTOMER_DESK)
@@ -331,6 +380,8 @@ def view_account(actor: Staff, account_id: int, *, today: date, numbers_q: str |
         too_many_numbers=active_total > NUMBERS_PER_PAGE,
         numbers=NumberPage(q=q, page=page, matched=matched, total=total, ended_total=ended_total),
     )
+    if view.identity is None:
+        view.identity_expired = latest_identity_confirmation(actor, account)
     record(actor, "customer.view", target=account, customer_number=numbers[0] if numbers else None,
            detail={"numbers_shown": numbers} if total > 1 else None)
     return view
@@ -421,18 +472,29 @@ def confirm_identity(actor: Staff, account: PortalAccount, method: str, note: st
 
 @requires(CUSTOMER_DESK)
 def reveal(actor: Staff, *, field_name: str, reason: str, account: PortalAccount | None = None,
-           contract: Contract | None = None) -> str:
-    """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first."""
+           contract: Contract | None = None, application: StartApplication | None = None) -> str:
+    """The unmasked value of one field, with the reason audited. The e-mail needs identity confirmed first.
+
+    A start application's phone and e-mail (applicant_phone, applicant_email) are masked on its page like
+    everywhere else and revealed here the same way, audited against the application."""
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if field_name not in REVEALABLE:
         raise DomainError("表示できない項目です。")
     if len(reason) < 2:
         raise DomainError("表示する理由を入力してください。", field="reason")
-    if field_name in ("email", "sms_phone"):
+    if field_name in ("applicant_phone", "applicant_email"):
+        if application is None:
+            raise DomainError("使用開始申込が特定されていません。")
+        target, customer_number = application, None
+        if field_name == "applicant_phone":
+            value = application.phone
+        else:
+            value = application.account.email if application.account is not None else application.email
+    elif field_name in ("email", "sms_phone"):
         if account is None:
             raise DomainError("マイページ利用者が特定されていません。")
-        if field_name == "email" and recent_identity_confirmation(actor, account) is None:
-            raise DomainError("メールアドレスをお伝えする前に、本人確認を行い記録してください。")
+        if field_name == "email":
+            require_identity(actor, account, "メールアドレスをお伝えする前に")
         value = account.email if field_name == "email" else account.sms_phone
         target, customer_number = account, None
     else:

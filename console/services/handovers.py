@@ -5,6 +5,7 @@ mail); (3) the new company registers or has the numbers added to its account."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -32,11 +33,15 @@ from ..models import (
 )
 from . import DomainError
 from .audit import record
+from .customer import mask_email
 from .holders import request_name_change
 from .inputs import optional_text, require_text, within_column
 from .links import link_contract, unlink
 from .mail import record_mail
 from .permissions import CUSTOMER_DESK, requires
+
+# A company's legal form is written in many ways (株式会社, (株), ㈱ after NFKC): ignored when names are compared.
+_LEGAL_FORM_RE = re.compile(r"株式会社|有限会社|合同会社|合資会社|合名会社|一般社団法人|一般財団法人|\((株|有|同|資|名)\)")
 
 STEP_NAME_CHANGE, STEP_RELEASE, STEP_LINK, STEP_DONE = 1, 2, 3, 4
 STEP_LABELS = {
@@ -78,6 +83,40 @@ class ItemState:
         if self.step == STEP_LINK:
             return "新管理会社のマイページ登録（またはお客さま番号の追加）を待っています。"
         return ""
+
+
+def _require_open(handover: Handover) -> None:
+    """A finished case (done or cancelled) takes no more actions."""
+    if handover.status != HandoverStatus.OPEN:
+        raise DomainError(
+            f"この管理会社の変更は「{HandoverStatus(handover.status).label}」です。これ以上の操作はできません。"
+        )
+
+
+def company_key(name: str | None) -> str:
+    """A company name for comparison: name_key without its legal form (株式会社 新管理 = 新管理(株))."""
+    return normalise.name_key(_LEGAL_FORM_RE.sub("", normalise.nfkc(name)))
+
+
+def names_match(account: PortalAccount, handover: Handover) -> bool:
+    """Whether the account's registered name is the incoming company's (kanji or kana, legal form aside)."""
+    wanted = {company_key(handover.new_company_name), company_key(handover.new_company_kana)} - {""}
+    given = {company_key(account.name), company_key(account.name_kana)} - {""}
+    return bool(wanted & given)
+
+
+@dataclass
+class NewAccountCheck:
+    """Step ③'s first half: whose account the typed number is, before anything is linked to it."""
+
+    account: PortalAccount
+    name_matches: bool
+    waiting: int
+
+    @property
+    def masked_email(self) -> str:
+        """The account's address as every page shows it: masked."""
+        return mask_email(self.account.email)
 
 
 def _customer_numbers(raw: str) -> list[str]:
@@ -182,6 +221,7 @@ def release_old_links(actor: Staff, handover: Handover, reason: str) -> tuple[in
 
     Returns how many numbers were released and the notifications to send once committed.
     """
+    _require_open(handover)
     reason = within_column(normalise.nfkc(reason), column=AuditEvent.reason, label="理由", field="reason")
     if not reason:
         raise DomainError("登録解除の理由を入力してください。", field="reason")
@@ -212,9 +252,48 @@ def _mail_release(actor: Staff, handover: Handover, account: PortalAccount, numb
     )
 
 
+def _usable_account(account: PortalAccount | None, typed: int | None) -> PortalAccount:
+    if account is None:
+        shown = f" {typed}" if typed is not None else ""
+        raise DomainError(f"マイページ利用者番号{shown}は見つかりません。新管理会社の利用者番号を確かめて入力してください。",
+                          field="account_id")
+    if account.withdrawn_at is not None or account.voided_at is not None:
+        raise DomainError(f"マイページ利用者 #{account.id} は退会済み・取消済みのため登録できません。", field="account_id")
+    return account
+
+
 @requires(CUSTOMER_DESK)
-def link_new_account(actor: Staff, handover: Handover, new_account: PortalAccount) -> tuple[int, str | None]:
-    """Step 3 by staff: add the released numbers to the new company's account (refused while old links remain)."""
+def check_new_account(actor: Staff, handover: Handover, account_id: int | None) -> NewAccountCheck:
+    """Step 3, first half: the typed account's holder name, compared with the incoming company's.
+
+    It shows a portal account's name to the operator, so it is audited against that account."""
+    _require_open(handover)
+    account = _usable_account(db.session.get(PortalAccount, account_id) if account_id is not None else None,
+                              account_id)
+    waiting = sum(1 for s in item_states(handover) if s.step == STEP_LINK)
+    check = NewAccountCheck(account, names_match(account, handover), waiting)
+    record(actor, "handover.check_account", target=account,
+           detail={"handover_id": handover.id, "name_matches": check.name_matches})
+    return check
+
+
+@requires(CUSTOMER_DESK)
+def link_new_account(actor: Staff, handover: Handover, new_account: PortalAccount, *,
+                     name_confirmed: bool = False) -> tuple[int, str | None]:
+    """Step 3 by staff: add the released numbers to the new company's account (refused while old links remain).
+
+    When the account's name is not the incoming company's, the operator must have confirmed that this is
+    the right account (name_confirmed): a mistyped number would hand a building to a stranger."""
+    _require_open(handover)
+    new_account = _usable_account(new_account, None)
+    matches = names_match(new_account, handover)
+    if not matches and not name_confirmed:
+        raise DomainError(
+            f"マイページ利用者 #{new_account.id} の名義「{new_account.name or '（登録なし）'}」は、新管理会社"
+            f"「{handover.new_company_name}」と異なります。この利用者で間違いないことを確かめ、"
+            "「名義が異なることを確認しました」にチェックしてから登録してください。",
+            field="confirm_name",
+        )
     states = item_states(handover)
     blocked = [s for s in states if s.step in (STEP_NAME_CHANGE, STEP_RELEASE)]
     if blocked:
@@ -231,9 +310,13 @@ def link_new_account(actor: Staff, handover: Handover, new_account: PortalAccoun
                                        reason=f"管理会社変更 #{handover.id}")
         state.item.linked_at = clock.now()
         linked += 1
+    if not linked:
+        raise DomainError("新管理会社に登録できるお客さま番号がありません。")
     handover.new_account_id = new_account.id
     db.session.flush()
-    record(actor, "handover.link_new", target=handover, detail={"account_id": new_account.id, "linked": linked})
+    record(actor, "handover.link_new", target=handover,
+           detail={"account_id": new_account.id, "linked": linked, "account_name": new_account.name,
+                   "name_matches": matches, "name_confirmed": bool(name_confirmed)})
     refresh_status(handover)
     return linked, warning
 

@@ -26,6 +26,7 @@ from ..models import (
     Role,
     Staff,
 )
+from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .inputs import optional_text, require_text
@@ -204,6 +205,88 @@ def return_name_change(actor: Staff, change_id: int, note: str) -> NameChange:
     record(actor, "name_change.return", target=change, customer_number=change.contract.customer_number, reason=note)
     _refresh_handover(change)
     return change
+
+
+def change_group_key(change: NameChange) -> str | None:
+    """Which building a change belongs to: its handover, else the building of its usage location."""
+    if change.handover_id is not None:
+        return f"handover:{change.handover_id}"
+    contract = change.contract
+    if contract.building:
+        return (f"building:{contract.ward_code}:{normalise.address_key(contract.town + contract.address_line)}:"
+                f"{normalise.name_key(contract.building)}")
+    return None
+
+
+@dataclass
+class ChangeGroup:
+    """Name changes of one building (or one handover), decided together on the list."""
+
+    key: str | None
+    title: str
+    changes: list[NameChange]
+
+    @property
+    def pending(self) -> list[NameChange]:
+        """The group's changes still waiting for a decision."""
+        return [c for c in self.changes if c.status == ChangeStatus.PENDING]
+
+
+def group_name_changes(changes: list[NameChange]) -> list[ChangeGroup]:
+    """The list's rows by building, in the order of each building's oldest request; a lone change is its own group."""
+    groups: dict[object, ChangeGroup] = {}
+    handovers = {h.id: h for h in db.session.scalars(
+        select(Handover).where(Handover.id.in_({c.handover_id for c in changes if c.handover_id is not None}))
+    )}
+    for change in changes:
+        key = change_group_key(change)
+        if key is None:
+            groups[("single", change.id)] = ChangeGroup(None, "", [change])
+            continue
+        if key not in groups:
+            contract = change.contract
+            if change.handover_id is not None:
+                handover = handovers[change.handover_id]
+                title = f"管理会社の変更 #{handover.id}：{handover.old_company_name} → {handover.new_company_name}"
+            else:
+                title = f"{ward_name(contract.ward_code)}{contract.town} {contract.building}"
+            groups[key] = ChangeGroup(key, title, [])
+        groups[key].changes.append(change)
+    return list(groups.values())
+
+
+@requires(SUPERVISORS, message="名義変更の承認・差戻しはスーパーバイザーが行います。")
+def approve_name_changes(actor: Staff, change_ids: list[int], note: str | None = None) -> list[NameChange]:
+    """Approve one building's pending changes as one decision: all of them, or none.
+
+    Each is approved by approve_name_change (maker-checker and one audit entry per request) inside one
+    savepoint; the first that cannot be approved undoes the others and is named in the refusal."""
+    ids = list(dict.fromkeys(change_ids))
+    if not ids:
+        raise DomainError("一括で承認する名義変更がありません。画面を更新してやり直してください。")
+    optional_text(note, column=NameChange.decision_note, label="承認のメモ", field="note")
+    found = {c.id: c for c in db.session.scalars(
+        select(NameChange).where(NameChange.id.in_(ids)).options(selectinload(NameChange.contract))
+    )}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise DomainError(f"名義変更 #{missing[0]} が見つかりません。画面を更新してやり直してください。")
+    keys = {change_group_key(found[i]) for i in ids}
+    if len(ids) > 1 and (len(keys) != 1 or None in keys):
+        raise DomainError("一括で承認できるのは、同じ建物（または同じ管理会社の変更）の名義変更だけです。1件も承認していません。")
+    approved: list[NameChange] = []
+    current = None
+    try:
+        with db.session.begin_nested():
+            for change_id in ids:
+                current = found[change_id]
+                approved.append(approve_name_change(actor, change_id, note))
+    except DomainError as exc:
+        raise DomainError(
+            f"名義変更 #{current.id}（お客さま番号 {current.contract.customer_number}）を承認できないため、"
+            f"{len(ids)}件とも承認していません：{exc.message}"
+        ) from exc
+    return approved
 
 
 @requires(CUSTOMER_DESK)

@@ -222,7 +222,7 @@ def list_requests(actor: Staff, status: str, *, limit: int = 500) -> tuple[list[
         select(ReissueRequest)
         .where(ReissueRequest.status == status)
         .options(selectinload(ReissueRequest.items), selectinload(ReissueRequest.contract),
-                 selectinload(ReissueRequest.batch))
+                 selectinload(ReissueRequest.batch), selectinload(ReissueRequest.requested_by))
         .order_by(ReissueRequest.requested_at.desc() if newest_first else ReissueRequest.requested_at)
         .limit(limit)
     ).all()

@@ -116,11 +116,25 @@ class ApplicationView(ConsoleView):
 
     @expose("/<int:application_id>")
     def detail(self, application_id: int):
-        application = db.get_or_404(StartApplication, application_id)
+        return self._detail(db.get_or_404(StartApplication, application_id))
+
+    def _detail(self, application, revealed=None):
         ctx = start_applications.view_start_application(current_user, application)
-        return self._render("applications/detail.html", application=application, ctx=ctx,
+        return self._render("applications/detail.html", application=application, ctx=ctx, revealed=revealed or {},
+                            mask_phone=customer_service.mask_phone, mask_email=customer_service.mask_email,
                             overdue=application.status == ApplicationStatus.PENDING
                             and start_applications.is_overdue(application.received_at, clock.today()))
+
+    @expose("/<int:application_id>/reveal", methods=["POST"])
+    def reveal(self, application_id: int):
+        """The applicant's phone or e-mail unmasked, with the reason audited (the customer view's reveal)."""
+        application = db.get_or_404(StartApplication, application_id)
+        field_name = request.form.get("field", "")
+        done, value = apply_change(lambda: customer_service.reveal(
+            current_user, field_name=field_name, reason=request.form.get("reason", ""), application=application))
+        if not done:
+            return redirect(url_for(".detail", application_id=application_id))
+        return self._detail(application, revealed={field_name: value})
 
     @expose("/<int:application_id>/accept", methods=["POST"])
     def accept(self, application_id: int):

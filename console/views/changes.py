@@ -19,6 +19,7 @@ from ..models import (
     HolderKind,
     NameChange,
     PortalAccount,
+    Role,
 )
 from ..services import customer as customer_service
 from ..services import handovers as handover_service
@@ -42,7 +43,19 @@ class NameChangeView(ConsoleView):
     def index(self):
         status = request.args.get("status", ChangeStatus.PENDING.value)
         changes = holder_service.list_name_changes(current_user, status)
-        return self.render("changes/name_change_list.html", changes=changes, status=status)
+        return self.render("changes/name_change_list.html", changes=changes, status=status,
+                           groups=holder_service.group_name_changes(changes),
+                           is_supervisor=current_user.has_role(Role.SUPERVISOR))
+
+    @expose("/approve-group", methods=["POST"])
+    def approve_group(self):
+        """One decision for one building's pending changes: every one approved, or none."""
+        ids = [i for i in (row_id(v) for v in request.form.getlist("change_id")) if i is not None]
+        done, approved = apply_change(lambda: holder_service.approve_name_changes(
+            current_user, ids, request.form.get("note")))
+        if done:
+            flash(f"{len(approved)}件の名義変更をまとめて承認しました。契約者の履歴に反映しました。", "success")
+        return redirect(url_for(".index"))
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
     def new(self, contract_id: int):
@@ -131,8 +144,15 @@ class HandoverView(ConsoleView):
     def detail(self, handover_id: int):
         handover = db.get_or_404(Handover, handover_id)
         states = handover_service.item_states(handover)
-        return self.render("changes/handover_detail.html", handover=handover, states=states,
-                           case_step=handover_service.case_step(states), step_labels=handover_service.STEP_LABELS)
+        check = None
+        if "account_id" in request.args and handover.status == HandoverStatus.OPEN:
+            # Step ③'s first half: whose account the typed number is (a refusal is flashed on this page).
+            typed = row_id(request.args.get("account_id"))
+            _done, check = apply_change(lambda: handover_service.check_new_account(current_user, handover, typed))
+        return self.render("changes/handover_detail.html", handover=handover, states=states, check=check,
+                           case_step=handover_service.case_step(states), step_labels=handover_service.STEP_LABELS,
+                           is_open=handover.status == HandoverStatus.OPEN,
+                           account_id=request.args.get("account_id", ""))
 
     @expose("/<int:handover_id>/release", methods=["POST"])
     def release(self, handover_id: int):
@@ -150,13 +170,16 @@ class HandoverView(ConsoleView):
         account_id = row_id(request.form.get("account_id"))
         account = db.session.get(PortalAccount, account_id) if account_id is not None else None
         if account is None:
-            flash("新管理会社のマイページ利用者番号を入力してください。", "error")
+            flash("新管理会社のマイページ利用者番号を入力し、「利用者を確認」で名義を確かめてください。", "error")
             return redirect(url_for(".detail", handover_id=handover_id))
-        done, result = apply_change(lambda: handover_service.link_new_account(current_user, handover, account))
-        if done:
-            linked, warning = result
-            flash(f"{linked}件のお客さま番号を新管理会社の利用者 #{account.id} に登録しました。", "success")
-            if warning:
-                flash(warning, "warning")
+        done, result = apply_change(lambda: handover_service.link_new_account(
+            current_user, handover, account, name_confirmed=request.form.get("confirm_name") == "1"))
+        if not done:
+            # Back to the confirmation, with the account's name shown again.
+            return redirect(url_for(".detail", handover_id=handover_id, account_id=account.id))
+        linked, warning = result
+        flash(f"{linked}件のお客さま番号を新管理会社の利用者 #{account.id}（{account.name or '名義なし'}）に登録しました。",
+              "success")
+        if warning:
+            flash(warning, "warning")
         return redirect(url_for(".detail", handover_id=handover_id))
-

@@ -1,8 +1,9 @@
-"""GET /healthz: whether the database and Redis answer (for load balancers and operators)."""
+"""GET /healthz: whether the database and Redis answer (for load balancers and operators); and GET
+/favicon.ico, which every browser asks for on every page (issue 15: it was a 404 each time)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from .. import transaction
@@ -34,3 +35,10 @@ def healthz():
         checks["redis"] = "not configured (jobs run inline)"
     healthy = checks["database"] == "ok" and not checks["redis"].startswith("error")
     return jsonify(status="ok" if healthy else "error", checks=checks), 200 if healthy else 503
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The console's icon, from console/static (cached for a day: it never carries personal data)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)

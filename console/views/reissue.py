@@ -66,6 +66,7 @@ class ReissueView(ConsoleView):
         history = db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.target_type == "reissue_request", AuditEvent.target_id == str(reissue.id))
+            .options(selectinload(AuditEvent.staff))
             .order_by(AuditEvent.at, AuditEvent.id)
         ).all()
         kind, _address = reissued_notices.destination_of(reissue)

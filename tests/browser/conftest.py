@@ -350,6 +350,7 @@ class Page:
     def console_errors(self) -> list[str]:
         """The browser console's errors since the last call (CSP refusals, failed requests, script errors)."""
         entries = self.driver.get_log("browser")
+        # The favicon is served too (issue 15): its 404 is an error like any other.
         return [e["message"] for e in entries if e["level"] == "SEVERE"]
 
     def save_evidence(self, name: str) -> list[Path]:

@@ -10,6 +10,7 @@ from ...models import (
     AuditAction,
     AuditEvent,
     AuditTarget,
+    Staff,
 )
 from ..excel import Col
 from ..params import Param
@@ -31,7 +32,7 @@ class AuditReport(QueryReport):
     ]
     columns = [
         AT,
-        Col("職員番号", "int"),
+        Col("職員名", width=16),
         STAFF,
         Col("操作", width=24),
         Col("対象種別", width=16),
@@ -54,7 +55,7 @@ class AuditReport(QueryReport):
     def statement(self):
         statement = select(
             AuditEvent.at,
-            AuditEvent.staff_id,
+            Staff.name,
             AuditEvent.staff_email,
             AuditEvent.action,
             AuditEvent.target_type,
@@ -64,7 +65,7 @@ class AuditReport(QueryReport):
             AuditEvent.detail,
             AuditEvent.request_id,
             AuditEvent.client_addr,
-        )
+        ).outerjoin(Staff, Staff.id == AuditEvent.staff_id)  # staff by name, as every page shows them
         if self.values.get("staff"):
             statement = statement.where(func.lower(AuditEvent.staff_email) == self.values["staff"])
         if self.values.get("customer_number"):
@@ -74,13 +75,13 @@ class AuditReport(QueryReport):
     def rows(self) -> Iterator[tuple]:
         import json
 
-        for at, staff_id, email, action, ttype, tid, number, reason, detail, request_id, addr in stream(
+        for at, staff_name, email, action, ttype, tid, number, reason, detail, request_id, addr in stream(
             self.statement()
         ):
             detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None
             yield (
                 local(at),
-                staff_id,
+                staff_name or ("システム" if email is None else None),
                 email,
                 AuditAction.label_of(action),
                 AuditTarget.label_of(ttype),
