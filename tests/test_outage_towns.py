@@ -155,3 +155,22 @@ def test_each_versions_mail_carries_its_number_and_kind(app, database, smtp_serv
     assert first_lines == subjects
     assert "対象地域：北区（天神橋五丁目）" in smtp_server.messages[0].get_content()
     assert [first.version_no, second.version_no, resolved.version_no] == [1, 2, 3]
+
+
+def test_per_area_counts_take_an_account_once_per_area_however_its_contracts_spell_the_town(database):
+    staff = factories.staff("disaster_coordinator")
+    company = factories.account()
+    for town in ("天神橋五丁目", "天神橋6丁目", "天神橋５丁目"):
+        factories.link(company, factories.contract(town=town))
+    central = factories.account()
+    factories.link(central, factories.contract(ward_code="27128", town="谷町一丁目"), main=True)
+    factories.link(central, factories.contract(ward_code="27128", town="本町一丁目"))
+    factories.link(factories.account(global_notifications=False), factories.contract(ward_code="27128"), main=True)
+
+    version = outage_notices.create_draft(staff, notice_input(wards=("27127", "27128"),
+                                                              towns={"27127": "天神橋、天神橋5丁目"}))
+    assert outage_mail.area_counts(version) == [
+        outage_mail.AreaCount("27127", "天神橋", 1, 3), outage_mail.AreaCount("27127", "天神橋五丁目", 1, 2),
+        outage_mail.AreaCount("27128", None, 1, 3),
+    ]
+    assert outage_mail.count_recipients(version) == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import and_, distinct, exists, func, literal, or_, select, tuple_
 
 from .. import clock, towns
 from ..extensions import db
@@ -53,6 +53,16 @@ def _live_contract():
     return or_(Contract.stop_date.is_(None), Contract.stop_date >= clock.today())
 
 
+def _may_be_mailed() -> list:
+    """An account that gets outage mail (Q46): active, registration complete, global notifications on."""
+    return [
+        PortalAccount.withdrawn_at.is_(None),
+        PortalAccount.voided_at.is_(None),
+        PortalAccount.registration_status == RegistrationStatus.FULL,
+        PortalAccount.global_notifications.is_(True),
+    ]
+
+
 def _recipients(areas: list[tuple[str, str | None]]):
     in_area = (
         select(AccountLink.id)
@@ -64,13 +74,7 @@ def _recipients(areas: list[tuple[str, str | None]]):
             _in_areas(areas),
         )
     )
-    return select(PortalAccount.id, PortalAccount.email).where(
-        PortalAccount.withdrawn_at.is_(None),
-        PortalAccount.voided_at.is_(None),
-        PortalAccount.registration_status == RegistrationStatus.FULL,
-        PortalAccount.global_notifications.is_(True),
-        exists(in_area),
-    )
+    return select(PortalAccount.id, PortalAccount.email).where(*_may_be_mailed(), exists(in_area))
 
 
 def _areas(version: OutageNoticeVersion) -> list[tuple[str, str | None]]:
@@ -97,16 +101,52 @@ class AreaCount:
     contracts: int  # contracts in force there, whether or not their holder uses the portal
 
 
+def _linked_accounts():
+    """Contracts in force joined to the accounts that would be mailed about them."""
+    return (
+        select()
+        .select_from(Contract)
+        .join(AccountLink, and_(AccountLink.contract_id == Contract.id, AccountLink.ended_at.is_(None)))
+        .join(PortalAccount, PortalAccount.id == AccountLink.account_id)
+        .where(_live_contract(), *_may_be_mailed())
+    )
+
+
 def area_counts(version: OutageNoticeVersion) -> list[AreaCount]:
     """Each area of the version in the order given, with its recipients and contracts (the preview's table,
-    where a 0 tells the coordinator a town or 丁目 has no customers: a typing slip, most often)."""
+    where a 0 tells the coordinator a town or 丁目 has no customers: a typing slip, most often).
+
+    Three grouped queries however many areas there are (a count per area took seconds each on the city's
+    data): contracts per town as stored, accounts per whole ward, and the accounts of the named towns,
+    counted here once per area whichever way each contract spells the town."""
+    areas = list(dict.fromkeys(_areas(version)))
+    whole_wards = [ward for ward, town in areas if town is None]
+    town_areas = [(ward, town) for ward, town in areas if town is not None]
+    contracts: dict[tuple[str, str], int] = {
+        (ward, town): count for ward, town, count in db.session.execute(
+            select(Contract.ward_code, Contract.town, func.count())
+            .where(_live_contract(), _in_areas(areas)).group_by(Contract.ward_code, Contract.town))
+    } if areas else {}
+    ward_accounts: dict[str, int] = dict(db.session.execute(
+        _linked_accounts().add_columns(Contract.ward_code, func.count(distinct(AccountLink.account_id)))
+        .where(Contract.ward_code.in_(whole_wards)).group_by(Contract.ward_code)
+    ).all()) if whole_wards else {}
+    town_accounts: dict[tuple[str, str], set[int]] = {}
+    if town_areas:
+        for ward, town, account_id in db.session.execute(
+            _linked_accounts().add_columns(Contract.ward_code, Contract.town, AccountLink.account_id).distinct()
+            .where(_in_areas(town_areas))
+        ):
+            town_accounts.setdefault((ward, town), set()).add(account_id)
     out = []
-    for ward, town in dict.fromkeys(_areas(version)):
-        recipients = db.session.scalar(select(func.count()).select_from(_recipients([(ward, town)]).subquery()))
-        contracts = db.session.scalar(
-            select(func.count()).select_from(Contract).where(_live_contract(), _in_areas([(ward, town)]))
-        )
-        out.append(AreaCount(ward, town, recipients, contracts))
+    for ward, town in areas:
+        if town is None:
+            out.append(AreaCount(ward, None, ward_accounts.get(ward, 0),
+                                 sum(n for (w, _t), n in contracts.items() if w == ward)))
+            continue
+        keys = [(ward, form) for form in towns.stored_forms(ward, town)]
+        out.append(AreaCount(ward, town, len(set().union(*(town_accounts.get(k, set()) for k in keys))),
+                             sum(contracts.get(k, 0) for k in keys)))
     return out
 
 
