@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from .. import clock, normalise
+from .. import clock, normalise, towns
 from ..extensions import db
 from ..formats import TOKYO
 from ..models import (
@@ -30,15 +30,14 @@ from ..models import (
     SupplyPointStatus,
     VersionType,
 )
-from ..wards import WARDS
+from ..wards import WARDS, ward_name
 from . import DomainError
 from .audit import record
-from .inputs import max_length, require_text, within_column
+from .inputs import require_text, within_column
 from .outage_mail import record_outage_mails, towns_by_ward
 from .permissions import COORDINATORS, requires
 
 OPEN_STATUSES = (IncidentStatus.DRAFT, IncidentStatus.PUBLISHED)
-_TOWN_SPLIT = re.compile(r"[,、，\s]+")
 
 
 @dataclass
@@ -54,7 +53,7 @@ class NoticeInput:
     starts_at: str = ""
     expected_restoration_at: str = ""
     wards: tuple[str, ...] = ()
-    towns: dict[str, str] | None = None  # ward code → towns separated by 、 or commas
+    towns: dict[str, str] | None = None  # ward code → towns separated by 、 or commas (console/towns.py)
 
 
 def parse_local_datetime(value: str | None) -> datetime | None:
@@ -103,7 +102,9 @@ def _validated(data: NoticeInput) -> dict:
             raise DomainError("復旧見込み日時の形式が正しくありません。", field="expected_restoration_at")
         if restoration <= starts_at:
             raise DomainError("復旧見込み日時は発生日時より後にしてください。", field="expected_restoration_at")
-    wards = [w for w in dict.fromkeys(data.wards or ()) if w]
+    # A ward whose towns were typed is meant even when its box was left unticked.
+    typed = {w: towns.split_list(t) for w, t in (data.towns or {}).items()}
+    wards = [w for w in dict.fromkeys([*(data.wards or ()), *(w for w, names in typed.items() if names)]) if w]
     unknown = [w for w in wards if w not in WARDS]
     if unknown:
         raise DomainError(f"区のコードが正しくありません：{'、'.join(unknown)}", field="wards")
@@ -111,14 +112,38 @@ def _validated(data: NoticeInput) -> dict:
         raise DomainError("対象の区を1つ以上選んでください。", field="wards")
     areas: list[tuple[str, str | None]] = []
     for ward in sorted(wards):
-        raw = (data.towns or {}).get(ward, "")
-        towns = [t for t in dict.fromkeys(_TOWN_SPLIT.split(normalise.nfkc(raw))) if t]
-        too_long = [t for t in towns if len(t) > max_length(OutageArea.town)]
-        if too_long:
-            raise DomainError(f"町名が長すぎます：{too_long[0][:20]}…", field="wards")
-        areas.extend((ward, town) for town in towns) if towns else areas.append((ward, None))
+        names = list(dict.fromkeys(_place(ward, name) for name in typed.get(ward, ())))
+        areas.extend((ward, name) for name in names) if names else areas.append((ward, None))
     return dict(kind=kind, phenomenon=phenomenon, mode=mode, title=title, body=body, guidance=guidance,
                 starts_at=starts_at, expected_restoration_at=restoration, areas=areas)
+
+
+def _place(ward: str, typed: str) -> str:
+    """The town as a notice names it (天神橋5丁目 → 天神橋五丁目), or a refusal naming the nearest towns."""
+    try:
+        return towns.parse(ward, typed).name
+    except towns.UnknownTown as exc:
+        raise DomainError(_unknown_town_message(exc), field="wards") from None
+
+
+def _unknown_town_message(exc: towns.UnknownTown) -> str:
+    """What a coordinator reads when a town is not in the ward's list, with the nearest names."""
+    ward, typed = ward_name(exc.ward_code), exc.typed[:30]
+    if exc.no_chome:
+        return f"{ward}の「{exc.no_chome}」には丁目がありません。「{exc.no_chome}」とだけ入力してください。"
+    if exc.bad_chome:
+        town = exc.bad_chome
+        return (f"{ward}の「{typed}」は丁目の番号が正しくありません。町全体なら「{town}」、"
+                f"丁目を限るなら「{town}一丁目」のように入力してください。")
+    message = f"{ward}に「{typed}」という町はありません。"
+    if exc.other_wards:
+        elsewhere = "・".join(ward_name(w) for w in exc.other_wards)
+        message += f"{elsewhere}の町です。{elsewhere}を選んでその欄に入力してください。"
+    if exc.candidates:
+        message += f"近い町名：{'、'.join(exc.candidates)}。この中から選び直してください。"
+    elif not exc.other_wards:
+        message += "町名の欄の候補（日本郵便の町域名）から選んでください。"
+    return message
 
 
 def latest_published(notice: OutageNotice) -> OutageNoticeVersion | None:
@@ -139,13 +164,13 @@ def draft_of(notice: OutageNotice) -> OutageNoticeVersion | None:
 
 def input_from_version(version: OutageNoticeVersion) -> NoticeInput:
     """A form pre-filled from a version (to edit a draft or to start an update)."""
-    towns = towns_by_ward(version)
+    by_ward = towns_by_ward(version)
     return NoticeInput(
         kind=version.kind.value, phenomenon=version.phenomenon.value, mode=version.mode.value,
         title=version.title, body=version.body, guidance=version.guidance or "",
         starts_at=local_input(version.starts_at),
         expected_restoration_at=local_input(version.expected_restoration_at),
-        wards=tuple(towns), towns={w: "、".join(t) for w, t in towns.items()},
+        wards=tuple(by_ward), towns={w: "、".join(t) for w, t in by_ward.items()},
     )
 
 

@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, towns
 from ..extensions import db
 from ..models import (
     IncidentStatus,
@@ -60,6 +60,11 @@ def _labels() -> dict:
                 area_text=outage_mail.area_text)
 
 
+def _town_lists() -> dict:
+    """The form's town suggestions: each ward's towns from Japan Post's data (console/towns.py)."""
+    return dict(ward_towns=towns.towns_by_ward(), town_source=towns.source())
+
+
 class OutageNoticeView(ConsoleView):
     """断水等のお知らせ: draft, preview, publish, update, resolve, cancel; mail progress per version."""
 
@@ -83,7 +88,8 @@ class OutageNoticeView(ConsoleView):
                                          "下書きを保存しました。プレビューで内容と送信先の件数を確かめてから発表してください。")
             if done:
                 return redirect(url_for(".preview", notice_id=version.notice_id))
-        return self.render("disaster/notice_form.html", data=data, notice=None, published=None, **_labels())
+        return self.render("disaster/notice_form.html", data=data, notice=None, published=None, **_town_lists(),
+                           **_labels())
 
     @expose("/<int:notice_id>")
     def detail(self, notice_id: int):
@@ -110,7 +116,7 @@ class OutageNoticeView(ConsoleView):
             if done:
                 return redirect(url_for(".preview", notice_id=notice_id))
         return self.render("disaster/notice_form.html", data=data, notice=notice,
-                           published=outage_notices.first_published(notice), **_labels())
+                           published=outage_notices.first_published(notice), **_town_lists(), **_labels())
 
     @expose("/<int:notice_id>/preview")
     def preview(self, notice_id: int):
@@ -122,6 +128,7 @@ class OutageNoticeView(ConsoleView):
         earlier = [v for v in notice.versions if v.published_at is not None]
         return self.render(
             "disaster/notice_preview.html", notice=notice, draft=draft, recipients=recipients,
+            area_counts=outage_mail.area_counts(draft),
             subject=outage_mail.mail_subject(draft), body=outage_mail.mail_body(draft, _public_url()),
             msg_type=feeds.CAP_MSG_TYPE[VersionType.UPDATE if earlier else VersionType.ALERT],
             cap_status=feeds.CAP_STATUS[draft.mode], **_labels(),
