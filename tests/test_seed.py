@@ -233,14 +233,18 @@ def test_demo_data_is_a_morning_at_the_desk(database):
 
 
 def test_public_supply_points_read_as_they_are_written(database):
-    """Each supply point's kana is the reading of its whole name (the public pages show both)."""
-    from console.seed.data import PERMANENT_POINTS, TOWN_KANA
+    """Each supply point's kana is the reading of its whole name (the public pages show both); a town's
+    reading is Japan Post's (console/towns.py), so every demo town is a real one of its ward."""
+    from console import towns
+    from console.seed.data import PERMANENT_POINTS, TOWNS
 
     load(seed=5, echo=lambda *_: None)
     readings = {name: kana for _w, name, kana, *_ in PERMANENT_POINTS}
-    for town, kana in TOWN_KANA.items():
-        readings[f"市立{town}小学校"] = f"シリツ{kana}ショウガッコウ"
-        readings[f"{town}公園"] = f"{kana}コウエン"
+    for ward_code, (names, _centre) in TOWNS.items():
+        for town in names:
+            kana = towns.find(ward_code, town).kana
+            readings[f"市立{town}小学校"] = f"シリツ{kana}ショウガッコウ"
+            readings[f"{town}公園"] = f"{kana}コウエン"
     points = db.session.scalars(select(SupplyPoint)).all()
     assert len(points) == 4 + 2 * len(WARDS)
     for point in points:

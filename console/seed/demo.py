@@ -41,9 +41,10 @@ from ..models import (
 from ..services.calendar import add_business_days, add_months, month_start
 from ..services.staff import create_staff
 from ..services.start_applications import sla_business_days
+from ..towns import find as find_town
 from ..wards import WARDS
 from . import generate
-from .data import PERMANENT_POINTS, TOWN_KANA, TOWNS
+from .data import PERMANENT_POINTS, TOWNS
 
 # (email, name, roles, password) — demo only; printed by `flask --app console demo-logins`.
 DEMO_STAFF = [
@@ -394,7 +395,7 @@ def _supply_points(rng) -> int:
             school = suffix == "小学校"
             count += _point(
                 f"SP-{ward_code}-{n:02d}", f"市立{town}{suffix}" if school else f"{town}{suffix}",
-                f"{'シリツ' if school else ''}{TOWN_KANA[town]}{kana_suffix}", kind, ward_code, f"{ward}{town}{n}丁目{rng.randint(1, 20)}-{rng.randint(1, 20)}",
+                f"{'シリツ' if school else ''}{find_town(ward_code, town).kana}{kana_suffix}", kind, ward_code, f"{ward}{town}{n}丁目{rng.randint(1, 20)}-{rng.randint(1, 20)}",
                 round(lat + rng.uniform(-0.008, 0.008), 6), round(lon + rng.uniform(-0.008, 0.008), 6), status,
             )
     return count
