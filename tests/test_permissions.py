@@ -62,6 +62,9 @@ EXPECTED = {
         "create_supply_point", "update_supply_point", "set_supply_status", "set_ward_status")},
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
+    **{f"console.services.staff_sessions.{name}": set(Role) for name in (
+        "own_sessions", "end_own_session", "end_other_sessions")},
+    **{f"console.services.staff_sessions.{name}": ADMIN for name in ("member_sessions", "end_member_sessions")},
     "console.services.report_runs.request_report": SUPERVISOR,
     "console.services.report_runs.start_run": SUPERVISOR,
     "console.services.report_runs.download": SUPERVISOR,
@@ -80,6 +83,7 @@ BUILDING_BLOCKS = {
     "console.services.outage_mail.record_outage_mails",
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
     "console.services.audit.record", "console.services.permissions.allowed",
+    "console.services.staff_sessions.end_sessions",  # a password change, a lock, an admin, a second-factor reset
 }
 
 

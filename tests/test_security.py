@@ -61,8 +61,8 @@ def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
     email = f"{uuid.uuid4().hex[:12]}@example.jp"
     with engine.begin() as conn:  # committed: the second app has its own connections
         staff_id = conn.execute(text(
-            "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at) "
-            "VALUES (:e, '職員', :h, true, 0, 'tok', CURRENT_TIMESTAMP) RETURNING id"), {"e": email, "h": factories._HASH}).scalar_one()
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at) "
+            "VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP) RETURNING id"), {"e": email, "h": factories._HASH}).scalar_one()
         conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
     engine.dispose()
     throttled = _throttled_app(app, "redis://127.0.0.1:1/0")  # nothing listens on port 1
@@ -123,7 +123,7 @@ def test_session_fixation_nothing_from_before_sign_in_survives(client):
     sign_in(client, staff.email, factories.PASSWORD)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session.get("_user_id", "").startswith(f"{staff.id}:")
+        assert session.get("_user_id") == str(staff.id) and session.get("staff_session")
         assert session.get("_id") != before.get("_id")
 
 
