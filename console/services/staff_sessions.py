@@ -123,7 +123,7 @@ def check_session(staff_id: int, key: str | None) -> SessionCheck:
     now = clock.now()
     idle_since = now - session.last_seen_at
     if idle_since > current_app.config["IDLE_TIMEOUT"]:
-        _end(session, staff, SessionEndReason.IDLE)
+        _end(session, None, SessionEndReason.IDLE)  # ended by the system; the audit row names the member
         return SessionCheck(ended=session.end_reason)
     if idle_since >= LAST_SEEN_EVERY:
         session.last_seen_at = now
