@@ -68,7 +68,7 @@ def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) 
     """Change name, roles or the active flag; a role change or deactivation ends the member's sign-ins."""
     name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
-    if staff.id == actor.id and (Role.ADMIN not in cleaned_roles or not active):
+    if actor is not None and staff.id == actor.id and (Role.ADMIN not in cleaned_roles or not active):
         raise DomainError("自分自身の管理者権限を外したり、無効にしたりすることはできません。", field="roles")
     before = {"name": staff.name, "roles": sorted(staff.role_names), "active": staff.active}
     ending = (SessionEndReason.DISABLED if staff.active and not active
