@@ -236,6 +236,22 @@ def test_disabling_a_member_ends_their_sign_ins(client, login_as, desk, member):
     assert "staff.session_ended.disabled" in _actions()
 
 
+def test_an_admins_new_password_or_the_system_disabling_ends_every_sign_in(desk, phone, member):
+    from console.services import staff as staff_service
+
+    admin = factories.staff("admin")
+    staff_service.set_password(admin, member, NEW_PASSWORD)
+    db.session.commit()
+    assert {(r.end_reason, r.ended_by_id) for r in _records(member)} == {(SessionEndReason.PASSWORD_SET, admin.id)}
+    assert "管理者がパスワードを設定し直したため" in _sign_out_page_message(desk, desk.get("/"))
+    assert sign_in(phone, member.email, NEW_PASSWORD).status_code == 302
+    # The command line (actor None) may disable a member too; their sign-ins end with it.
+    staff_service.update_staff(None, db.session.get(Staff, member.id), name=member.name, roles=["operator"], active=False)
+    db.session.commit()
+    assert all(r.ended_at is not None for r in _records(member))
+    assert "アカウントが無効にされたため" in _sign_out_page_message(phone, phone.get("/"))
+
+
 def _change_password(client, current: str, new: str, confirm: str | None = None):
     token = csrf_token(client, "/me/password")
     return client.post("/me/password", data={"csrf_token": token, "current_password": current, "password": new,
