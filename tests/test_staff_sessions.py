@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from console import clock
 from console.extensions import db
@@ -40,10 +40,14 @@ def _records(member: Staff) -> list[StaffSession]:
                                    .order_by(StaffSession.id)))
 
 
-def _actions(*, target_type: str | None = None) -> list[str]:
+def _actions(member: Staff | None = None) -> list[str]:
+    """Audit actions in order: all of them, or those about a member and their sign-ins."""
     query = select(AuditEvent.action).order_by(AuditEvent.id)
-    if target_type:
-        query = query.where(AuditEvent.target_type == target_type)
+    if member is not None:
+        sessions = [str(r.id) for r in _records(member)]
+        query = query.where(or_(
+            and_(AuditEvent.target_type == "staff_session", AuditEvent.target_id.in_(sessions)),
+            and_(AuditEvent.target_type == "staff", AuditEvent.target_id == str(member.id))))
     return list(db.session.scalars(query))
 
 
@@ -84,7 +88,8 @@ def test_sign_in_starts_a_record_whose_key_only_the_cookie_holds(desk, member):
         key = session["staff_session"]
     assert record.key_digest == hashlib.sha256(key.encode()).hexdigest() and key not in record.key_digest
     # The sign-in is audited once, as the sign-in, naming its record.
-    login = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.login")).one()
+    login = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.login",
+                                                        AuditEvent.staff_id == member.id)).one()
     assert (login.staff_id, login.target_type, login.target_id) == (member.id, "staff_session", str(record.id))
 
 
@@ -122,7 +127,7 @@ def test_ending_one_sign_in_signs_that_browser_out_at_its_next_request(app, desk
     ended = records["iPhone の Safari"]
     assert ended.end_reason == SessionEndReason.ENDED_BY_SELF and ended.ended_by_id == member.id
     assert records["Mac の Firefox"].ended_at is None and records["Windows パソコン の Edge"].ended_at is None
-    assert _actions(target_type="staff_session")[-1] == "staff.session_ended.ended_by_self"
+    assert _actions(member)[-1] == "staff.session_ended.ended_by_self"
 
 
 def test_this_browser_and_other_members_sign_ins_cannot_be_ended_here(app, desk, member):
@@ -177,7 +182,8 @@ def test_an_ended_record_cannot_be_revived_by_replaying_the_old_cookie(desk, pho
 def test_signing_out_ends_only_this_browsers_sign_in(desk, phone, member):
     desk.post("/logout", data={"csrf_token": csrf_token(desk, "/")})
     assert desk.get("/").status_code == 302 and phone.get("/").status_code == 200
-    logout = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.logout")).one()
+    logout = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.logout",
+                                                         AuditEvent.staff_id == member.id)).one()
     assert logout.target_type == "staff_session" and logout.staff_id == member.id
 
 
@@ -200,7 +206,8 @@ def test_an_admin_ends_all_of_a_members_sign_ins_with_a_reason(app, client, logi
         assert "管理者が終了しました" in _sign_out_page_message(browser_client, browser_client.get("/"))
     records = _records(member)
     assert {(r.end_reason, r.ended_by_id) for r in records} == {(SessionEndReason.ENDED_BY_ADMIN, admin.id)}
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.session_ended.ended_by_admin")).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.session_ended.ended_by_admin",
+                                                         AuditEvent.staff_id == admin.id)).all()
     assert len(events) == 2 and {e.reason for e in events} == {"退職のため"} and {e.staff_id for e in events} == {admin.id}
     assert {e.detail["member"] for e in events} == {member.email}
     # The member can sign in again (ending sign-ins is not disabling the account).
@@ -233,7 +240,7 @@ def test_disabling_a_member_ends_their_sign_ins(client, login_as, desk, member):
     assert "アカウントが無効にされたため" in _sign_out_page_message(desk, desk.get("/"))
     (record,) = _records(member)
     assert record.end_reason == SessionEndReason.DISABLED
-    assert "staff.session_ended.disabled" in _actions()
+    assert "staff.session_ended.disabled" in _actions(member)
 
 
 def test_an_admins_new_password_or_the_system_disabling_ends_every_sign_in(desk, phone, member):
@@ -281,7 +288,7 @@ def test_a_password_change_ends_the_other_sign_ins(app, desk, phone, member):
     assert "パスワードが変更されたため" in _sign_out_page_message(phone, phone.get("/"))
     db.session.expire_all()
     assert passwords.verify_password(db.session.get(Staff, member.id).password_hash, NEW_PASSWORD)[0]
-    actions = _actions()
+    actions = _actions(member)
     assert actions[-2:] == ["staff.password_changed", "staff.session_ended.password_changed"]
     # The old password no longer signs in; the new one does.
     again = browser(app, IPHONE_SAFARI, "198.51.100.20")
@@ -296,7 +303,7 @@ def test_idle_timeout_ends_the_record(app, desk, phone, member):
     assert "一定時間操作がなかったため、ログアウトしました。" in _sign_out_page_message(phone, phone.get("/"))
     db.session.refresh(record)
     assert record.end_reason == SessionEndReason.IDLE and record.ended_by_id is None
-    assert "staff.session_ended.idle" in _actions()
+    assert "staff.session_ended.idle" in _actions(member)
     assert desk.get("/").status_code == 200  # the desk PC was in use
 
 
