@@ -173,7 +173,8 @@ def configure_auth(app: Flask) -> None:
 
 
 def configure_limits(app: Flask) -> None:
-    """Sign-in throttling per client address and per e-mail tried, counted in Redis when configured.
+    """Sign-in throttling per client address and per e-mail tried (and one's own password change per
+    member), counted in Redis when configured.
 
     A Limiter of the app's own (not a module-level one): init_app would otherwise let the last app
     created in a process decide for every app, whether throttling is on and where it counts.
@@ -193,6 +194,11 @@ def configure_limits(app: Flask) -> None:
                          scope="login-account")(view)
     app.view_functions["auth.login"] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                                                      scope="login-address")(view)
+    # Changing one's password proves the current one: an unattended signed-in PC must not become a way to
+    # guess it, so tries are counted per member as sign-ins are per account.
+    app.view_functions["me.password"] = limiter.limit(
+        app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], scope="own-password",
+        key_func=lambda: "own-password:" + (current_user.get_id() or ""))(app.view_functions["me.password"])
 
 
 # The console's own pages have no inline script; Flask-Admin's few inline scripts carry this nonce.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 import pytest
 
@@ -50,6 +51,31 @@ def test_sign_in_is_throttled_per_account_and_per_address_on_redis(app, redis_ur
     other = _throttled_app(app, redis_url).test_client()
     assert _try(other, "target@example.jp", address="203.0.113.5").status_code == 429
     assert any(key.startswith(b"LIMITS") for key in Redis.from_url(redis_url).keys("*"))
+
+
+def test_guessing_the_current_password_on_the_change_form_is_throttled(app, redis_url):
+    from redis import Redis
+
+    Redis.from_url(redis_url).flushdb()
+    client = _throttled_app(app, redis_url).test_client()
+    email = f"throttle-own-{uuid.uuid4().hex[:8]}@example.jp"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with engine.begin() as conn:  # committed: the second app has its own connections
+        staff_id = conn.execute(text(
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at) "
+            "VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP) RETURNING id"), {"e": email, "h": factories._HASH}).scalar_one()
+        conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
+    engine.dispose()
+    assert sign_in(client, email, factories.PASSWORD).status_code == 302
+    token = csrf_token(client, "/me/password")
+    tries = [client.post("/me/password", data={"csrf_token": token, "current_password": f"guess-{n}",
+                                               "password": "lantern-harbour-maple-2026",
+                                               "password_confirm": "lantern-harbour-maple-2026"}).status_code
+             for n in range(4)]
+    assert tries == [200, 200, 200, 429]
+    assert client.get("/").status_code == 200  # throttled, not signed out
 
 
 def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):

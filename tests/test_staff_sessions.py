@@ -262,7 +262,7 @@ def test_an_admins_new_password_or_the_system_disabling_ends_every_sign_in(desk,
 def _change_password(client, current: str, new: str, confirm: str | None = None):
     token = csrf_token(client, "/me/password")
     return client.post("/me/password", data={"csrf_token": token, "current_password": current, "password": new,
-                                             "confirm": new if confirm is None else confirm})
+                                             "password_confirm": new if confirm is None else confirm})
 
 
 def test_a_password_change_needs_the_current_password(desk, phone, member):

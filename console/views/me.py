@@ -20,7 +20,7 @@ class OwnPasswordForm(SecureFlaskForm):
     current_password = PasswordField("現在のパスワード", validators=[DataRequired("現在のパスワードを入力してください。")])
     password = PasswordField(f"新しいパスワード（{MIN_LENGTH}文字以上）",
                              validators=[DataRequired("新しいパスワードを入力してください。")])
-    confirm = PasswordField("新しいパスワード（確認）", validators=[
+    password_confirm = PasswordField("新しいパスワード（確認）", validators=[
         DataRequired("確認のため、新しいパスワードをもう一度入力してください。"),
         EqualTo("password", "確認のために入力したパスワードが一致しません。"),
     ])

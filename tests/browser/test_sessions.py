@@ -38,11 +38,12 @@ def test_sign_out_another_device_and_change_the_password(browser, new_staff, bro
 
     browser.submit(browser.link("パスワードの変更"))
     new_password = "lantern-harbour-maple-2026"
-    for name, value in (("current_password", "not-my-password"), ("password", new_password), ("confirm", new_password)):
+    for name, value in (("current_password", "not-my-password"), ("password", new_password),
+                        ("password_confirm", new_password)):
         browser.find(f"input[name={name}]").send_keys(value)
     browser.submit(browser.button("パスワードを変更する"))
     assert "現在のパスワードが正しくありません。" in browser.body_text()
-    for name, value in (("current_password", password), ("password", new_password), ("confirm", new_password)):
+    for name, value in (("current_password", password), ("password", new_password), ("password_confirm", new_password)):
         field = browser.find(f"input[name={name}]")
         field.clear()
         field.send_keys(value)
