@@ -55,8 +55,8 @@ def _load(db, rows: int, months: int) -> None:
     made = [parts.partition_name(parts.next_month(first, i)) for i in range(months)]
     made += parts.ensure_partitions_on(conn, parts.next_month(this_month), 2)
     conn.execute(text(
-        "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at) "
-        "SELECT 'desk' || g || '@bench.example.jp', '窓口' || g, 'x', true, 0, md5(g::text), now() "
+        "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at) "
+        "SELECT 'desk' || g || '@bench.example.jp', '窓口' || g, 'x', true, 0, now() "
         "FROM generate_series(1, 60) g ON CONFLICT DO NOTHING"))
     staff = [r[0] for r in conn.execute(text("SELECT id FROM staff ORDER BY id LIMIT 60"))]
     db.session.commit()

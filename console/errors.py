@@ -121,8 +121,9 @@ def handle_csrf_error(error: CSRFError):
     if back is not None and request.method == "POST" and not _is_public():
         resend = {
             "action": request.full_path.rstrip("?"),
+            # Never a password (sign-in, one's own password change and its confirmation) back into a page.
             "fields": [(k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"
-                       and k != "password"],
+                       and "password" not in k],
         }
     return _safe(400, detail=CSRF_EXPIRED, back=back, resend=resend)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, has_request_context, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from jinja2 import BaseLoader
 from sqlalchemy import event
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from . import clock, transaction
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -150,8 +150,14 @@ def _project_catalogue_wins() -> None:
     admin_babel.domain.__class__ = ProjectLastDomain
 
 
+# In the signed cookie beside Flask-Login's staff id: the random key of this browser's StaffSession row.
+SESSION_KEY = "staff_session"
+# Why this browser was signed out (a SessionEndReason value), for the sign-in page to say.
+ENDED_KEY = "signed_out_because"
+
+
 def configure_auth(app: Flask) -> None:
-    """Flask-Login with a rotating per-staff token; CSRF on every POST through one mechanism."""
+    """Flask-Login backed by server-side sign-in records; CSRF on every POST through one mechanism."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -160,25 +166,32 @@ def configure_auth(app: Flask) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
 
-    from .models import Staff
+    from .services import staff_sessions
 
     @login_manager.user_loader
     def load_staff(user_id: str):
-        staff_id, _, token = user_id.partition(":")
-        if not staff_id.isdigit():
+        # One query on every request: the sign-in record with its staff member and roles. An ended record
+        # (signed out elsewhere, by an admin, by a password change, idle too long) signs this browser out.
+        if not user_id.isdigit():
             return None
-        # One query on every request: the staff row with its roles.
-        staff = db.session.get(Staff, int(staff_id), options=[joinedload(Staff.roles)])
-        if staff is None or not token or staff.session_token != token or not staff.is_active:
+        check = staff_sessions.check_session(int(user_id), session.get(SESSION_KEY))
+        if check.ended is not None:
+            session.clear()
+            session[ENDED_KEY] = check.ended.value
             return None
+        if check.session is None:
+            return None
+        staff = check.session.staff
         # No console page without the second factor, whatever the role (a reset, or a row from before it).
         if not staff.has_second_factor:
             return None
+        g.staff_session = check.session
         return staff
 
 
 def configure_limits(app: Flask) -> None:
-    """Sign-in throttling per client address and per e-mail tried, counted in Redis when configured.
+    """Sign-in throttling per client address and per e-mail tried (and one's own password change per
+    member), counted in Redis when configured.
 
     A Limiter of the app's own (not a module-level one): init_app would otherwise let the last app
     created in a process decide for every app, whether throttling is on and where it counts.
@@ -201,6 +214,11 @@ def configure_limits(app: Flask) -> None:
         view = per_account(app.view_functions[endpoint])
         app.view_functions[endpoint] = limiter.limit(app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                                                      scope="login-address")(view)
+    # Changing one's password proves the current one: an unattended signed-in PC must not become a way to
+    # guess it, so tries are counted per member as sign-ins are per account.
+    app.view_functions["me.password"] = limiter.limit(
+        app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], scope="own-password",
+        key_func=lambda: "own-password:" + (current_user.get_id() or ""))(app.view_functions["me.password"])
 
 
 # The console's own pages have no inline script; Flask-Admin's few inline scripts carry this nonce.
@@ -239,17 +257,9 @@ def configure_requests(app: Flask) -> None:
     @app.before_request
     def _start_request():
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        # Loading the member checks their sign-in record, the idle timeout included (services.staff_sessions).
         if current_user.is_authenticated:
-            now = clock.now().timestamp()
-            last_seen = session.get("last_seen")
-            idle = app.config["IDLE_TIMEOUT"].total_seconds()
-            if last_seen is not None and now - last_seen > idle:
-                logout_user()
-                session.clear()
-                session["idle_logout"] = True
-            else:
-                session["last_seen"] = now
-                session.permanent = True
+            session.permanent = True
 
     @app.after_request
     def _end_transaction(response):

@@ -221,6 +221,14 @@ def _fresh_code(email: str, secret: str) -> str:
     import pyotp
 
     now_step = pyotp.TOTP(secret).timecode(clock.now())
+    if last_step is not None and last_step > now_step and has_app_context():
+        # A third sign-in of one member within 30 seconds (several browsers in one test): both codes the
+        # console would take are spent. As if the earlier sign-ins were a minute ago, in the test's data.
+        from sqlalchemy import update
+
+        _db.session.execute(update(Staff).where(Staff.email == email_key(email)).values(totp_last_step=now_step - 2))
+        _db.session.flush()
+        last_step = now_step - 2
     offset = 1 if last_step is not None and last_step >= now_step else 0
     return factories.totp_code(secret, step_offset=offset)
 

@@ -102,7 +102,12 @@ def _sample_ids():
     )
     batch = print_batches.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
     print_batches.write_batch_files(batch)
+    from console.services import staff_sessions
+
+    elsewhere, _ = staff_sessions.start_session(staff, client_addr="192.0.2.1", user_agent="Mozilla/5.0 (Windows NT 10.0)")
     return {
+        "session_id": elsewhere.id,
+        "staff_id": staff.id,
         "request_id": reissue_request.id,
         "batch_id": batch.id,
         "notice_id": notice_draft.notice_id,

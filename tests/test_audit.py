@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from console import clock
 from console.extensions import db
-from console.models import AuditAction, AuditEvent, AuditTarget, LabelledEnum, VersionType
+from console.models import AuditAction, AuditEvent, AuditTarget, LabelledEnum, SessionEndReason, VersionType
 from console.services import staff as staff_service
 from console.services.audit import record
 from tests import factories
@@ -110,9 +110,12 @@ def test_every_recorded_action_is_a_member():
         elif isinstance(action, ast.Attribute) and isinstance(action.value, ast.Name):
             assert action.value.id == "AuditAction" and action.attr in AuditAction.__members__, f"{where}:{line}"
         else:
-            # The one computed action: publishing records outage.<version type>.
-            assert isinstance(action, ast.JoinedStr) and action.values[0].value == "outage.", f"{where}:{line}"
+            # The computed actions: publishing records outage.<version type>, an ended sign-in
+            # staff.session_ended.<reason> (a sign-out is staff.logout).
+            assert isinstance(action, ast.JoinedStr) and action.values[0].value in (
+                "outage.", "staff.session_ended."), f"{where}:{line}"
     assert {AuditAction(f"outage.{t.value}") for t in VersionType}
+    assert {AuditAction(f"staff.session_ended.{r.value}") for r in SessionEndReason if r != SessionEndReason.SIGNED_OUT}
 
 
 @pytest.mark.parametrize("enum", LabelledEnum.__subclasses__(), ids=lambda e: e.__name__)

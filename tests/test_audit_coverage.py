@@ -73,6 +73,8 @@ NOT_PERSONAL = {
     "locked_accounts.ajax_lookup": "no ajax fields",
     "staff.index_view": "staff, not customers", "staff.details_view": "staff", "staff.create_view": "staff",
     "staff.edit_view": "staff", "staff.export": "staff", "staff.ajax_lookup": "staff",
+    "staff.member_sessions": "a member of staff's sign-ins: devices and addresses of staff, no customer",
+    "me.index": "the member's own sign-ins", "me.password": "the member's own password form",
     **{f"outage_notices.{name}": "disaster notices: areas, no customer"
        for name in ("index", "detail", "new", "edit", "preview", "progress")},
     **{f"supply_points.{name}": "public supply points" for name in ("index", "detail", "new", "edit")},

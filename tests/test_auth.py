@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email import message_from_bytes, policy
 
 from sqlalchemy import func, select
 
 from console import clock
 from console.extensions import db
-from console.models import AuditEvent
+from console.models import AuditEvent, StaffSession
 from console.services.staff import SIGN_IN_REFUSED
 from tests import factories
 from tests.conftest import csrf_token, outbox_files, sign_in
@@ -101,9 +102,10 @@ def test_idle_timeout_signs_out(client, app):
     db.session.commit()
     sign_in(client, staff.email, factories.PASSWORD)
     assert client.get("/").status_code == 200
-    idle = app.config["IDLE_TIMEOUT"].total_seconds()
-    with client.session_transaction() as session:
-        session["last_seen"] = clock.now().timestamp() - idle - 60
+    # The idle timeout counts on the server, from the sign-in record's last request.
+    record = db.session.scalars(select(StaffSession).where(StaffSession.staff_id == staff.id)).one()
+    record.last_seen_at = clock.now() - app.config["IDLE_TIMEOUT"] - timedelta(minutes=1)
+    db.session.commit()
     response = client.get("/")
     assert response.status_code == 302
     page = client.get(response.headers["Location"])

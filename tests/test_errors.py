@@ -126,6 +126,15 @@ def test_expired_sign_in_form_keeps_no_password(client):
     assert "secret-pw" not in body and 'value="a@example.jp"' in body
 
 
+def test_expired_password_change_form_keeps_no_password(client, login_as):
+    login_as("operator")
+    response = client.post("/me/password", data={"current_password": "old-secret-pw", "password": "new-secret-pw",
+                                                 "password_confirm": "new-secret-pw", "csrf_token": "x"},
+                           headers={"Referer": "http://localhost/me/password"})
+    body = _assert_japanese_page(response, 400)
+    assert CSRF_EXPIRED in body and "secret-pw" not in body
+
+
 def test_console_pages_say_they_are_japanese(client, login_as):
     login_as("operator")
     assert '<html lang="ja">' in client.get("/").get_data(as_text=True)

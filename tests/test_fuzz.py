@@ -27,6 +27,7 @@ PARAMETERS = [
     "other_address_reason", "caller_relation", "account_id", "title", "body", "guidance", "starts_at",
     "expected_restoration_at", "mode", "kind", "phenomenon", "wards", "towns", "code", "latitude", "longitude",
     "start", "end", "staff", "report", "id", "url", "rowid", "action", "sort", "desc", "search", "flt0_0", "x",
+    "current_password", "password_confirm",
 ]
 NASTY = st.sampled_from([
     "", " ", "０", "-1", "0", "99999999999999999999", "1e309", "nan", "2026-02-30", "2026-13", "令和99年1月",

@@ -67,6 +67,9 @@ EXPECTED = {
     **{f"console.services.staff.{name}": ADMIN for name in ("create_staff", "update_staff", "unlock_staff",
                                                              "set_password")},
     "console.services.second_factor.reset_second_factor": ADMIN,
+    **{f"console.services.staff_sessions.{name}": set(Role) for name in (
+        "own_sessions", "end_own_session", "end_other_sessions")},
+    **{f"console.services.staff_sessions.{name}": ADMIN for name in ("member_sessions", "end_member_sessions")},
     "console.services.report_runs.request_report": SUPERVISOR,
     "console.services.report_runs.start_run": SUPERVISOR,
     "console.services.report_runs.download": SUPERVISOR,
@@ -90,6 +93,8 @@ BUILDING_BLOCKS = {
     "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
     "console.services.customer.latest_identity_confirmation", "console.services.customer.require_identity",
     "console.services.audit.record", "console.services.permissions.allowed",
+    "console.services.staff_sessions.end_sessions",  # a password change, a lock, an admin, a second-factor reset
+    "console.services.second_factor.end_sessions_after_second_factor_reset",
 }
 
 

@@ -31,8 +31,9 @@ def _code(client, code: str, path: str = "/login/code"):
 
 
 def _actions(staff) -> list[str]:
-    return db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "staff",
-                                                              AuditEvent.target_id == str(staff.id))
+    # About the member, or done as the member (a sign-in is audited on its session record).
+    about = (AuditEvent.target_type == "staff") & (AuditEvent.target_id == str(staff.id))
+    return db.session.scalars(select(AuditEvent.action).where(about | (AuditEvent.staff_id == staff.id))
                               .order_by(AuditEvent.id)).all()
 
 

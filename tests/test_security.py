@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 
 import pytest
 
@@ -52,6 +53,32 @@ def test_sign_in_is_throttled_per_account_and_per_address_on_redis(app, redis_ur
     assert any(key.startswith(b"LIMITS") for key in Redis.from_url(redis_url).keys("*"))
 
 
+def test_guessing_the_current_password_on_the_change_form_is_throttled(app, redis_url):
+    from redis import Redis
+
+    Redis.from_url(redis_url).flushdb()
+    client = _throttled_app(app, redis_url).test_client()
+    email = f"throttle-own-{uuid.uuid4().hex[:8]}@example.jp"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with engine.begin() as conn:  # committed: the second app has its own connections
+        staff_id = conn.execute(text(
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
+            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET}).scalar_one()
+        conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
+    engine.dispose()
+    assert sign_in(client, email, factories.PASSWORD).status_code == 302
+    token = csrf_token(client, "/me/password")
+    tries = [client.post("/me/password", data={"csrf_token": token, "current_password": f"guess-{n}",
+                                               "password": "lantern-harbour-maple-2026",
+                                               "password_confirm": "lantern-harbour-maple-2026"}).status_code
+             for n in range(4)]
+    assert tries == [200, 200, 200, 429]
+    assert client.get("/").status_code == 200  # throttled, not signed out
+
+
 def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
     import uuid
 
@@ -61,8 +88,8 @@ def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
     email = f"{uuid.uuid4().hex[:12]}@example.jp"
     with engine.begin() as conn:  # committed: the second app has its own connections
         staff_id = conn.execute(text(
-            "INSERT INTO staff (email, name, password_hash, active, failed_logins, session_token, created_at, "
-            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, 'tok', CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
             "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET}).scalar_one()
         conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
     engine.dispose()
@@ -124,7 +151,7 @@ def test_session_fixation_nothing_from_before_sign_in_survives(client):
     sign_in(client, staff.email, factories.PASSWORD)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session.get("_user_id", "").startswith(f"{staff.id}:")
+        assert session.get("_user_id") == str(staff.id) and session.get("staff_session")
         assert session.get("_id") != before.get("_id")
 
 

@@ -11,7 +11,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from console.extensions import db
-from console.services import DomainError, passwords
+from console.models import SessionEndReason
+from console.services import DomainError, passwords, staff_sessions
 from console.services import staff as staff_service
 from tests import factories
 from tests.conftest import sign_in
@@ -54,14 +55,14 @@ def test_an_older_hash_is_upgraded_at_the_next_sign_in(client, database):
 
 def test_changing_ones_own_password_needs_the_current_one(database):
     member = factories.staff("operator")
-    token = member.session_token
+    elsewhere, _ = staff_sessions.start_session(member, client_addr="192.0.2.10", user_agent=None)
     with pytest.raises(DomainError, match="現在のパスワード"):
         staff_service.change_own_password(member, "not-my-password-at-all", "harbour-crane-evening-2026")
     with pytest.raises(DomainError):
         staff_service.change_own_password(member, factories.PASSWORD, "password1234")
     staff_service.change_own_password(member, factories.PASSWORD, "harbour-crane-evening-2026")
     assert passwords.verify_password(member.password_hash, "harbour-crane-evening-2026")[0]
-    assert member.session_token != token  # the member's other sessions end
+    assert elsewhere.end_reason == SessionEndReason.PASSWORD_CHANGED  # the member's other sessions end
 
 
 def _refusal(client, email: str, password: str) -> tuple[str, float]:

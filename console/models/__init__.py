@@ -33,7 +33,7 @@ from .disaster import (
 from .notice import PrintBatch, ReissueItem, ReissueRequest, ReissueStatus, SendTo
 from .notification import Delivery, DeliveryStatus, Notification, NotificationKind
 from .report import ReportRun, ReportStatus
-from .staff import Role, Staff, StaffRecoveryCode, StaffRole
+from .staff import Role, SessionEndReason, Staff, StaffRecoveryCode, StaffRole, StaffSession
 
 __all__ = [
     "AccountLink", "ApplicationStatus", "AuditAction", "AuditEvent", "AuditTarget", "Bill", "ChangeStatus", "Channel", "Contract",
@@ -42,7 +42,8 @@ __all__ = [
     "Notification", "NotificationKind", "OutageArea", "OutageNotice", "OutageNoticeVersion",
     "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
-    "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "Staff", "StaffRecoveryCode", "StaffRole",
+    "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "SessionEndReason", "Staff", "StaffRecoveryCode",
+    "StaffRole", "StaffSession",
     "StartApplication", "StopApplication",
     "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
 ]

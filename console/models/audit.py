@@ -29,6 +29,18 @@ class AuditAction(LabelledEnum):
     STAFF_SECOND_FACTOR_REFUSED = "staff.second_factor_refused", "確認コードの誤り"
     STAFF_RECOVERY_CODE_USED = "staff.recovery_code_used", "リカバリーコードの使用"
     STAFF_SECOND_FACTOR_RESET = "staff.second_factor_reset", "二要素認証のリセット"
+    STAFF_PASSWORD_CHANGED = "staff.password_changed", "パスワード変更（本人）"
+    # A sign-in (staff_session) ended: staff.session_ended.<SessionEndReason>; a sign-out is staff.logout.
+    STAFF_SESSION_ENDED_IDLE = "staff.session_ended.idle", "ログインの終了（一定時間操作なし）"
+    STAFF_SESSION_ENDED_BY_SELF = "staff.session_ended.ended_by_self", "ログインの終了（本人が別の端末から）"
+    STAFF_SESSION_ENDED_BY_ADMIN = "staff.session_ended.ended_by_admin", "ログインの終了（管理者）"
+    STAFF_SESSION_ENDED_PASSWORD_CHANGED = "staff.session_ended.password_changed", "ログインの終了（パスワード変更）"
+    STAFF_SESSION_ENDED_PASSWORD_SET = "staff.session_ended.password_set", "ログインの終了（管理者のパスワード設定）"
+    STAFF_SESSION_ENDED_ROLES_CHANGED = "staff.session_ended.roles_changed", "ログインの終了（権限の変更）"
+    STAFF_SESSION_ENDED_DISABLED = "staff.session_ended.disabled", "ログインの終了（アカウント無効化）"
+    STAFF_SESSION_ENDED_LOCKED = "staff.session_ended.locked", "ログインの終了（アカウントロック）"
+    STAFF_SESSION_ENDED_SECOND_FACTOR_RESET = ("staff.session_ended.second_factor_reset",
+                                               "ログインの終了（二要素認証のリセット）")
     LOOKUP_SEARCH = "lookup.search", "お客さま検索"
     CUSTOMER_VIEW = "customer.view", "お客さま情報の閲覧"
     CUSTOMER_IDENTITY_CONFIRMED = "customer.identity_confirmed", "本人確認"
@@ -98,6 +110,7 @@ class AuditTarget(LabelledEnum):
     """What an audit entry is about: a table's name, or a thing that has no row of its own (a move)."""
 
     STAFF = "staff", "職員"
+    STAFF_SESSION = "staff_session", "職員のログイン（端末）"
     PORTAL_ACCOUNT = "portal_account", "マイページ利用者"
     ACCOUNT_LINK = "account_link", "お客さま番号の登録"
     CONTRACT = "contract", "水道契約"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import BigId, LabelledEnum, UTCDateTime, str_enum
 
 
 class Role(LabelledEnum):
@@ -20,10 +19,6 @@ class Role(LabelledEnum):
     SUPERVISOR = "supervisor", "スーパーバイザー"
     DISASTER_COORDINATOR = "disaster_coordinator", "災害対策担当"
     ADMIN = "admin", "管理者"
-
-
-def _new_session_token() -> str:
-    return secrets.token_hex(16)
 
 
 class Staff(db.Model):
@@ -38,8 +33,6 @@ class Staff(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Part of the Flask-Login id: rotating it ends every session of this staff member.
-    session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The second factor (TOTP, RFC 6238; issue 16): the Base32 secret, and when the member proved it with a
@@ -90,11 +83,8 @@ class Staff(db.Model):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
-
-    def rotate_session_token(self) -> None:
-        """End every session of this staff member (sign-out everywhere, lock, role change)."""
-        self.session_token = _new_session_token()
+        # Which browser is signed in is the session record's key, kept beside this in the cookie.
+        return str(self.id)
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
@@ -124,3 +114,52 @@ class StaffRecoveryCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     staff: Mapped[Staff] = relationship(back_populates="recovery_codes")
+
+
+class SessionEndReason(LabelledEnum):
+    """Why a sign-in (StaffSession) ended; the label completes 「…のため終了」 on the pages."""
+
+    SIGNED_OUT = "signed_out", "ログアウト"
+    IDLE = "idle", "一定時間操作がなかった"
+    ENDED_BY_SELF = "ended_by_self", "本人が別の端末から終了した"
+    ENDED_BY_ADMIN = "ended_by_admin", "管理者が終了した"
+    PASSWORD_CHANGED = "password_changed", "パスワードが変更された"
+    PASSWORD_SET = "password_set", "管理者がパスワードを設定した"
+    ROLES_CHANGED = "roles_changed", "権限が変更された"
+    DISABLED = "disabled", "アカウントが無効にされた"
+    LOCKED = "locked", "アカウントがロックされた"
+    SECOND_FACTOR_RESET = "second_factor_reset", "二要素認証がリセットされた"
+
+
+class StaffSession(db.Model):
+    """One sign-in of a staff member in one browser (issue 16). The browser's cookie carries a random key;
+    this row holds only its SHA-256 digest, so a copy of the table signs nobody in. Every request checks
+    that the row is live; an ended row is never live again."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    client_addr: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    # The browser and device in words the member recognises (「Windows パソコンの Edge」), from the User-Agent.
+    device: Mapped[str] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    end_reason: Mapped[SessionEndReason | None] = mapped_column(str_enum(SessionEndReason))
+
+    staff: Mapped[Staff] = relationship(foreign_keys=[staff_id])
+    ended_by: Mapped[Staff | None] = relationship(foreign_keys=[ended_by_id])
+
+    __table_args__ = (
+        Index("ix_staff_session_staff_ended", "staff_id", "ended_at"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_with_reason"),
+    )
+
+    @property
+    def is_live(self) -> bool:
+        """Not ended (the idle timeout is checked against last_seen_at by the service)."""
+        return self.ended_at is None

@@ -20,6 +20,8 @@ CUSTOMER_DESK = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 COORDINATORS = frozenset({Role.DISASTER_COORDINATOR})
 ADMINS = frozenset({Role.ADMIN})
+# Any member of staff, for what each one does for themselves (their own sign-ins).
+ANY_STAFF = frozenset(Role)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

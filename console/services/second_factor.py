@@ -18,11 +18,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import AuditEvent, Staff, StaffRecoveryCode
+from ..models import AuditEvent, SessionEndReason, Staff, StaffRecoveryCode
 from . import DomainError
 from .audit import record
 from .inputs import require_text
 from .permissions import ADMINS, requires
+from .staff_sessions import end_sessions
 
 ISSUER = "水道お客さまセンター"
 RECOVERY_CODE_COUNT = 10
@@ -207,12 +208,10 @@ def _refuse(staff: Staff, *, reused: bool) -> str:
     raise DomainError(USED_CODE if reused else WRONG_CODE, field="code")
 
 
-def end_sessions_after_second_factor_reset(staff: Staff) -> None:
-    """The member's sessions end when their second factor is reset.
-
-    Today that is the rotating session token (and the user loader refuses a member without a second
-    factor anyway); when server-side session records exist, end them all here."""
-    staff.rotate_session_token()
+def end_sessions_after_second_factor_reset(actor: Staff, staff: Staff) -> None:
+    """The member's sign-ins end when their second factor is reset (and the user loader refuses a member
+    without one anyway)."""
+    end_sessions(actor, staff, reason=SessionEndReason.SECOND_FACTOR_RESET)
 
 
 @requires(ADMINS)
@@ -230,6 +229,6 @@ def reset_second_factor(actor: Staff, staff: Staff, reason: str | None) -> None:
     staff.totp_last_step = None
     staff.second_factor_failures = 0
     db.session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == staff.id))
-    end_sessions_after_second_factor_reset(staff)
+    end_sessions_after_second_factor_reset(actor, staff)
     db.session.flush()
     record(actor, "staff.second_factor_reset", target=staff, reason=reason, detail={"was_enrolled": was_enrolled})

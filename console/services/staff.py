@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import NotificationKind, Role, Staff, StaffRole
+from ..models import NotificationKind, Role, SessionEndReason, Staff, StaffRole, StaffSession
 from . import DomainError, passwords, second_factor
 from .audit import record
 from .inputs import require_text
 from .mail import record_mail
 from .permissions import ADMINS, requires
+from .staff_sessions import end_sessions
 
 # One answer for every refused sign-in (unknown address, wrong password, locked or disabled account), so
 # the form tells nobody which staff accounts exist or are locked; a locked member learns of it by mail.
@@ -72,14 +73,14 @@ def create_staff(actor: Staff | None, email: str, name: str, roles, password: st
 
 @requires(ADMINS, system=True)
 def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) -> Staff:
-    """Change name, roles or the active flag; a role change or deactivation ends open sessions."""
+    """Change name, roles or the active flag; a role change or deactivation ends the member's sign-ins."""
     name = require_text(name, column=Staff.name, label="氏名")
     cleaned_roles = _clean_roles(roles)
-    if staff.id == actor.id and (Role.ADMIN not in cleaned_roles or not active):
+    if actor is not None and staff.id == actor.id and (Role.ADMIN not in cleaned_roles or not active):
         raise DomainError("自分自身の管理者権限を外したり、無効にしたりすることはできません。", field="roles")
     before = {"name": staff.name, "roles": sorted(staff.role_names), "active": staff.active}
-    if cleaned_roles != staff.role_names or (staff.active and not active):
-        staff.rotate_session_token()
+    ending = (SessionEndReason.DISABLED if staff.active and not active
+              else SessionEndReason.ROLES_CHANGED if cleaned_roles != staff.role_names else None)
     staff.name = name
     staff.active = active
     staff.roles = [r for r in staff.roles if r.role in cleaned_roles] + [
@@ -88,31 +89,36 @@ def update_staff(actor: Staff, staff: Staff, *, name: str, roles, active: bool) 
     db.session.flush()
     after = {"name": staff.name, "roles": sorted(cleaned_roles), "active": staff.active}
     record(actor, "staff.update", target=staff, detail={"before": before, "after": after})
+    if ending is not None:
+        end_sessions(actor, staff, reason=ending)
     return staff
 
 
 @requires(ADMINS, system=True)
 def set_password(actor: Staff | None, staff: Staff, password: str) -> None:
-    """An admin (or the command line) sets a new password; every open session of that member ends."""
-    _store_password(actor, staff, password)
+    """An admin (or the command line) sets a new password; every sign-in of that member ends."""
+    _store_password(staff, password)
+    record(actor, "staff.set_password", target=staff)
+    end_sessions(actor, staff, reason=SessionEndReason.PASSWORD_SET)
 
 
-def change_own_password(staff: Staff, current: str, new: str) -> None:
-    """A member of staff changes their own password, proving the current one; their other sessions end."""
+def change_own_password(staff: Staff, current: str, new: str, *, keep: StaffSession | None = None) -> int:
+    """A member of staff changes their own password, proving the current one; their sign-ins in other
+    browsers end (all but `keep`, the browser asking). Returns how many ended."""
     matches, _ = passwords.verify_password(staff.password_hash, current or "")
     if not matches:
         raise DomainError("現在のパスワードが正しくありません。", field="current_password")
     if new == current:
         raise DomainError("新しいパスワードは現在のものと別にしてください。", field="password")
-    _store_password(staff, staff, new)
+    _store_password(staff, new)
+    record(staff, "staff.password_changed", target=staff)
+    return end_sessions(staff, staff, reason=SessionEndReason.PASSWORD_CHANGED, keep=keep)
 
 
-def _store_password(actor: Staff | None, staff: Staff, password: str) -> None:
+def _store_password(staff: Staff, password: str) -> None:
     passwords.check_strength(password, email=staff.email, name=staff.name)
     staff.password_hash = passwords.hash_password(password)
-    staff.rotate_session_token()
     db.session.flush()
-    record(actor, "staff.set_password", target=staff)
 
 
 def authenticate(email: str, password: str) -> Staff:
@@ -153,9 +159,9 @@ def lock_account(staff: Staff, detail: dict, *, cause: str) -> None:
     """Lock after too many wrong passwords (cause "password") or wrong second-factor codes ("second_factor"):
     every session ends, the lock is audited and the member is told by mail. An admin unlocks."""
     staff.locked_at = clock.now()
-    staff.rotate_session_token()
     db.session.flush()
     record(staff, "staff.locked", target=staff, detail={**detail, "cause": cause})
+    end_sessions(None, staff, reason=SessionEndReason.LOCKED)
     threshold = current_app.config["STAFF_LOCK_THRESHOLD"]
     record_mail(NotificationKind.STAFF_LOCKED, [(None, staff.email)], "staff_locked",
                 {"staff": staff, "threshold": threshold, "cause": cause},
@@ -168,14 +174,7 @@ def complete_sign_in(staff: Staff, second_factor_used: str) -> None:
     staff.second_factor_failures = 0
     staff.last_login_at = clock.now()
     db.session.flush()
-    record(staff, "staff.login", target=staff, detail={"second_factor": second_factor_used})
-
-
-def sign_out(staff: Staff) -> None:
-    """End every session of this staff member (the cookie they hold, and any copy of it)."""
-    staff.rotate_session_token()
-    db.session.flush()
-    record(staff, "staff.logout", target=staff)
+    # The sign-in is audited where it completes, with its session (staff_sessions.start_session).
 
 
 @requires(ADMINS, system=True)

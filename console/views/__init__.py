@@ -19,6 +19,7 @@ from .disaster import OutageDeskView, OutageNoticeView, SupplyPointView
 from .home import HomeView
 from .labels import label_helpers
 from .listing import BillListView, ContractListView
+from .me import OwnAccountView
 from .reissue import PrintBatchView, ReissueView
 from .reports import ReportView
 from .staff import StaffView
@@ -70,6 +71,7 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit", category=ADMIN_CATEGORY))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
+    admin.add_view(OwnAccountView(name="サインイン中の端末", endpoint="me", url="/me"))
     app.context_processor(lambda: {"lookup_url": lambda: _url_if_accessible(admin, "lookup")})
     return admin
 

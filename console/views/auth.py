@@ -6,9 +6,10 @@ where to go next); Flask-Login's login_user happens in one place, complete_staff
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -17,9 +18,12 @@ from wtforms.validators import DataRequired
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import Staff
-from ..services import DomainError, second_factor
-from ..services.staff import authenticate, complete_sign_in, sign_out
+from ..models import SessionEndReason, Staff
+from ..services import DomainError, second_factor, staff_sessions
+from ..services.audit import client_address
+from ..services.staff import authenticate, complete_sign_in
+from ..web import ENDED_KEY, SESSION_KEY
+from .base import current_staff_session
 
 bp = Blueprint("auth", __name__)
 
@@ -61,6 +65,13 @@ def tried_email() -> str:
     return "login:" + (session.get(PENDING) or {}).get("email", "")
 
 
+def _pending_token(staff: Staff) -> str:
+    """Binds a pending sign-in to the member's password and second factor as they were: a password set,
+    a reset or an enrolment meanwhile ends it."""
+    state = f"{staff.id}:{staff.password_hash}:{staff.totp_enrolled_at}"
+    return hashlib.sha256(state.encode()).hexdigest()[:32]
+
+
 def _pending_staff() -> Staff | None:
     """The member whose password was accepted in this session, while the sign-in is still valid: not too
     old, and the member's sessions not ended meanwhile (lock, sign-out everywhere, role change)."""
@@ -68,7 +79,7 @@ def _pending_staff() -> Staff | None:
     if not isinstance(pending, dict):
         return None
     staff = db.session.get(Staff, pending.get("staff_id") or 0)
-    if (staff is None or staff.session_token != pending.get("token") or not staff.is_active
+    if (staff is None or _pending_token(staff) != pending.get("token") or not staff.is_active
             or clock.now().timestamp() - pending.get("at", 0) > PENDING_SECONDS):
         session.pop(PENDING, None)
         return None
@@ -81,15 +92,36 @@ def _pending_gone():
 
 
 def complete_staff_sign_in(staff: Staff, second_factor_used: str) -> str:
-    """The one place a staff sign-in completes, after the password and the second factor: the sign-in is
-    recorded and audited, the session starts afresh and Flask-Login signs the member in.
+    """The one place a staff sign-in completes (a browser becomes signed in), after the password and the
+    second factor: the sign-in is recorded and audited with its session record, the session starts
+    afresh and Flask-Login signs the member in.
     Returns where to go next (the page first asked for)."""
     next_page = _safe_next((session.get(PENDING) or {}).get("next"))
     complete_sign_in(staff, second_factor_used)
-    # A fresh session on sign-in: nothing chosen before it survives (session fixation).
+    # A fresh session on sign-in: nothing chosen before it survives (session fixation); a server-side
+    # sign-in record whose random key the cookie carries (staff_sessions); Flask-Login's signed-in state.
     session.clear()
+    record, key = staff_sessions.start_session(staff, client_addr=client_address(),
+                                               user_agent=request.user_agent.string, second_factor=second_factor_used)
+    session[SESSION_KEY] = key
     login_user(staff, remember=False)
+    g.staff_session = record
     return next_page
+
+
+# What the sign-in page says to a browser whose sign-in ended while it was away.
+SIGNED_OUT_MESSAGES = {
+    SessionEndReason.SIGNED_OUT: "この端末はログアウトしています。続けるには、もう一度ログインしてください。",
+    SessionEndReason.IDLE: "一定時間操作がなかったため、ログアウトしました。",
+    SessionEndReason.ENDED_BY_SELF: "この端末のログインは、ご自分が別の端末から終了しました。続けるには、もう一度ログインしてください。",
+    SessionEndReason.ENDED_BY_ADMIN: "この端末のログインは、管理者が終了しました。心当たりがないときは、管理者にお問い合わせください。",
+    SessionEndReason.PASSWORD_CHANGED: "パスワードが変更されたため、この端末はログアウトしました。新しいパスワードでログインしてください。",
+    SessionEndReason.PASSWORD_SET: "管理者がパスワードを設定し直したため、この端末はログアウトしました。新しいパスワードは管理者にお問い合わせください。",
+    SessionEndReason.ROLES_CHANGED: "権限が変更されたため、この端末はログアウトしました。もう一度ログインしてください。",
+    SessionEndReason.DISABLED: "アカウントが無効にされたため、ログアウトしました。管理者にお問い合わせください。",
+    SessionEndReason.LOCKED: "アカウントがロックされたため、ログアウトしました。管理者にお問い合わせください。",
+    SessionEndReason.SECOND_FACTOR_RESET: "二要素認証がリセットされたため、この端末はログアウトしました。もう一度ログインして、登録し直してください。",
+}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -98,8 +130,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
-    if session.pop("idle_logout", False):
-        flash("一定時間操作がなかったため、ログアウトしました。", "warning")
+    ended = session.pop(ENDED_KEY, None)
+    if ended:
+        flash(SIGNED_OUT_MESSAGES[SessionEndReason(ended)], "warning")
     if form.validate_on_submit():
         try:
             staff = authenticate(form.email.data, form.password.data)
@@ -109,7 +142,7 @@ def login():
         else:
             # Nothing chosen before the password survives (session fixation); the second step comes next.
             session.clear()
-            session[PENDING] = {"staff_id": staff.id, "token": staff.session_token, "email": staff.email,
+            session[PENDING] = {"staff_id": staff.id, "token": _pending_token(staff), "email": staff.email,
                                 "at": clock.now().timestamp(), "next": _safe_next(request.args.get("next"))}
             return redirect(url_for("auth.second_factor" if staff.has_second_factor else "auth.enrol"))
     return render_template("auth/login.html", form=form)
@@ -185,10 +218,11 @@ def throttled_page():
 def logout():
     """Sign out (POST only, so another site cannot sign a staff member out).
 
-    The staff member's session token rotates, so a copy of the old cookie is worthless too.
+    This browser's sign-in record ends, so a copy of its cookie is worthless too; the member's other
+    browsers stay signed in (「サインイン中の端末」 ends them).
     """
     if current_user.is_authenticated:
-        sign_out(current_user)
+        staff_sessions.sign_out(current_user, current_staff_session())
     logout_user()
     session.clear()
     flash("ログアウトしました。", "info")

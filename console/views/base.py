@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
@@ -19,7 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from .. import transaction
 from ..boundary import REFUSED, has_control, id_in_range
 from ..formats import TOKYO
-from ..models import Role
+from ..models import Role, StaffSession
 from ..services import DomainError
 
 CUSTOMER_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
@@ -171,3 +171,8 @@ def apply_change(change: Callable[[], Any], success: str | None = None) -> tuple
     if success:
         flash(success, "success")
     return True, result
+
+
+def current_staff_session() -> StaffSession | None:
+    """This browser's sign-in record (set when the signed-in member was loaded), or None."""
+    return g.get("staff_session")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
@@ -14,7 +15,7 @@ from wtforms.validators import DataRequired
 from ..extensions import db
 from ..formats import jdatetime
 from ..models import Role, Staff
-from ..services import DomainError, second_factor
+from ..services import DomainError, second_factor, staff_sessions
 from ..services import staff as staff_service
 from .base import ConsoleModelView, SecureFlaskForm, apply_change, row_id
 
@@ -58,6 +59,12 @@ def _datetime_text(attr):
     return lambda _view, _context, model, _name: jdatetime(getattr(model, attr))
 
 
+def _sessions_link(_view, _context, model, _name):
+    count = g.get("live_sessions", {}).get(model.id, 0)
+    url = url_for("staff.member_sessions", staff_id=model.id)
+    return Markup(f'<a href="{escape(url)}">{count}台</a>')
+
+
 class StaffView(ConsoleModelView):
     """職員アカウント: admins only; every change goes through services.staff and is audited."""
 
@@ -65,7 +72,7 @@ class StaffView(ConsoleModelView):
     can_create = True
     can_edit = True
     column_list = ["email", "name", "roles", "active", "failed_logins", "locked_at", "last_login_at",
-                   "totp_enrolled_at"]
+                   "totp_enrolled_at", "sessions"]
     column_details_list = column_list + ["created_at"]
     column_labels = {
         "email": "メールアドレス",
@@ -77,6 +84,7 @@ class StaffView(ConsoleModelView):
         "last_login_at": "最終ログイン",
         "totp_enrolled_at": "二要素認証",
         "created_at": "作成日時",
+        "sessions": "サインイン中の端末",
     }
     column_formatters = {
         "roles": _roles_text,
@@ -84,11 +92,37 @@ class StaffView(ConsoleModelView):
         "last_login_at": _datetime_text("last_login_at"),
         "totp_enrolled_at": _second_factor_text,
         "created_at": _datetime_text("created_at"),
+        "sessions": _sessions_link,
     }
     column_filters = ["active", "email", "name"]
     column_default_sort = "email"
     details_template = "admin/staff_details.html"
     action_roles = {"unlock": frozenset({Role.ADMIN})}
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        rows = list(rows)
+        g.live_sessions = staff_sessions.live_counts(r.id for r in rows)  # one query for the page
+        return count, rows
+
+    def get_one(self, id):
+        member = super().get_one(id)
+        if member is not None:
+            g.live_sessions = staff_sessions.live_counts([member.id])
+        return member
+
+    @expose("/sessions/<int:staff_id>", methods=["GET", "POST"])
+    def member_sessions(self, staff_id: int):
+        """A member's sign-ins; the admin signs them out everywhere with a reason (on leaving the job, say)."""
+        member = db.get_or_404(Staff, staff_id)
+        if request.method == "POST":
+            done, ended = apply_change(lambda: staff_sessions.end_member_sessions(current_user, member, request.form.get("note")))
+            if done:
+                flash(f"{member.name} さんの端末 {ended}台をサインアウトしました。", "success")
+                return redirect(url_for(".member_sessions", staff_id=member.id), code=303)
+        return self.render("staff/sessions.html", member=member,
+                           sessions=staff_sessions.member_sessions(current_user, member),
+                           note=request.form.get("note", ""))
 
     def get_create_form(self):
         return StaffCreateForm
