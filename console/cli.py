@@ -90,6 +90,7 @@ def worker_command(burst):
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
 
+    from .jobs.contacts import schedule_contact_memo_removal
     from .jobs.mail import start_sweeper
     from .jobs.queue import get_queue
     from .jobs.reissue import schedule_daily_print_batch
@@ -99,6 +100,7 @@ def worker_command(burst):
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
     # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
     click.echo(f"scheduled: {schedule_daily_print_batch()}")
+    click.echo(f"scheduled: {schedule_contact_memo_removal()}")
     # Mails recorded while Redis was down, or left by a worker that died, go out on this worker's sweep
     # (console.jobs.mail explains why a loop here and not a scheduled job).
     stop = start_sweeper(_sweeper_app(current_app))
@@ -131,6 +133,19 @@ def _sweeper_app(app: Flask) -> Flask:
     return create_app({"SQLALCHEMY_ENGINE_OPTIONS": options})  # the rest from the environment, as the worker's
 
 
+contacts_cli = AppGroup("contacts", help="応対履歴 (contacts).")
+
+
+@contacts_cli.command("remove-expired-memos")
+def remove_expired_memos_command():
+    """Remove contacts' memos older than CONSOLE_CONTACT_MEMO_RETENTION_YEARS now (the daily job does it too)."""
+    from .services.contacts import remove_expired_memos
+
+    removed = remove_expired_memos(None)
+    transaction.commit()
+    click.echo(f"removed {removed} contact memos")
+
+
 @click.command("report-cron")
 @with_appcontext
 def report_cron_command():
@@ -155,3 +170,4 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(report_cron_command)
+    app.cli.add_command(contacts_cli)

@@ -4,6 +4,16 @@ from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus,
 from .application import ApplicationStatus, StartApplication, StopApplication
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .base import Channel, LabelledEnum
+from .contact import (
+    CallerRelation,
+    Contact,
+    ContactCategory,
+    ContactCategoryQuestion,
+    ContactChannel,
+    ContactDirection,
+    FollowUp,
+    FollowUpStatus,
+)
 from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contract import (
     ChangeStatus,
@@ -43,6 +53,7 @@ __all__ = [
     "PaymentMethod", "PaymentMethodChange", "PaymentStatus", "Phenomenon", "PortalAccount",
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
     "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "Staff", "StaffRole",
-    "StartApplication", "StopApplication",
+    "StartApplication", "StopApplication", "CallerRelation", "Contact", "ContactCategory", "ContactCategoryQuestion",
+    "ContactChannel", "ContactDirection", "FollowUp", "FollowUpStatus",
     "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
 ]

@@ -14,6 +14,7 @@ from .accounts import LockedAccountView
 from .applications import ApplicationView
 from .audit import AuditEventView
 from .changes import HandoverView, NameChangeView
+from .contacts import ContactCategoryView, ContactView, FollowUpView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .disaster import OutageNoticeView, SupplyPointView
 from .home import HomeView
@@ -44,6 +45,8 @@ def configure_views(app: Flask) -> Admin:
     )
     admin.add_view(LookupView(name="お客さま検索", endpoint="lookup", url="/lookup"))
     admin.add_view(CustomerPageView(name="お客さま情報", endpoint="customer", url="/customer"))
+    admin.add_view(ContactView(name="応対履歴（未特定）", endpoint="contacts", url="/contacts", category="応対"))
+    admin.add_view(FollowUpView(name="対応待ち", endpoint="follow_ups", url="/follow-ups", category="応対"))
     admin.add_view(RegistrationCheckView(name="登録トラブル確認", endpoint="registration_check", url="/registration-check"))
     admin.add_view(
         LockedAccountView(PortalAccount, db, name="ロック中の利用者", endpoint="locked_accounts", url="/locked-accounts")
@@ -63,4 +66,6 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit"))
     admin.add_view(ReportView(name="レポート", endpoint="reports", url="/reports"))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
+    admin.add_view(ContactCategoryView(name="応対分類", endpoint="contact_categories", url="/contact-categories",
+                                       category=ADMIN_CATEGORY))
     return admin

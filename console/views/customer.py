@@ -6,11 +6,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from .. import clock
+from .. import clock, normalise
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount
 from ..services import DomainError
 from ..services import accounts as accounts_service
+from ..services import contacts as contacts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
@@ -26,14 +27,17 @@ class LookupView(ConsoleView):
     def index(self):
         phone = request.args.get("phone")
         query = request.args.get("q", "")
+        caller = None
         if phone is not None:
             result = lookup_service.search(current_user, phone, phone_only=True)
             target = lookup_service.screen_pop_target(result)
+            # The call's contact starts with the caller's number: on the customer found, or on nobody.
+            caller = normalise.phone_digits(phone) or None
             if target is not None:
                 kind, target_id = target
                 if kind == "account":
-                    return redirect(url_for("customer.account", account_id=target_id))
-                return redirect(url_for("customer.contract", contract_id=target_id))
+                    return redirect(url_for("customer.account", account_id=target_id, caller=caller))
+                return redirect(url_for("customer.contract", contract_id=target_id, caller=caller))
             query = phone
         elif query.strip():
             result = lookup_service.search(current_user, query)
@@ -43,6 +47,7 @@ class LookupView(ConsoleView):
             "customer/lookup.html",
             query=query,
             result=result,
+            caller=caller,
             field_labels=lookup_service.FIELD_LABELS,
             active_links=lookup_service.active_links_for_contracts(
                 [h.id for h in result.hits if h.kind == "contract"] if result else []
@@ -65,6 +70,16 @@ class CustomerPageView(ConsoleView):
         return False
 
     def _render(self, view, *, revealed=None, account_page: bool):
+        if account_page:
+            contact_target = {"account": view.account}
+            record_url = url_for("contacts.new", account_id=view.account.id, phone=request.args.get("caller"))
+        else:
+            contact_target = {"contract": view.panels[0].contract}
+            record_url = url_for("contacts.new", contract_id=view.panels[0].contract.id,
+                                 phone=request.args.get("caller"))
+        contact_page = contacts_service.for_customer(current_user, before=request.args.get("contacts_before"),
+                                                     **contact_target)
+
         def reveal_url(contract):
             if account_page:
                 return url_for(".reveal_account", account_id=view.account.id)
@@ -82,6 +97,9 @@ class CustomerPageView(ConsoleView):
             mask_email=customer_service.mask_email,
             mask_all=customer_service.mask_all,
             masked_location=customer_service.masked_usage_location,
+            contact_page=contact_page,
+            record_contact_url=record_url,
+            caller=request.args.get("caller"),
         )
 
     @expose("/")
