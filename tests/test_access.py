@@ -103,6 +103,7 @@ def _sample_ids():
 
     contact = contacts.record_contact(staff, contacts.ContactInput(
         category="registration", memo="メモ", follow_up_what="折り返し"), contract=contract)
+    contacts.record_contact(staff, contacts.ContactInput(category="other", caller_phone="0312345678"))
     batch = print_batches.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
     print_batches.write_batch_files(batch)
     return {

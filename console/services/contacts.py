@@ -198,9 +198,12 @@ def _new_contact(actor: Staff, data: ContactInput, *, contract: Contract | None,
     db.session.add(contact)
     db.session.flush()
     customer_number = contract.customer_number if contract else None
-    record(actor, "contact.correct" if corrects else "contact.record", target=contact, customer_number=customer_number,
-           detail={"category": category.code, "channel": channel.value, "corrects": corrects.id if corrects else None,
-                   "outage_notice_id": notice_id})
+    detail = {"category": category.code, "channel": channel.value, "outage_notice_id": notice_id}
+    if corrects is not None:
+        record(actor, "contact.correct", target=contact, customer_number=customer_number,
+               detail={**detail, "corrects": corrects.id})
+    else:
+        record(actor, "contact.record", target=contact, customer_number=customer_number, detail=detail)
     if what is not None:
         follow_up = FollowUp(contact_id=contact.id, what=what, due_date=follow_up_due(days),
                              assignee_id=assignee.id if assignee else None, created_by_id=actor.id,
