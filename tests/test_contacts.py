@@ -493,3 +493,82 @@ def test_an_admin_adds_and_retires_a_category_and_operators_see_it(client, login
         _new_contact(operator, None, category="water_quality")
     assert db.session.get(Contact, contact.id).category.name == "水質"  # stays on the old contact
     db.session.execute(update(ContactCategory).where(ContactCategory.id == category.id).values(retired_at=None))
+
+
+# ---------------------------------------------------------------- what supervisors learn from it
+
+
+def _jst(*args):
+    from datetime import UTC, datetime
+
+    return datetime(*args, tzinfo=UTC) - timedelta(hours=9)
+
+
+def _at(actor, contract, at, code, **values) -> Contact:
+    category = db.session.scalar(select(ContactCategory).where(ContactCategory.code == code))
+    contact = Contact(at=at, staff_id=actor.id, contract_id=contract.id if contract else None, channel="phone",
+                      direction="inbound", category_id=category.id, caller_relation="holder", **values)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def test_the_contacts_report_counts_categories_days_follow_ups_and_faq_questions(database, tmp_path, app):
+    from tests.report_helpers import build, data_rows, temporary_reports_dir
+
+    dirs = temporary_reports_dir(app, tmp_path)
+    next(dirs)
+    operator = factories.staff("operator", name="集計")
+    contract = factories.contract()
+    login = _at(operator, contract, _jst(2026, 10, 3, 10), "login", outcome="案内", memo="個人のメモ")
+    wrong = _at(operator, contract, _jst(2026, 10, 3, 23, 30), "charges", outcome="誤り")
+    _at(operator, contract, _jst(2026, 10, 4, 0, 30), "charges")  # Japan's 4 October, UTC's 3rd
+    _at(operator, contract, _jst(2026, 10, 5, 9), "charges", corrects_id=wrong.id)
+    _at(operator, None, _jst(2026, 10, 10, 9), "other")
+    _at(operator, contract, _jst(2026, 11, 1, 0, 1), "login")  # after the period
+    db.session.add(FollowUp(contact_id=login.id, what="折り返し", due_date=date(2026, 10, 6), created_by_id=operator.id,
+                            created_at=_jst(2026, 10, 3, 10), status=FollowUpStatus.CLOSED,
+                            closed_at=_jst(2026, 10, 8, 15), closed_by_id=operator.id))
+    db.session.flush()
+    run, wb = build("contacts", {"start": "2026-10-01", "end": "2026-10-31"}, factories.staff("supervisor"))
+    rows = data_rows(wb["応対一覧"])
+    assert run.row_count == len(rows) == 5
+    assert rows[0][2:5] == (contract.customer_number, "ログイン・パスワード", "電話") and rows[0][8] == operator.name
+    assert rows[3][9] == wrong.id and rows[4][2] == "（未特定）"
+    assert "個人のメモ" not in str(rows)  # memos stay out of the report
+
+    by_day = wb["分類別・日別"]
+    header = [c.value for c in by_day[2]]
+    days = {r[0].date(): dict(zip(header[1:], r[1:], strict=True)) for r in data_rows(by_day)}
+    assert days[date(2026, 10, 3)]["ログイン・パスワード"] == 1
+    assert days[date(2026, 10, 3)]["料金・水量のお問い合わせ"] == 0  # corrected: counted as its correction
+    assert days[date(2026, 10, 4)]["料金・水量のお問い合わせ"] == 1
+    assert days[date(2026, 10, 5)]["合計"] == 1 and days[date(2026, 10, 10)]["その他"] == 1
+    follow = {r[0].date(): r[1:] for r in data_rows(wb["対応待ち"])}
+    assert follow[date(2026, 10, 3)] == (1, 0, 0) and follow[date(2026, 10, 7)] == (0, 0, 1)
+    assert follow[date(2026, 10, 8)] == (0, 1, 0)
+    questions = data_rows(wb["FAQの質問別"])
+    assert questions[0][2] == 2 and questions[0][0] in (19, 23, 24, 26)
+    assert {q[0]: q[2] for q in questions}[17] == 1
+    next(dirs, None)
+
+
+def test_the_supervisors_home_shows_the_desks_figures(client, login_as):
+    from console.reports import dashboard
+
+    before = dashboard.desk_figures()
+    operator = factories.staff("operator")
+    contract = factories.contract()
+    for _ in range(2):
+        _new_contact(operator, contract, category="leak", follow_up_what="修繕業者を案内して折り返し")
+    db.session.commit()
+    after = dashboard.desk_figures()
+    assert after.series[0].counts[-1] - before.series[0].counts[-1] == 2
+    assert after.series[1].counts[-1] - before.series[1].counts[-1] == 2
+    assert dict(after.categories)["漏水"] - dict(before.categories)["漏水"] == 2
+    login_as("supervisor")
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-testid="desk-figures"' in page and "応対の記録" in page and "期限超過の対応待ち" in page
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as("operator")
+    assert 'data-testid="desk-figures"' not in client.get("/").get_data(as_text=True)

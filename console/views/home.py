@@ -32,8 +32,10 @@ class HomeView(ConsoleIndexView):
         roles = current_user.role_names
         labels = [Role(r).label for r in sorted(roles)]
         tiles = [(tile, self._link(tile.endpoint)) for tile in dashboard.tiles(roles)]
-        charts = dashboard.last_30_days() if Role.SUPERVISOR in roles else []
+        supervisor = Role.SUPERVISOR in roles
+        charts = dashboard.last_30_days() if supervisor else []
+        desk_figures = dashboard.desk_figures() if supervisor else None
         desk = bool(roles & {Role.OPERATOR, Role.SUPERVISOR})
         lists = follow_ups.open_lists(current_user, limit=10) if desk else None
-        return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts, follow_up_lists=lists,
+        return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts, follow_up_lists=lists, desk_figures=desk_figures,
                            customer_label=contacts_service.customer_label)
