@@ -133,6 +133,9 @@ def test_city_loader_at_a_small_scale(database_url):
                 rows = {table: rows for table, (rows, _size) in result["sizes"].items()}
                 assert rows["contract"] == rows["contract_holder"] == 600
                 assert rows["portal_account"] == 240 and rows["bill"] >= 600 * 20
+                assert rows["contact"] == 600 * city.CONTACTS_PER_CONTRACT and rows["follow_up"] == 600
+                assert db.session.scalar(text("SELECT count(*) FROM follow_up WHERE status = 'open' "
+                                              "AND assignee_id IS NULL")) == 120
                 # R5 holds, and the rebuilt constraints are really there.
                 assert db.session.scalar(text(
                     "SELECT count(*) FROM (SELECT contract_id FROM account_link WHERE ended_at IS NULL "

@@ -4,6 +4,7 @@ from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus,
 from .application import ApplicationStatus, StartApplication, StopApplication
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .base import Channel, LabelledEnum
+from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contact import (
     CallerRelation,
     Contact,
@@ -14,7 +15,6 @@ from .contact import (
     FollowUp,
     FollowUpStatus,
 )
-from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
 from .contract import (
     ChangeStatus,
     Contract,

@@ -364,7 +364,15 @@ def _contacts(rng, today, contracts) -> int:
     for the desk, so "次を引き受ける" starts empty (the browser test promises its own)."""
     from sqlalchemy import select
 
-    from ..models import CallerRelation, Contact, ContactCategory, ContactChannel, ContactDirection, FollowUp, Staff
+    from ..models import (
+        CallerRelation,
+        Contact,
+        ContactCategory,
+        ContactChannel,
+        ContactDirection,
+        FollowUp,
+        Staff,
+    )
 
     operator, supervisor = (db.session.scalar(select(Staff).where(Staff.email == email))
                             for email in ("operator@demo.example.jp", "supervisor@demo.example.jp"))

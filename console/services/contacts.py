@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import clock, faq, normalise
 from ..extensions import db

@@ -8,7 +8,15 @@ from datetime import date
 
 from sqlalchemy import select
 
-from ...models import CallerRelation, Contact, ContactCategory, ContactChannel, ContactDirection, Contract, Staff
+from ...models import (
+    CallerRelation,
+    Contact,
+    ContactCategory,
+    ContactChannel,
+    ContactDirection,
+    Contract,
+    Staff,
+)
 from ..contact_figures import contacts_per_category_per_day, follow_ups_per_day, top_faq_questions
 from ..excel import Chart, Col, SummarySheet
 from .base import AT, CUSTOMER_NUMBER, STAFF, QueryReport, local, stream
