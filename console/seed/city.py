@@ -317,7 +317,7 @@ def _follow_ups(conn, n_contracts: int, staff_ids: list[int], today: date) -> No
         """
         INSERT INTO follow_up (contact_id, what, due_date, assignee_id, status, created_at, created_by_id,
                                taken_at, closed_at, closed_by_id)
-        SELECT k.id, '折り返し連絡（シード）', %(today)s::date + (k.n %% 15 - 5),
+        SELECT k.id, '折り返し連絡（シード）', %(today)s::date + (k.n %% 15 - 5)::int,
                CASE WHEN k.n %% 5 = 0 THEN NULL ELSE k.staff_id END,
                CASE WHEN k.n %% 5 IN (0, 1) THEN 'open' ELSE 'closed' END,
                k.at, k.staff_id,
