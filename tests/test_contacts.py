@@ -282,6 +282,17 @@ def test_home_shows_mine_and_the_desks_with_overdue_first(client, login_as):
     assert _audit("follow_up.list"), "showing follow-ups is a view of customer data"
 
 
+def test_home_counts_what_its_short_lists_leave_out(database):
+    operator = factories.staff("operator")
+    before = follow_ups.open_lists(operator, limit=10_000).counts
+    contract = factories.contract()
+    for days in (-3, -1, 2):
+        _follow_up(operator, contract, due=clock.today() + timedelta(days=days))
+    short = follow_ups.open_lists(operator, limit=2)
+    assert len(short.desk) == 2 and short.counts["desk"] == before["desk"] + 3
+    assert short.counts["desk_overdue"] == before["desk_overdue"] + 2 and short.counts["mine"] == 0
+
+
 def test_take_next_gives_the_oldest_unassigned_one(client, login_as):
     operator = login_as("operator")
     contract = factories.contract()

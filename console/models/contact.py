@@ -149,7 +149,11 @@ class FollowUp(db.Model):
         Index("ix_follow_up_desk_queue", "created_at", "id",
               postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
               sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
-        Index("ix_follow_up_open_assignee", "assignee_id", "due_date",
+        # The desk's list and counts on home: by due date (overdue first).
+        Index("ix_follow_up_desk_due", "due_date", "created_at", "id",
+              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        Index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
         Index("ix_follow_up_closed_at", "closed_at"),
         Index("ix_follow_up_created_at", "created_at"),

@@ -252,7 +252,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_follow_up_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_follow_up_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_follow_up_desk_queue', ['created_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
-        batch_op.create_index('ix_follow_up_open_assignee', ['assignee_id', 'due_date'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+        batch_op.create_index('ix_follow_up_desk_due', ['due_date', 'created_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
+        batch_op.create_index('ix_follow_up_open_assignee', ['assignee_id', 'due_date', 'created_at', 'id'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
 
     _guard_contacts()
     _seed_categories()
@@ -268,6 +269,7 @@ def downgrade():
         op.execute("DROP TRIGGER contact_no_delete")
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_up_open_assignee', postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+        batch_op.drop_index('ix_follow_up_desk_due', postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
         batch_op.drop_index('ix_follow_up_desk_queue', postgresql_where=sa.text("status = 'open' AND assignee_id IS NULL"), sqlite_where=sa.text("status = 'open' AND assignee_id IS NULL"))
         batch_op.drop_index('ix_follow_up_created_at')
         batch_op.drop_index(batch_op.f('ix_follow_up_contact_id'))
