@@ -540,6 +540,8 @@ def test_the_contacts_report_counts_categories_days_follow_ups_and_faq_questions
     db.session.add(FollowUp(contact_id=login.id, what="折り返し", due_date=date(2026, 10, 6), created_by_id=operator.id,
                             created_at=_jst(2026, 10, 3, 10), status=FollowUpStatus.CLOSED,
                             closed_at=_jst(2026, 10, 8, 15), closed_by_id=operator.id))
+    db.session.add(FollowUp(contact_id=login.id, what="未完了", due_date=date(2026, 10, 25), created_by_id=operator.id,
+                            created_at=_jst(2026, 10, 20, 23, 30)))
     db.session.flush()
     run, wb = build("contacts", {"start": "2026-10-01", "end": "2026-10-31"}, factories.staff("supervisor"))
     rows = data_rows(wb["応対一覧"])
@@ -557,7 +559,9 @@ def test_the_contacts_report_counts_categories_days_follow_ups_and_faq_questions
     assert days[date(2026, 10, 5)]["合計"] == 1 and days[date(2026, 10, 10)]["その他"] == 1
     follow = {r[0].date(): r[1:] for r in data_rows(wb["対応待ち"])}
     assert follow[date(2026, 10, 3)] == (1, 0, 0) and follow[date(2026, 10, 7)] == (0, 0, 1)
-    assert follow[date(2026, 10, 8)] == (0, 1, 0)
+    assert follow[date(2026, 10, 8)] == (0, 1, 0) and follow[date(2026, 10, 9)] == (0, 0, 0)
+    assert follow[date(2026, 10, 20)] == (1, 0, 0) and follow[date(2026, 10, 25)] == (0, 0, 0)
+    assert follow[date(2026, 10, 26)] == follow[date(2026, 10, 31)] == (0, 0, 1)
     questions = data_rows(wb["FAQの質問別"])
     assert questions[0][2] == 2 and questions[0][0] in (19, 23, 24, 26)
     assert {q[0]: q[2] for q in questions}[17] == 1

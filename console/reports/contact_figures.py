@@ -99,13 +99,29 @@ def follow_ups_per_day(first: date, last: date) -> list[FollowUpDay]:
         select(_japan_day(FollowUp.closed_at), func.count()).where(FollowUp.closed_at >= start,
                                                                    FollowUp.closed_at < end)
         .group_by(_japan_day(FollowUp.closed_at))).all()})
-    out = []
+    # Overdue at the end of day d: due before d, promised by then, not closed by then. One grouped query
+    # gives every candidate's (due date, day promised, day closed); each counts from the later of the day
+    # after its due date and the day it was promised, until the day it was closed.
+    created_day, closed_day = _japan_day(FollowUp.created_at), _japan_day(FollowUp.closed_at)
+    candidates = db.session.execute(
+        select(FollowUp.due_date, created_day, closed_day, func.count())
+        .where(FollowUp.due_date < last, FollowUp.created_at < end,
+               or_(FollowUp.closed_at.is_(None), FollowUp.closed_at >= start))
+        .group_by(FollowUp.due_date, created_day, closed_day)
+    ).all()
+    change: dict[date, int] = defaultdict(int)
+    for due, promised, done, n in candidates:
+        begin = max(_as_date(due) + timedelta(days=1), _as_date(promised), first)
+        stop = _as_date(done) if done is not None else None
+        if stop is not None and stop <= begin:
+            continue
+        change[begin] += n
+        if stop is not None:
+            change[stop] -= n
+    out, overdue = [], 0
     for day in days_between(first, last):
-        day_end = day_start(day + timedelta(days=1))
-        overdue = db.session.scalar(select(func.count()).select_from(FollowUp).where(
-            FollowUp.due_date < day, FollowUp.created_at < day_end,
-            or_(FollowUp.closed_at.is_(None), FollowUp.closed_at >= day_end)))
-        out.append(FollowUpDay(day, opened[day], closed[day], overdue or 0))
+        overdue += change.get(day, 0)
+        out.append(FollowUpDay(day, opened[day], closed[day], overdue))
     return out
 
 

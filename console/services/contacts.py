@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from .. import clock, faq, normalise
 from ..extensions import db
@@ -105,7 +105,9 @@ def faq_for(category: ContactCategory | None) -> list[faq.Question]:
 
 def _category(code: str) -> ContactCategory:
     code = normalise.nfkc(code)
-    category = db.session.scalar(select(ContactCategory).where(ContactCategory.code == code)) if code else None
+    # Its FAQ questions only when a page asks for them, not on every recording.
+    category = db.session.scalar(select(ContactCategory).options(lazyload(ContactCategory.questions))
+                                 .where(ContactCategory.code == code)) if code else None
     if category is None:
         raise DomainError("応対の分類を選んでください。", field="category")
     if category.retired_at is not None:
