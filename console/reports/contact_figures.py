@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from ..clock import TOKYO
@@ -39,10 +39,11 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _current():
-    # Not corrected by a later contact: a correction replaces what it corrects in every count.
+def _current(since: datetime):
+    # Not corrected by a later contact: a correction replaces what it corrects in every count. A correction
+    # comes after what it corrects, so only the corrections since the period began are looked at.
     later = aliased(Contact)
-    return ~exists().where(later.corrects_id == Contact.id)
+    return Contact.id.not_in(select(later.corrects_id).where(later.corrects_id.is_not(None), later.at >= since))
 
 
 @dataclass
@@ -67,7 +68,8 @@ def contacts_per_category_per_day(first: date, last: date) -> CategoryDays:
     day = _japan_day(Contact.at)
     rows = db.session.execute(
         select(day, Contact.category_id, func.count())
-        .where(Contact.at >= day_start(first), Contact.at < day_start(last + timedelta(days=1)), _current())
+        .where(Contact.at >= day_start(first), Contact.at < day_start(last + timedelta(days=1)),
+               _current(day_start(first)))
         .group_by(day, Contact.category_id)
     ).all()
     counts = {(_as_date(d), category_id): n for d, category_id, n in rows}
@@ -141,7 +143,7 @@ def top_faq_questions(first: date, last: date, limit: int = 10) -> list[Question
         select(ContactCategoryQuestion.number, func.min(ContactCategoryQuestion.title), count)
         .join(Contact, and_(Contact.category_id == ContactCategoryQuestion.category_id,
                             Contact.at >= day_start(first), Contact.at < day_start(last + timedelta(days=1))))
-        .where(_current())
+        .where(_current(day_start(first)))
         .group_by(ContactCategoryQuestion.number)
         .order_by(count.desc(), ContactCategoryQuestion.number)
         .limit(limit)
