@@ -5,6 +5,7 @@ the memo retention job and the audit rows (DESIGN.md R21, R22)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -311,7 +312,8 @@ def test_take_next_hands_each_follow_up_to_exactly_one_operator_at_once(app, dat
     takers = 6
     with factories.committed(app):
         staff = [factories.staff("operator") for _ in range(takers)]
-        contract = factories.contract()
+        # Committed for good: a number of its own, so no other test's screen pop finds this contract.
+        contract = factories.contract(contract_phone=f"06{uuid.uuid4().int % 10**8:08d}", town="同時町")
         promised = [_follow_up(staff[0], contract, due=clock.today(), what=f"同時{n}").id for n in range(takers - 2)]
         ids = [s.id for s in staff]
 
@@ -368,6 +370,7 @@ def test_closing_a_follow_up_records_its_outcome_as_a_new_contact(client, login_
     url = f"/follow-ups/{follow_up.id}"
     form = client.get(url).get_data(as_text=True)
     assert "検針値を確認して折り返し" in form and 'value="outbound" selected' in form
+    assert _audit("follow_up.view")[0].customer_number == contract.customer_number
     empty = client.post(url, data=_form(client, url, category="", direction="outbound")).get_data(as_text=True)
     assert "対応の結果を入力してください" in empty
     response = client.post(url, data=_form(client, url, category="", direction="outbound", outcome="折り返して説明済み"))

@@ -98,6 +98,7 @@ class AuditAction(LabelledEnum):
     FOLLOW_UP_REASSIGN = "follow_up.reassign", "対応待ちの担当変更"
     FOLLOW_UP_CLOSE = "follow_up.close", "対応待ちの完了"
     FOLLOW_UP_LIST = "follow_up.list", "対応待ち一覧の閲覧"
+    FOLLOW_UP_VIEW = "follow_up.view", "対応待ちの閲覧"
 
 
 class AuditTarget(LabelledEnum):

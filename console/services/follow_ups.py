@@ -84,7 +84,7 @@ def view_follow_up(actor: Staff, follow_up_id: int) -> FollowUp:
     if follow_up is None:
         raise DomainError("対応待ちが見つかりません。")
     contract = follow_up.contact.contract
-    record(actor, "follow_up.list", target=follow_up, customer_number=contract.customer_number if contract else None)
+    record(actor, "follow_up.view", target=follow_up, customer_number=contract.customer_number if contract else None)
     return follow_up
 
 
