@@ -99,6 +99,7 @@ def worker_command(burst):
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
 
+    from .jobs.contacts import schedule_contact_memo_removal
     from .jobs.mail import start_sweeper
     from .jobs.queue import get_queue
     from .jobs.reissue import schedule_daily_print_batch
@@ -114,6 +115,7 @@ def worker_command(burst):
         click.echo(f"audit partitions created: {ensure_audit_partitions() or 'none needed'}")
     except Exception:  # noqa: BLE001 - a worker starts whatever the partitions' state; the job retries daily
         current_app.logger.exception("audit partitions could not be made at worker start")
+    click.echo(f"scheduled: {schedule_contact_memo_removal()}")
     # Mails recorded while Redis was down, or left by a worker that died, go out on this worker's sweep
     # (console.jobs.mail explains why a loop here and not a scheduled job).
     stop = start_sweeper(_sweeper_app(current_app))
@@ -177,6 +179,17 @@ def audit_archive_command(before):
     transaction.commit()
     for name, rows in archived:
         click.echo(f"{audit_partitions.ARCHIVE_SCHEMA}.{name}: {rows:,} 件")
+contacts_cli = AppGroup("contacts", help="応対履歴 (contacts).")
+
+
+@contacts_cli.command("remove-expired-memos")
+def remove_expired_memos_command():
+    """Remove contacts' memos older than CONSOLE_CONTACT_MEMO_RETENTION_YEARS now (the daily job does it too)."""
+    from .services.contacts import remove_expired_memos
+
+    removed = remove_expired_memos(None)
+    transaction.commit()
+    click.echo(f"removed {removed} contact memos")
 
 
 @click.command("report-cron")
@@ -204,3 +217,4 @@ def configure_cli(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(report_cron_command)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(contacts_cli)

@@ -127,6 +127,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REPORT_MONTHLY_TTL_DAYS": _int("REPORT_MONTHLY_TTL_DAYS", 400),
         "REPORT_SHEET_ROWS": int(rows) if (rows := _env("REPORT_SHEET_ROWS")) else None,
         "REPORT_JOB_TIMEOUT_MINUTES": _int("REPORT_JOB_TIMEOUT_MINUTES", 180),
+        # Contacts' memos are personal data: the daily job removes those older than this (R21).
+        "CONTACT_MEMO_RETENTION_YEARS": _int("CONTACT_MEMO_RETENTION_YEARS", 5),
         "IDLE_TIMEOUT": timedelta(minutes=idle),
         # No remember-me cookie is ever issued; these flags guard it anyway.
         "REMEMBER_COOKIE_DURATION": timedelta(minutes=idle),

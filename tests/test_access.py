@@ -10,10 +10,11 @@ from datetime import date
 
 import pytest
 from flask_admin.contrib.sqla import ModelView
+from sqlalchemy import select
 
 from console import clock
 from console.extensions import db
-from console.models import Role
+from console.models import FollowUp, Role
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 
@@ -100,6 +101,11 @@ def _sample_ids():
     reissue_request = reissue_requests.request_reissue(
         staff, billed, months=[date(2023, 12, 1)], send_to="mailing_address", caller_relation="holder"
     )
+    from console.services import contacts
+
+    contact = contacts.record_contact(staff, contacts.ContactInput(
+        category="registration", memo="メモ", follow_up_what="折り返し"), contract=contract)
+    contacts.record_contact(staff, contacts.ContactInput(category="other", caller_phone="0312345678"))
     batch = print_batches.gather_print_batch(factories.staff("supervisor"), "manual-20261125120000-a0c3e5", clock.now())
     print_batches.write_batch_files(batch)
     from console.services import staff_sessions
@@ -128,6 +134,9 @@ def _sample_ids():
         "account_id": account.id,
         "contract_id": contract.id,
         "export_type": "csv",
+        "contact_id": contact.id,
+        "follow_up_id": db.session.scalar(select(FollowUp.id).where(FollowUp.contact_id == contact.id)),
+        "category_id": contact.category_id,
     }
 
 

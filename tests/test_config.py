@@ -98,6 +98,7 @@ SETTINGS = {
                                  {"utility": "大阪市水道局", "name": "窓口", "phone": "06-6458-1132"}),
     "CONSOLE_MAIL_CENTRE_PHONE": ("06-0000-0000", "MAIL_CENTRE",
                                   {"utility": "大阪市水道局", "name": "お客さまセンター", "phone": "06-0000-0000"}),
+    "CONSOLE_CONTACT_MEMO_RETENTION_YEARS": ("2", "CONTACT_MEMO_RETENTION_YEARS", 2),
     "CONSOLE_PUBLIC_BASE_URL": ("https://suido.example.jp", "PUBLIC_BASE_URL", "https://suido.example.jp"),
 }
 

@@ -166,17 +166,19 @@ def test_screen_pop_one_account_opens_it(client, login_as, yamada):
     _, account = yamada
     login_as("operator")
     response = client.get("/lookup/", query_string={"phone": "+81-90-1234-5678"})
-    assert response.status_code == 302 and response.headers["Location"] == f"/customer/account/{account.id}"
+    # The customer's page carries the caller's number, with which a contact starts (issue 14).
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/customer/account/{account.id}?caller=09012345678"
     # The contract phone of the same customer leads to the same account.
     response = client.get("/lookup/", query_string={"phone": "0664581132"})
-    assert response.headers["Location"] == f"/customer/account/{account.id}"
+    assert response.headers["Location"] == f"/customer/account/{account.id}?caller=0664581132"
 
 
 def test_screen_pop_contract_without_account_opens_the_contract(client, login_as):
     contract = factories.contract(contract_phone="072-111-2222")
     login_as("operator")
     response = client.get("/lookup/", query_string={"phone": "0721112222"})
-    assert response.headers["Location"] == f"/customer/contract/{contract.id}"
+    assert response.headers["Location"] == f"/customer/contract/{contract.id}?caller=0721112222"
 
 
 def test_screen_pop_none_or_many_shows_the_list(client, login_as):

@@ -137,12 +137,12 @@ def test_banner_on_a_customer_inside_the_area(client, login_as, outage):
     assert "復旧見込み：<strong>2026年11月25日 18:30</strong>" in banner
     assert outage["inside"].customer_number in banner
     assert outage["near"].name in banner and outage["closed"].name not in banner
-    assert f'href="/customer/account/{account.id}/contacts/new?category=disaster&amp;outage={version.notice_id}"' \
-        in banner and "この断水について応対を記録" in banner
+    assert (f'href="/contacts/new?category=disaster&amp;outage={version.notice_id}&amp;account_id={account.id}"'
+            in banner and "この断水について応対を記録" in banner)
 
     contract_page = client.get(f"/customer/contract/{outage['inside'].id}").get_data(as_text=True)
-    assert (f"/customer/contract/{outage['inside'].id}/contacts/new?category=disaster&amp;outage="
-            f"{version.notice_id}") in contract_page
+    assert (f"/contacts/new?category=disaster&amp;outage={version.notice_id}&amp;contract_id={outage['inside'].id}"
+            in contract_page)
 
 
 def test_no_banner_outside_the_area_nor_for_an_exercise_or_a_resolved_outage(client, login_as, outage):

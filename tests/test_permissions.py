@@ -75,6 +75,14 @@ EXPECTED = {
     "console.services.report_runs.download": SUPERVISOR,
     "console.services.audit_partitions.ensure_partitions": ADMIN,
     "console.services.audit_partitions.archive_before": ADMIN,
+    **{f"console.services.contacts.{name}": DESK for name in (
+        "record_contact", "correct_contact", "link_contact", "for_customer", "unidentified", "view_contact",
+        "view_form")},
+    "console.services.contacts.remove_expired_memos": ADMIN,
+    **{f"console.services.follow_ups.{name}": DESK for name in (
+        "open_lists", "view_follow_up", "take_next", "close_follow_up")},
+    "console.services.follow_ups.reassign": SUPERVISOR,
+    **{f"console.services.contact_categories.{name}": ADMIN for name in ("create_category", "update_category")},
 }
 SYSTEM = {
     "console.services.print_batches.gather_print_batch",  # the daily print batch job
@@ -85,6 +93,7 @@ SYSTEM = {
     "console.services.staff.set_password",
     "console.services.audit_partitions.ensure_partitions",  # the daily job, flask audit partitions
     "console.services.audit_partitions.archive_before",  # flask audit archive
+    "console.services.contacts.remove_expired_memos",  # the daily retention job, flask contacts remove-expired-memos
 }
 # Functions that take the actor first but are steps inside the operations above, not operations of their own.
 BUILDING_BLOCKS = {

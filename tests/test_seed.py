@@ -146,6 +146,9 @@ def test_city_loader_at_a_small_scale(database_url):
                 rows = {table: rows for table, (rows, _size) in result["sizes"].items()}
                 assert rows["contract"] == rows["contract_holder"] == 600
                 assert rows["portal_account"] == 240 and rows["bill"] >= 600 * 20
+                assert rows["contact"] == 600 * city.CONTACTS_PER_CONTRACT and rows["follow_up"] == 600
+                assert db.session.scalar(text("SELECT count(*) FROM follow_up WHERE status = 'open' "
+                                              "AND assignee_id IS NULL")) == 120
                 # R5 holds, and the rebuilt constraints are really there.
                 assert db.session.scalar(text(
                     "SELECT count(*) FROM (SELECT contract_id FROM account_link WHERE ended_at IS NULL "
@@ -177,7 +180,7 @@ def test_city_loader_at_a_small_scale(database_url):
 PLANNED = {
     ("bill", "due_date"), ("start_application", "desired_start_date"), ("stop_application", "desired_stop_date"),
     ("outage_notice_version", "expected_restoration_at"), ("name_change", "effective_date"),
-    ("handover", "target_date"), ("report_run", "expires_at"),
+    ("handover", "target_date"), ("report_run", "expires_at"), ("follow_up", "due_date"),
 }
 
 

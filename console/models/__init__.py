@@ -5,6 +5,16 @@ from .application import ApplicationStatus, StartApplication, StopApplication
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .base import Channel, LabelledEnum
 from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
+from .contact import (
+    CallerRelation,
+    Contact,
+    ContactCategory,
+    ContactCategoryQuestion,
+    ContactChannel,
+    ContactDirection,
+    FollowUp,
+    FollowUpStatus,
+)
 from .contract import (
     ChangeStatus,
     Contract,
@@ -44,6 +54,7 @@ __all__ = [
     "PrintBatch", "RegistrationStatus", "RegistrationStep", "ReissueItem", "ReissueRequest",
     "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "SessionEndReason", "Staff", "StaffRecoveryCode",
     "StaffRole", "StaffSession",
-    "StartApplication", "StopApplication",
+    "StartApplication", "StopApplication", "CallerRelation", "Contact", "ContactCategory", "ContactCategoryQuestion",
+    "ContactChannel", "ContactDirection", "FollowUp", "FollowUpStatus",
     "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
 ]

@@ -104,6 +104,20 @@ class AuditAction(LabelledEnum):
     REPORT_DOWNLOAD = "report.download", "レポートのダウンロード"
     AUDIT_PARTITIONS_CREATED = "audit.partitions_created", "監査ログの月別区画の作成"
     AUDIT_ARCHIVED = "audit.archived", "古い監査ログの切り離し（保管）"
+    CONTACT_RECORD = "contact.record", "応対記録の登録"
+    CONTACT_CORRECT = "contact.correct", "応対記録の訂正"
+    CONTACT_LINK = "contact.link", "応対記録のお客さまへの紐付け"
+    CONTACT_VIEW = "contact.view", "応対記録の閲覧"
+    CONTACT_LIST = "contact.list", "応対履歴の閲覧"
+    CONTACT_MEMO_REMOVED = "contact.memo_removed", "応対メモの削除（保存期間の経過）"
+    CONTACT_CATEGORY_CREATE = "contact_category.create", "応対分類の登録"
+    CONTACT_CATEGORY_UPDATE = "contact_category.update", "応対分類の変更"
+    FOLLOW_UP_OPEN = "follow_up.open", "対応待ちの登録"
+    FOLLOW_UP_TAKE = "follow_up.take", "対応待ちの引き受け"
+    FOLLOW_UP_REASSIGN = "follow_up.reassign", "対応待ちの担当変更"
+    FOLLOW_UP_CLOSE = "follow_up.close", "対応待ちの完了"
+    FOLLOW_UP_LIST = "follow_up.list", "対応待ち一覧の閲覧"
+    FOLLOW_UP_VIEW = "follow_up.view", "対応待ちの閲覧"
 
 
 class AuditTarget(LabelledEnum):
@@ -136,6 +150,9 @@ class AuditTarget(LabelledEnum):
     REPORT_RUN = "report_run", "レポート"
     STAFF_ROLE = "staff_role", "職員の役割"
     AUDIT_EVENT = "audit_event", "監査ログ"
+    CONTACT = "contact", "応対記録"
+    CONTACT_CATEGORY = "contact_category", "応対分類"
+    FOLLOW_UP = "follow_up", "対応待ち"
 
 
 class AuditEvent(db.Model):

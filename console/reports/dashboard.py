@@ -175,3 +175,37 @@ def last_30_days(now: datetime | None = None) -> list[Series]:
             "お知らせ票の再発行の受付", days, _per_day(ReissueRequest.requested_at, today=today, since=since)
         ),
     ]
+
+
+@dataclass
+class DeskFigures:
+    """A supervisor's view of the desk's memory: charts of the last 30 days, categories, this month's FAQ."""
+
+    series: list[Series]
+    categories: list[tuple[str, int]]
+    questions: list
+    month: date
+
+
+def desk_figures(now: datetime | None = None) -> DeskFigures:
+    """Contacts and follow-ups per day over the last 30 days, contacts per category over them, and the
+    FAQ questions behind the most contacts this month (issue 14)."""
+    from .contact_figures import contacts_per_category_per_day, follow_ups_per_day, top_faq_questions
+
+    today = local(now or clock.now()).date()
+    first = today - timedelta(days=DAYS - 1)
+    by_category = contacts_per_category_per_day(first, today)
+    follow_ups = follow_ups_per_day(first, today)
+    days = by_category.days
+    return DeskFigures(
+        series=[
+            Series("応対の記録", days, [by_category.day_total(d) for d in days]),
+            Series("対応待ちの登録", days, [f.opened for f in follow_ups]),
+            Series("対応待ちの完了", days, [f.closed for f in follow_ups]),
+            Series("期限超過の対応待ち（日末）", days, [f.overdue for f in follow_ups]),
+        ],
+        categories=sorted(((c.name, by_category.total(c.id)) for c in by_category.categories),
+                          key=lambda item: -item[1]),
+        questions=top_faq_questions(today.replace(day=1), today, limit=5),
+        month=today.replace(day=1),
+    )

@@ -29,7 +29,14 @@ ACCOUNTS = 600_000
 BILL_MONTHS = 24
 COMPANY_ACCOUNTS = 40
 COMPANY_NUMBERS = 250
-BIG_TABLES = ["contract", "contract_holder", "portal_account", "account_link", "bill"]
+BIG_TABLES = ["contract", "contract_holder", "portal_account", "account_link", "bill", "contact", "follow_up"]
+# Contacts (issue 14): about two per contract per year over two years, by a desk of this many staff.
+CONTACTS_PER_CONTRACT = 4
+CONTACT_DAYS = 730
+DESK_STAFF = 30
+# Follow-ups: this many wait for the desk ("take next"), as many more are held by someone, and
+# three times as many are closed.
+OPEN_DESK_FOLLOW_UPS = 10_000
 # Slices loaded in parallel (one per core here); fixed so that the same seed gives the same data.
 CHUNKS = 2
 
@@ -86,6 +93,12 @@ def load(seed: int, echo: Callable[[str], None] = print, *, scale: float = 1.0) 
         with _phase(f"bills ({BILL_MONTHS} months per contract)", timings, echo):
             bounds = [(k * n_contracts // CHUNKS, (k + 1) * n_contracts // CHUNKS) for k in range(CHUNKS)]
             _parallel(conninfo, [lambda c, b=b: _bills(c, seed, today, *b) for b in bounds])
+        with _phase(f"contacts ({CONTACTS_PER_CONTRACT} per contract) and follow-ups", timings, echo):
+            staff_ids = _desk_staff(conn)
+            bounds = [(k * n_contracts // CHUNKS, (k + 1) * n_contracts // CHUNKS) for k in range(CHUNKS)]
+            _parallel(conninfo, [lambda c, b=b: _contacts(c, seed, staff_ids, *b) for b in bounds])
+            _follow_ups(conn, n_contracts, staff_ids, today)
+            conn.commit()
         with _phase("rebuild indexes and constraints", timings, echo):
             _recreate(conninfo, definitions)
             for table in BIG_TABLES:
@@ -254,6 +267,69 @@ def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
         WHERE stop_date IS NULL OR period <= stop_date
         """,
         {"first": first, "recent": add_months(last, -1), "seed": seed, "months": BILL_MONTHS, "low": low, "high": high},
+    )
+
+
+def _desk_staff(conn) -> list[int]:
+    """The operators who recorded the seeded contacts: former staff (inactive, no usable password)."""
+    ids = []
+    for n in range(1, DESK_STAFF + 1):
+        (staff_id,) = conn.execute(
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at) "
+            "VALUES (%s, %s, '!', false, 0, %s) RETURNING id",
+            (f"city-desk-{n:02d}@seed.example.jp", f"市オペレーター{n:02d}", clock.now()),
+        ).fetchone()
+        conn.execute("INSERT INTO staff_role (staff_id, role) VALUES (%s, 'operator')", (staff_id,))
+        ids.append(staff_id)
+    conn.commit()
+    return ids
+
+
+def _contacts(conn, seed: int, staff_ids: list[int], low: int, high: int) -> None:
+    """Contacts of contracts with low < id <= high, spread over the last CONTACT_DAYS days (no memo
+    older than the retention period: two years of five)."""
+    conn.execute(
+        """
+        INSERT INTO contact (at, staff_id, contract_id, channel, direction, category_id, caller_relation,
+                             caller_phone, memo, outcome)
+        SELECT %(now)s::timestamptz - make_interval(mins => (h %% (%(days)s * 1440))::int),
+               (%(staff)s::int[])[1 + h %% %(n_staff)s], c.id,
+               CASE WHEN h %% 5 = 0 THEN 'counter' ELSE 'phone' END,
+               CASE WHEN h %% 7 = 0 THEN 'outbound' ELSE 'inbound' END,
+               cat.ids[1 + (h / 7) %% array_length(cat.ids, 1)],
+               CASE WHEN h %% 4 = 0 THEN 'family' ELSE 'holder' END,
+               c.contract_phone_digits, 'お問い合わせの内容（シード）', '案内済み'
+        FROM contract c
+        CROSS JOIN generate_series(1, %(per)s) AS g
+        CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM contact_category) AS cat
+        CROSS JOIN LATERAL (SELECT abs(c.id * 2654435761 + g * 40503 + %(seed)s) AS h) AS x
+        WHERE c.id > %(low)s AND c.id <= %(high)s
+        """,
+        {"now": clock.now(), "days": CONTACT_DAYS, "staff": staff_ids, "n_staff": len(staff_ids), "per": CONTACTS_PER_CONTRACT,
+         "seed": seed, "low": low, "high": high},
+    )
+
+
+def _follow_ups(conn, n_contracts: int, staff_ids: list[int], today: date) -> None:
+    """OPEN_DESK_FOLLOW_UPS open ones for the desk, as many held by staff, three times as many closed."""
+    step = max(1, n_contracts // (OPEN_DESK_FOLLOW_UPS * 5))
+    conn.execute(
+        """
+        INSERT INTO follow_up (contact_id, what, due_date, assignee_id, status, created_at, created_by_id,
+                               taken_at, closed_at, closed_by_id)
+        SELECT k.id, '折り返し連絡（シード）', %(today)s::date + (k.n %% 15 - 5)::int,
+               CASE WHEN k.n %% 5 = 0 THEN NULL ELSE k.staff_id END,
+               CASE WHEN k.n %% 5 IN (0, 1) THEN 'open' ELSE 'closed' END,
+               k.at, k.staff_id,
+               CASE WHEN k.n %% 5 = 0 THEN NULL ELSE k.at END,
+               CASE WHEN k.n %% 5 IN (0, 1) THEN NULL ELSE k.at + interval '1 day' END,
+               CASE WHEN k.n %% 5 IN (0, 1) THEN NULL ELSE k.staff_id END
+        FROM (SELECT d.*, row_number() OVER (ORDER BY d.contract_id) AS n
+              FROM (SELECT DISTINCT ON (contract_id) id, at, staff_id, contract_id
+                    FROM contact WHERE contract_id %% %(step)s = 0 ORDER BY contract_id, at DESC) AS d) AS k
+        WHERE k.n <= %(limit)s
+        """,
+        {"today": today, "step": step, "limit": OPEN_DESK_FOLLOW_UPS * 5},
     )
 
 

@@ -95,10 +95,12 @@ def load(seed: int, echo=print) -> dict:
     _applications(rng, today, contracts, accounts)
     _reissues(today, contracts)
     _handover_waiting(today, contracts)
+    contact_count = _contacts(rng, today, contracts)
     points = _supply_points(rng)
     _exercise_incident(today)
     transaction.commit()
-    counts = {"contracts": len(contracts), "accounts": len(accounts), "bills": bills, "supply_points": points}
+    counts = {"contracts": len(contracts), "accounts": len(accounts), "bills": bills, "supply_points": points,
+              "contacts": contact_count}
     echo("demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     echo(f"  試しに検索: {YAMADA['name']} / {YAMADA['phone']} / {YAMADA['email']} / {contracts[0].customer_number}")
     return counts
@@ -440,3 +442,58 @@ def _exercise_incident(today):
         version.areas = [OutageArea(ward_code=w) for w in wards]
         db.session.add(version)
     db.session.flush()
+
+
+def _contacts(rng, today, contracts) -> int:
+    """A month of the desk's contacts (issue 14) and a few follow-ups held by the demo operator: none waits
+    for the desk, so "次を引き受ける" starts empty (the browser test promises its own)."""
+    from sqlalchemy import select
+
+    from ..models import (
+        CallerRelation,
+        Contact,
+        ContactCategory,
+        ContactChannel,
+        ContactDirection,
+        FollowUp,
+        Staff,
+    )
+
+    operator, supervisor = (db.session.scalar(select(Staff).where(Staff.email == email))
+                            for email in ("operator@demo.example.jp", "supervisor@demo.example.jp"))
+    categories = {c.code: c for c in db.session.scalars(select(ContactCategory))}
+    # The calls a desk gets most, most often (weights), with what the operator said.
+    common = [("login", 8, "パスワード再設定の手順（Q17）を案内"), ("charges", 7, "使用水量の内訳を説明"),
+              ("registration", 6, "お客さま番号と調定番号の記載箇所を案内"), ("payment", 5, "支払済への反映時期（約10営業日）を説明"),
+              ("usage_notice", 3, "令和5年12月以前の再発行を受付"), ("name_change", 2, "名義変更の必要書類を案内"),
+              ("leak", 2, "指定工事店への連絡を案内"), ("disaster", 2, "応急給水拠点を案内"), ("complaint", 1, "お詫びし、担当へ申し送り"),
+              ("other", 1, "ご意見として承った")]
+    population = [c for c, weight, _ in common for _ in range(weight)]
+    outcomes = {c: o for c, _, o in common}
+    rows = []
+    for n in range(120):
+        code = rng.choice(population)
+        days_ago = rng.randint(0, 29)
+        rows.append(Contact(
+            # Never later than now (the demo is a morning at the desk at whatever hour it is loaded).
+            at=min(_aware(today - timedelta(days=days_ago), 9 + n % 8).replace(minute=rng.randint(0, 59)),
+                   clock.now() - timedelta(minutes=10 + n)),
+            staff_id=(operator if n % 3 else supervisor).id, contract_id=rng.choice(contracts[:100]).id,
+            channel=ContactChannel.PHONE if n % 5 else ContactChannel.COUNTER, direction=ContactDirection.INBOUND,
+            category_id=categories[code].id, caller_relation=CallerRelation.HOLDER if n % 4 else CallerRelation.FAMILY,
+            memo="（デモ）お客さまからのお問い合わせ", outcome=outcomes[code],
+        ))
+    rows.append(Contact(at=min(_aware(today, 9), clock.now() - timedelta(minutes=5)), staff_id=operator.id,
+                        channel=ContactChannel.PHONE,
+                        direction=ContactDirection.INBOUND, category_id=categories["other"].id,
+                        caller_relation=CallerRelation.OTHER, caller_phone="0661234567",
+                        memo="名乗らずに切れた", outcome="お客さま未特定"))
+    db.session.add_all(rows)
+    db.session.flush()
+    for contact, what, due in ((rows[0], "検針値を確認して折り返し", today - timedelta(days=2)),
+                               (rows[1], "口座振替の登録状況を確認して連絡", today + timedelta(days=1)),
+                               (rows[2], "再発行の発送予定を連絡", today + timedelta(days=3))):
+        db.session.add(FollowUp(contact_id=contact.id, what=what, due_date=due, assignee_id=operator.id,
+                                created_by_id=contact.staff_id, taken_at=contact.at))
+    db.session.flush()
+    return len(rows)

@@ -14,6 +14,7 @@ from .accounts import LockedAccountView
 from .applications import ApplicationView
 from .audit import AuditEventView
 from .changes import HandoverView, NameChangeView
+from .contacts import ContactCategoryView, ContactView, FollowUpView
 from .customer import CustomerPageView, LookupView, RegistrationCheckView
 from .disaster import OutageDeskView, OutageNoticeView, SupplyPointView
 from .home import HomeView
@@ -56,6 +57,9 @@ def configure_views(app: Flask) -> Admin:
                                      url="/locked-accounts", category=CUSTOMER_CATEGORY))
     admin.add_view(ContractListView(name="契約一覧", endpoint="contracts", url="/contracts", category=CUSTOMER_CATEGORY))
     admin.add_view(BillListView(name="請求一覧", endpoint="bills", url="/bills", category=CUSTOMER_CATEGORY))
+    admin.add_view(ContactView(name="応対履歴（未特定）", endpoint="contacts", url="/contacts",
+                               category=CUSTOMER_CATEGORY))
+    admin.add_view(FollowUpView(name="対応待ち", endpoint="follow_ups", url="/follow-ups", category=CUSTOMER_CATEGORY))
     admin.add_view(ApplicationView(name="使用開始・中止申込", endpoint="applications", url="/applications"))
     admin.add_view(NameChangeView(name="名義変更", endpoint="name_changes", url="/name-changes", category=CHANGES_CATEGORY))
     admin.add_view(HandoverView(name="管理会社の変更", endpoint="handovers", url="/handovers", category=CHANGES_CATEGORY))
@@ -73,6 +77,8 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
     admin.add_view(OwnAccountView(name="サインイン中の端末", endpoint="me", url="/me"))
     app.context_processor(lambda: {"lookup_url": lambda: _url_if_accessible(admin, "lookup")})
+    admin.add_view(ContactCategoryView(name="応対分類", endpoint="contact_categories", url="/contact-categories",
+                                       category=ADMIN_CATEGORY))
     return admin
 
 

@@ -3,17 +3,16 @@ the customer's timeline and the outage banner (issue 14)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
-from .. import clock
+from .. import clock, normalise
 from ..extensions import db
 from ..models import AccountLink, Contract, PortalAccount
 from ..services import DomainError, outage_desk
 from ..services import accounts as accounts_service
+from ..services import contacts as contacts_service
 from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
@@ -30,14 +29,17 @@ class LookupView(ConsoleView):
     def index(self):
         phone = request.args.get("phone")
         query = request.args.get("q", "")
+        caller = None
         if phone is not None:
             result = lookup_service.search(current_user, phone, phone_only=True)
             target = lookup_service.screen_pop_target(result)
+            # The call's contact starts with the caller's number: on the customer found, or on nobody.
+            caller = normalise.phone_digits(phone) or None
             if target is not None:
                 kind, target_id = target
                 if kind == "account":
-                    return redirect(url_for("customer.account", account_id=target_id))
-                return redirect(url_for("customer.contract", contract_id=target_id))
+                    return redirect(url_for("customer.account", account_id=target_id, caller=caller))
+                return redirect(url_for("customer.contract", contract_id=target_id, caller=caller))
             query = phone
         elif query.strip():
             result = lookup_service.search(current_user, query)
@@ -47,6 +49,7 @@ class LookupView(ConsoleView):
             "customer/lookup.html",
             query=query,
             result=result,
+            caller=caller,
             outage_flags=outage_desk.lookup_flags(
                 [h.row for h in result.hits if h.kind == "contract" and h.row is not None] if result else [],
                 [h.id for h in result.hits if h.kind == "account"] if result else [],
@@ -66,6 +69,16 @@ class CustomerPageView(ConsoleView):
         return False
 
     def _render(self, view, *, revealed=None, account_page: bool):
+        if account_page:
+            contact_target = {"account": view.account}
+            record_url = url_for("contacts.new", account_id=view.account.id, phone=request.args.get("caller"))
+        else:
+            contact_target = {"contract": view.panels[0].contract}
+            record_url = url_for("contacts.new", contract_id=view.panels[0].contract.id,
+                                 phone=request.args.get("caller"))
+        contact_page = contacts_service.for_customer(current_user, before=request.args.get("contacts_before"),
+                                                     **contact_target)
+
         def reveal_url(contract):
             if account_page:
                 return url_for(".reveal_account", account_id=view.account.id)
@@ -73,18 +86,17 @@ class CustomerPageView(ConsoleView):
 
         contracts = [p.contract for p in view.panels]
         if account_page:
-            page_url = url_for(".account", account_id=view.account.id)
             timeline_url = url_for(".account_timeline", account_id=view.account.id)
         else:
-            page_url = url_for(".contract", contract_id=contracts[0].id)
             timeline_url = url_for(".contract_timeline", contract_id=contracts[0].id)
         return self.render(
             "customer/view.html",
             view=view,
             outage_alerts=outage_desk.outage_alerts(contracts),
             # The contact form (応対履歴) starts prefilled for this outage.
-            outage_contact_url=lambda notice_id: f"{page_url}/contacts/new?"
-                                                 + urlencode({"category": "disaster", "outage": notice_id}),
+            outage_contact_url=lambda notice_id: url_for(
+                "contacts.new", category="disaster", outage=notice_id,
+                **({"account_id": view.account.id} if account_page else {"contract_id": contracts[0].id})),
             timeline=timeline_service.page(timeline_service.Scope.of(view.account if account_page else None,
                                                                      contracts)),
             timeline_url=timeline_url,
@@ -97,6 +109,9 @@ class CustomerPageView(ConsoleView):
             mask_email=customer_service.mask_email,
             mask_all=customer_service.mask_all,
             masked_location=customer_service.masked_usage_location,
+            contact_page=contact_page,
+            record_contact_url=record_url,
+            caller=request.args.get("caller"),
         )
 
     @expose("/")

@@ -9,6 +9,8 @@ from werkzeug.routing import BuildError
 
 from ..models import Role
 from ..reports import dashboard
+from ..services import contacts as contacts_service
+from ..services import follow_ups
 from .base import ConsoleIndexView
 
 
@@ -34,5 +36,10 @@ class HomeView(ConsoleIndexView):
         roles = current_user.role_names
         labels = [Role(r).label for r in sorted(roles)]
         tiles = [(tile, self._link(tile.endpoint)) for tile in dashboard.tiles(roles)]
-        charts = dashboard.last_30_days() if Role.SUPERVISOR in roles else []
-        return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts)
+        supervisor = Role.SUPERVISOR in roles
+        charts = dashboard.last_30_days() if supervisor else []
+        desk_figures = dashboard.desk_figures() if supervisor else None
+        desk = bool(roles & {Role.OPERATOR, Role.SUPERVISOR})
+        lists = follow_ups.open_lists(current_user, limit=10) if desk else None
+        return self.render("console/home.html", role_labels=labels, tiles=tiles, charts=charts, follow_up_lists=lists, desk_figures=desk_figures,
+                           customer_label=contacts_service.customer_label)

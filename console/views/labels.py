@@ -5,8 +5,12 @@ from __future__ import annotations
 from ..models import (
     ApplicationStatus,
     AuditAction,
+    CallerRelation,
     ChangeStatus,
+    ContactChannel,
+    ContactDirection,
     DeliveryStatus,
+    FollowUpStatus,
     HolderKind,
     PaymentMethod,
     RegistrationStatus,
@@ -28,4 +32,8 @@ def label_helpers() -> dict:
         "reissue_status_label": ReissueStatus.label_of,
         "application_status_label": ApplicationStatus.label_of,
         "delivery_status_label": DeliveryStatus.label_of,
+        "channel_label": ContactChannel.label_of,
+        "direction_label": ContactDirection.label_of,
+        "relation_label": CallerRelation.label_of,
+        "follow_up_status_label": FollowUpStatus.label_of,
     }

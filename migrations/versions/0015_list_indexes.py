@@ -3,14 +3,14 @@ keyset page (WHERE filter … AND id < cursor ORDER BY id DESC LIMIT n) reads on
 (issue 17: /bills/?period= walked the bill primary key backwards past 34 M rows).
 
 Revision ID: 0015_list_indexes
-Revises: 0011_staff_sessions
+Revises: 0012_contacts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_list_indexes"
-down_revision = "0011_staff_sessions"
+down_revision = "0012_contacts"
 branch_labels = None
 depends_on = None
 

@@ -69,7 +69,7 @@ def test_an_operator_sees_the_outage_banner_on_a_customer_inside_the_area(browse
         contact = browser.find("[data-testid=outage-contact]")
         assert contact.text == "この断水について応対を記録"
         assert contact.get_attribute("href").endswith(
-            f"/customer/contract/{contract_id}/contacts/new?category=disaster&outage={notice_id}")
+            f"/contacts/new?category=disaster&outage={notice_id}&contract_id={contract_id}")
         # The banner comes before anything else on the page.
         first = browser.driver.execute_script(
             "return document.querySelector('[data-testid=outage-banner], section.card').dataset.testid;")

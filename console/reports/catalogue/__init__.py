@@ -8,6 +8,7 @@ from .audit import AuditReport
 from .base import Report
 from .bills import BillsReport
 from .changes import ChangesReport
+from .contacts import ContactsReport
 from .disaster import DisasterReport
 from .reissue import ReissueReport
 from .usage import UsageReport
@@ -22,6 +23,7 @@ REPORTS: dict[str, type[Report]] = {
         DisasterReport,
         UsageReport,
         BillsReport,
+        ContactsReport,
         AuditReport,
     )
 }

@@ -1,0 +1,161 @@
+"""The desk's memory (DESIGN.md R21, R22): contacts (応対記録), their categories and follow-ups (対応待ち)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import clock
+from ..extensions import db
+from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+
+
+class ContactChannel(LabelledEnum):
+    """How the customer reached the desk (or the desk them)."""
+
+    PHONE = "phone", "電話"
+    COUNTER = "counter", "窓口"
+    MAIL = "mail", "メール"
+    LETTER = "letter", "文書"
+
+
+class ContactDirection(LabelledEnum):
+    """Who started the contact."""
+
+    INBOUND = "inbound", "受信"
+    OUTBOUND = "outbound", "発信"
+
+
+class CallerRelation(LabelledEnum):
+    """The caller's relation to the contract holder."""
+
+    HOLDER = "holder", "本人"
+    FAMILY = "family", "家族"
+    MANAGER = "manager", "管理会社"
+    OTHER = "other", "その他"
+
+
+class FollowUpStatus(LabelledEnum):
+    """A promise is open until someone closes it with a contact that says what was done."""
+
+    OPEN = "open", "対応待ち"
+    CLOSED = "closed", "完了"
+
+
+class ContactCategory(db.Model):
+    """What a contact was about: data an admin extends; a retired category stays on old contacts."""
+
+    __tablename__ = "contact_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stable identifier other pages link with (?category=disaster), never shown to the customer.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    sort_order: Mapped[int] = mapped_column(Integer, default=100)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    questions: Mapped[list[ContactCategoryQuestion]] = relationship(
+        back_populates="category", cascade="all, delete-orphan", order_by="ContactCategoryQuestion.number",
+        lazy="selectin",
+    )
+
+
+class ContactCategoryQuestion(db.Model):
+    """One portal FAQ question (mypage-faq.txt, Q1–Q49) a category covers: its number and title."""
+
+    __tablename__ = "contact_category_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("contact_category.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+
+    category: Mapped[ContactCategory] = relationship(back_populates="questions")
+
+    __table_args__ = (UniqueConstraint("category_id", "number", name="uq_contact_category_question_number"),)
+
+
+class Contact(db.Model):
+    """One call, visit, mail or letter (R21). Never changed or deleted: the database allows only the
+    retention job's removal of the memo and the one-time link of a contact taken before the caller was
+    identified (migrations 0012_contacts)."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
+    channel: Mapped[ContactChannel] = mapped_column(str_enum(ContactChannel))
+    direction: Mapped[ContactDirection] = mapped_column(str_enum(ContactDirection))
+    category_id: Mapped[int] = mapped_column(ForeignKey("contact_category.id"))
+    caller_relation: Mapped[CallerRelation] = mapped_column(str_enum(CallerRelation))
+    # Digits only (normalise.phone_digits), as the lookup stores phones.
+    caller_phone: Mapped[str | None] = mapped_column(String(20))
+    memo: Mapped[str | None] = mapped_column(Text)
+    memo_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    corrects_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
+    outage_notice_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice.id"))
+
+    staff: Mapped["Staff"] = relationship(foreign_keys=[staff_id])  # noqa: F821
+    category: Mapped[ContactCategory] = relationship()
+    contract: Mapped["Contract | None"] = relationship()  # noqa: F821
+    account: Mapped["PortalAccount | None"] = relationship()  # noqa: F821
+    corrects: Mapped[Contact | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        Index("ix_contact_contract_at", "contract_id", "at"),
+        Index("ix_contact_account_at", "account_id", "at"),
+        Index("ix_contact_at", "at"),
+        Index("ix_contact_category_at", "category_id", "at"),
+        Index("ix_contact_caller_phone", "caller_phone"),
+        Index("ix_contact_corrects_id", "corrects_id"),
+        Index("ix_contact_unidentified_at", "at", postgresql_where=text("contract_id IS NULL AND account_id IS NULL"),
+              sqlite_where=text("contract_id IS NULL AND account_id IS NULL")),
+    )
+
+
+class FollowUp(db.Model):
+    """A promise made on a contact (R22): what, due (business days), and who (a person, or None: the desk)."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id"), index=True)
+    what: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus), default=FollowUpStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The contact that closed it: what was done, recorded like any other contact.
+    closing_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
+
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id])
+    assignee: Mapped["Staff | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
+    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    closed_by: Mapped["Staff | None"] = relationship(foreign_keys=[closed_by_id])  # noqa: F821
+    closing_contact: Mapped[Contact | None] = relationship(foreign_keys=[closing_contact_id])
+
+    __table_args__ = (
+        # "Take next": the oldest open one nobody holds, without scanning closed ones.
+        Index("ix_follow_up_desk_queue", "created_at", "id",
+              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        # The desk's list and counts on home: by due date (overdue first).
+        Index("ix_follow_up_desk_due", "due_date", "created_at", "id",
+              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        Index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_follow_up_closed_at", "closed_at"),
+        Index("ix_follow_up_created_at", "created_at"),
+        Index("ix_follow_up_closing_contact_id", "closing_contact_id"),
+    )
