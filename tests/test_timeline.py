@@ -14,6 +14,8 @@ from console.extensions import db
 from console.models import AuditEvent, Channel, PaymentMethodChange
 from console.services import (
     accounts,
+    contacts,
+    customer,
     handovers,
     holders,
     links,
@@ -45,6 +47,7 @@ def history(database):
     old = factories.contract()
     old_link = factories.link(account, old, linked_by_id=operator.id, source="staff")
     links.unlink(operator, old_link, "お客さまのご依頼")
+    customer.confirm_identity(operator, account, "contract_details")  # unlock and reset need it first
     accounts.unlock_account(operator, account, "本人から電話")
     accounts.request_password_reset(operator, account, "パスワードを忘れた")
     change = holders.request_name_change(
@@ -65,8 +68,10 @@ def history(database):
     reissue = reissue_requests.request_reissue(operator, contract, months=[date(2023, 12, 1)],
                                                send_to="mailing_address", caller_relation="holder")
     covered = _published(coordinator)
+    called = contacts.record_contact(operator, contacts.ContactInput(category="charges", memo="請求額の確認（メモ）",
+                                                                    outcome="内訳を説明"), contract=contract)
     db.session.flush()
-    return dict(operator=operator, supervisor=supervisor, coordinator=coordinator, contract=contract,
+    return dict(called=called, operator=operator, supervisor=supervisor, coordinator=coordinator, contract=contract,
                 account=account, link=link, old=old, change=change, handover=handover,
                 company_contract=company_contract, start=start, stop=stop, reissue=reissue, covered=covered)
 
@@ -103,6 +108,10 @@ def test_the_account_timeline_shows_every_kind_with_staff_by_name(history):
     assert by_what["お知らせ票の再発行の受付"].url_args == {"request_id": history["reissue"].id}
     assert by_what["メール送信：パスワード再設定のご案内"].who == op
     # The account opted in and holds a contract in the area: the outage reached it as a mail.
+    # A call on the contract: who took it, its category and outcome; the memo stays on its own audited page.
+    call = by_what["応対（電話・受信）"]
+    assert call.who == op and "内訳を説明" in call.detail and "メモ" not in call.detail
+    assert call.url_args == {"contact_id": history["called"].id}
     outage_mail = by_what["メール送信：断水等のお知らせ"]
     assert outage_mail.who == coordinator and outage_mail.url_args == {"notice_id": history["covered"].notice_id}
     # Newest first, and nothing twice.

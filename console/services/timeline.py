@@ -27,6 +27,10 @@ from ..models import (
     AuditEvent,
     ChangeStatus,
     Channel,
+    Contact,
+    ContactCategory,
+    ContactChannel,
+    ContactDirection,
     Contract,
     Delivery,
     DeliveryStatus,
@@ -436,6 +440,31 @@ def _mails(scope: Scope, w: Window) -> list[Entry]:
     return out
 
 
+def _contacts(scope: Scope, w: Window) -> list[Entry]:
+    """応対履歴: the category and outcome only; the memo (personal data) opens on the contact's own,
+    audited page."""
+    terms = []
+    if scope.account_id is not None:
+        terms.append(Contact.account_id == scope.account_id)
+    if scope.contract_ids:
+        terms.append(Contact.contract_id.in_(scope.contract_ids))
+    if not terms:
+        return []
+    by = _staff()
+    query = (select(Contact, ContactCategory.name, by.name)
+             .join(ContactCategory, ContactCategory.id == Contact.category_id)
+             .join(by, by.id == Contact.staff_id)
+             .where(or_(*terms)))
+    out = []
+    for contact, category, name in db.session.execute(w.page(query, Contact.at, Contact.id)):
+        what = f"応対（{ContactChannel.label_of(contact.channel)}・{ContactDirection.label_of(contact.direction)}）"
+        if contact.corrects_id is not None:
+            what += "：訂正"
+        out.append(Entry(contact.at, w.source, contact.id, what, f"{category} — {contact.outcome or ''}".rstrip(" —"),
+                         name, None, "contacts.detail", (("contact_id", contact.id),)))
+    return out
+
+
 def _outages(scope: Scope, w: Window) -> list[Entry]:
     """Published (actual) outage versions whose area covered a usage location while the contract ran;
     those already mailed to this account show as mails instead."""
@@ -480,6 +509,7 @@ SOURCES: list[Source] = [
     Source("reissue", _reissues),
     Source("mail", _mails),
     Source("outage", _outages),
+    Source("contact", _contacts),
 ]
 
 
