@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import TOTP_SECRET
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -17,7 +18,7 @@ def test_sign_out_another_device_and_change_the_password(browser, new_staff, bro
     email, password = new_staff("operator")
     phone = browser_app.test_client()
     phone.environ_base.update(HTTP_USER_AGENT=IPHONE, REMOTE_ADDR="198.51.100.7")
-    assert sign_in(phone, email, password).status_code == 302
+    assert sign_in(phone, email, password, secret=TOTP_SECRET).status_code == 302
 
     browser.open("/login")
     browser.sign_in(email, password)
