@@ -109,12 +109,10 @@ def worker_command(burst):
         raise click.ClickException("CONSOLE_REDIS_URL is not set: jobs run inline, no worker is needed")
     # Daily jobs live in rq's scheduled registry under one id per day: each worker may (re)schedule them.
     click.echo(f"scheduled: {schedule_daily_print_batch()}")
-    from .jobs.audit import ensure_audit_partitions
+    # Not run here: this process forks the work horses, which must not inherit its database connections.
+    from .jobs.audit import schedule_audit_partitions
 
-    try:
-        click.echo(f"audit partitions created: {ensure_audit_partitions() or 'none needed'}")
-    except Exception:  # noqa: BLE001 - a worker starts whatever the partitions' state; the job retries daily
-        current_app.logger.exception("audit partitions could not be made at worker start")
+    click.echo(f"scheduled: {schedule_audit_partitions()}")
     click.echo(f"scheduled: {schedule_contact_memo_removal()}")
     # Mails recorded while Redis was down, or left by a worker that died, go out on this worker's sweep
     # (console.jobs.mail explains why a loop here and not a scheduled job).

@@ -1,9 +1,9 @@
 """The audit trail's monthly partitions, made ahead once a day (PostgreSQL).
 
 Like the daily print batch, the job lives in rq's scheduled registry under one id per day: every worker
-schedules the next run at start (and runs it once there and then), and each run schedules the next, so a
-failure or a stopped scheduler does not end the chain. Without Redis nothing is scheduled: the
-migration made AUDIT_PARTITIONS_AHEAD months, and `flask audit partitions` makes more.
+schedules the next run at start, and each run schedules the next, so a failure or a stopped scheduler
+does not end the chain. The migration made AUDIT_PARTITIONS_AHEAD months to begin with, and
+`flask audit partitions` makes them by hand (without Redis nothing is scheduled).
 """
 
 from __future__ import annotations
