@@ -96,7 +96,9 @@ def _variant_table() -> dict[int, str]:
     families = Itaiji.dictionary
     table: dict[int, str] = {}
     for char, family in families.items():
-        if len(char) != 1 or _jis_level_1(char):
+        # A compatibility ideograph that NFKC rewrites (祐 U+FA1A → 祐 U+7950) never reaches the table:
+        # keys are NFKC first. Its family, noisy as the rest, must not decide anything.
+        if len(char) != 1 or _jis_level_1(char) or unicodedata.normalize("NFKC", char) != char:
             continue
         standard = [v for v in family if v != char and _jis_level_1(v) and char in families.get(v, ())]
         if not standard:

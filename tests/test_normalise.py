@@ -243,3 +243,11 @@ def test_kanji_chome_banchi_go_equal_dashes(chome, banchi, go):
 def test_address_key_is_idempotent(text):
     once = normalise.address_key(text)
     assert normalise.address_key(once) == once
+
+
+def test_every_variant_in_the_table_folds_to_its_standard():
+    """Exhaustive beside the property test above: no entry of the table is undone by NFKC first (a
+    compatibility ideograph such as 祐 U+FA1A becomes 祐 U+7950 before folding)."""
+    unfolded = [(standard, form) for standard, forms in normalise.kanji_variants().items() for form in forms
+                if normalise.name_key(form) != normalise.name_key(standard)]
+    assert unfolded == []
