@@ -29,33 +29,28 @@ run: $(STAMP)
 	$(FLASK) demo-logins --url http://$(HOST):$(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
 
-## make test: the whole suite on PostgreSQL + Redis, then again on the embedded SQLite default, then
-## again with the clock moved to the hours where Japan's date and the host's disagree, and in another TZ
+## make test: three runs that between them move everything the host could leak: the whole suite on
+## PostgreSQL + Redis with the host in another time zone (browser included), again on PostgreSQL with the
+## clock moved to 15:30 UTC (00:30 JST, the next day in Japan), and on the embedded SQLite default with the
+## clock moved to 23:59 JST on a month's last day. The browser keeps the real clock (its cookies would
+## expire in a moved one), so the moved-clock runs leave tests/browser out.
 test: $(STAMP) services browser
-	$(MAKE) --no-print-directory test-postgresql test-sqlite test-clock
+	$(MAKE) --no-print-directory test-postgresql test-clock test-sqlite
 
 test-postgresql:
-	@echo "=== test run: PostgreSQL + Redis ==="
-	CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+	@echo "=== test run: PostgreSQL + Redis, host time zone America/Los_Angeles, browser included ==="
+	TZ=America/Los_Angeles CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-sqlite:
-	@echo "=== test run: SQLite (embedded default) + Redis ==="
-	CONSOLE_TEST_DATABASE_URL=sqlite CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/python -m pytest -m "not postgresql" $(PYTEST_ARGS)
-
-# The browser keeps the real clock (its cookies would expire in a moved one), so the moved-clock runs
-# leave tests/browser out; the TZ run keeps it.
 test-clock:
 	@echo "=== test run: clock moved to 15:30 UTC (00:30 JST, the next day in Japan), PostgreSQL ==="
 	CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/python -m pytest -m "not browser" --clock=utc-1530 $(PYTEST_ARGS)
-	@echo "=== test run: clock moved to 23:59 JST on the last day of a month, SQLite ==="
+
+test-sqlite:
+	@echo "=== test run: SQLite (embedded default) + Redis, clock moved to 23:59 JST on the last day of a month ==="
 	CONSOLE_TEST_DATABASE_URL=sqlite CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/python -m pytest -m "not postgresql and not browser" --clock=jst-month-end $(PYTEST_ARGS)
-	@echo "=== test run: host time zone America/Los_Angeles, PostgreSQL ==="
-	TZ=America/Los_Angeles CONSOLE_TEST_DATABASE_URL=$(PG_TEST_URL) CONSOLE_TEST_REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 services:
 	bash scripts/ensure-services.sh
