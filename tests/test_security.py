@@ -65,8 +65,8 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(app, redi
     with engine.begin() as conn:  # committed: the second app has its own connections
         staff_id = conn.execute(text(
             "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
-            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
-            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET}).scalar_one()
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, :now, :t, :now) "
+            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET, "now": clock.now()}).scalar_one()
         conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
     engine.dispose()
     assert sign_in(client, email, factories.PASSWORD).status_code == 302
@@ -89,8 +89,8 @@ def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
     with engine.begin() as conn:  # committed: the second app has its own connections
         staff_id = conn.execute(text(
             "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
-            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, CURRENT_TIMESTAMP, :t, CURRENT_TIMESTAMP) "
-            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET}).scalar_one()
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, :now, :t, :now) "
+            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET, "now": clock.now()}).scalar_one()
         conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
     engine.dispose()
     throttled = _throttled_app(app, "redis://127.0.0.1:1/0")  # nothing listens on port 1
