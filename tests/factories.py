@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
+from sqlalchemy import event
 
 from console import clock, transaction
 from console.extensions import db
@@ -228,3 +229,19 @@ def race(app, attempts: dict[str, tuple[int, Callable[[Staff], Any]]]) -> dict[s
     for thread in threads:
         thread.join()
     return outcomes
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL statements run on the test's database inside the block (for "the query count does not grow")."""
+    seen: list[str] = []
+    engine = db.engines[None].engine
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

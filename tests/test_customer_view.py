@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from console import clock
 from console.extensions import db
@@ -203,14 +203,8 @@ def test_query_count_does_not_grow_with_contracts(app, database):
                 _bill(contract, date(2025, month, 1))
         db.session.flush()
         db.session.expire_all()
-        statements = []
-        engine = db.engines[None].engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with factories.statements_run() as statements:
             customer.view_account(operator, account.id, today=date(2026, 11, 24))
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     assert count_queries(2) == count_queries(20) == count_queries(45)

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from console.extensions import db
 from console.models import OutageNoticeVersion, SupplyPoint, SupplyStatus
@@ -193,14 +193,8 @@ def test_the_check_costs_the_same_for_two_or_twenty_contracts(database, outage):
         ids = [factories.contract().id for _ in range(n)]
         db.session.expire_all()
         contracts = _loaded(ids)  # as the customer view holds them
-        statements = []
-        engine = db.engines[None].engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with factories.statements_run() as statements:
             alerts = outage_desk.outage_alerts(contracts)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert sum(len(a.contracts) for a in alerts) == n
         return len(statements)
 
@@ -255,14 +249,8 @@ def test_lookup_flags_cost_a_fixed_number_of_queries(database, outage):
         account_ids = [a.id for a in accounts]
         db.session.expire_all()
         contracts = _loaded([c.id for c in contracts])  # as the lookup holds them
-        statements = []
-        engine = db.engines[None].engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with factories.statements_run() as statements:
             flags = outage_desk.lookup_flags(contracts, account_ids)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert len(flags) == 2 * n
         return len(statements)
 

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from console import clock
 from console.extensions import db
@@ -169,14 +169,8 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_entries(history)
     def queries() -> int:
         db.session.flush()
         db.session.expire_all()
-        statements = []
-        engine = db.engines[None].engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with factories.statements_run() as statements:
             timeline.page(scope)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = queries()
@@ -230,14 +224,8 @@ def test_the_whole_customer_page_costs_the_same_for_a_short_or_a_long_history(cl
     login_as("operator")
 
     def queries() -> int:
-        statements = []
-        engine = db.engines[None].engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with factories.statements_run() as statements:
             assert client.get(f"/customer/account/{account.id}").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = queries()
