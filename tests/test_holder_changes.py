@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from console import clock
 from console.extensions import db
 from console.models import (
     AuditEvent,
@@ -191,8 +192,8 @@ def test_concurrent_approve_and_return_give_one_outcome(app, database_url):
         first, second = factories.staff("supervisor").id, factories.staff("supervisor").id
         contract = factories.contract(contract_phone=None)  # committed: must not answer other tests' lookups
         change = NameChange(contract_id=contract.id, new_holder_name="鈴木 一郎", new_holder_kana="スズキ イチロウ",
-                            new_holder_kind=HolderKind.PERSON, effective_date=date(2026, 12, 1), identity_check="電話",
-                            requested_by_id=operator.id)
+                            new_holder_kind=HolderKind.PERSON, effective_date=clock.today(), identity_check="電話",
+                            requested_by_id=operator.id)  # committed: nothing in the future for the demo's check
         db.session.add(change)
         db.session.flush()
         contract_id, change_id = contract.id, change.id
