@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgresql test-sqlite test-clock services browser install worker clean
+.PHONY: run test test-postgresql test-moved-clocks test-sqlite test-clock services browser install worker clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,14 @@ run: $(STAMP)
 ## clock moved to 15:30 UTC (00:30 JST, the next day in Japan), and on the embedded SQLite default with the
 ## clock moved to 23:59 JST on a month's last day. The browser keeps the real clock (its cookies would
 ## expire in a moved one), so the moved-clock runs leave tests/browser out.
+## The first run goes side by side with the other two (one after the other), each on its own Redis
+## database and its own PostgreSQL databases; each run's output is printed whole when it ends.
+REDIS_MOVED_URL ?= redis://127.0.0.1:6379/14
 test: $(STAMP) services browser
-	$(MAKE) --no-print-directory test-postgresql test-clock test-sqlite
+	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-postgresql test-moved-clocks
+
+test-moved-clocks:
+	$(MAKE) --no-print-directory test-clock test-sqlite REDIS_TEST_URL=$(REDIS_MOVED_URL)
 
 test-postgresql:
 	@echo "=== test run: PostgreSQL + Redis, host time zone America/Los_Angeles, browser included ==="

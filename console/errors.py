@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, current_app, g, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import clock, transaction
@@ -42,6 +42,10 @@ TITLES = {400: "不正なリクエスト", 403: "権限がありません", 404:
           503: "時間がかかりすぎました"}
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (web.py sets it per request).
 QUERY_CANCELED = "57014"
+# The embedded SQLite's writers queue for one lock (web.py: BEGIN IMMEDIATE, busy_timeout); one that waited
+# longer than busy_timeout gets this page, not a 500.
+BUSY = ("ほかの処理が混み合っているため、受け付けられませんでした。",
+        "少し待ってから、もう一度お試しください。この操作の内容は保存されていません。", "混み合っています")
 CSRF_EXPIRED = "フォームの有効期限が切れました。もう一度送信してください。"
 PUBLIC_PREFIX = "/public"
 # The sign-in's steps whose POSTs are throttled: a refusal shows the same step again, not an error page.
@@ -64,24 +68,31 @@ def _japanese(text: str | None) -> bool:
     return bool(text) and any(ord(ch) > 0x3000 for ch in text)
 
 
-def _render(status: int, *, detail: str | None = None, back: str | None = None, resend: dict | None = None):
+def _render(status: int, *, detail: str | None = None, back: str | None = None, resend: dict | None = None,
+            message: tuple[str, str, str] | None = None, signed_in: bool | None = None):
     what, next_step = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     title = TITLES.get(status, TITLES[500 if status >= 500 else 400])
+    if message is not None:  # (what happened, what to do next, title) for a cause the status does not tell
+        what, next_step, title = message
     context = dict(status=status, title=title, what=what, next_step=next_step, detail=detail, back=back,
                    resend=resend)
     if _is_public():
         return render_template("public/error.html", generated_at=clock.now(), **context), status
-    signed_in = current_user.is_authenticated
+    if signed_in is None:
+        signed_in = current_user.is_authenticated
     home = url_for("admin.index") if signed_in else url_for("auth.login")
     (admin,) = current_app.extensions["admin"]
     body = admin.index_view.render("console/error.html", signed_in=signed_in, home=home, **context)
     return body, status
 
 
-def _fallback(status: int):
+def _fallback(status: int, message: tuple[str, str, str] | None = None):
     # When even the page cannot be drawn (the database is gone, say): plain Japanese, no layout.
     what, next_step = MESSAGES.get(status, MESSAGES[500])
-    html = (f'<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{escape(TITLES.get(status, "エラー"))}'
+    title = TITLES.get(status, "エラー")
+    if message is not None:
+        what, next_step, title = message
+    html = (f'<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>{escape(title)}'
             f'</title></head><body><h1>{escape(what)}</h1><p>{escape(next_step)}</p>'
             f'<p><a href="/">ホームへ戻る</a></p></body></html>')
     return html, status, {"Content-Type": "text/html; charset=utf-8"}
@@ -93,7 +104,7 @@ def _safe(status: int, **kwargs):
     except Exception:  # noqa: BLE001 - an error page must always answer
         log.exception("error page %s could not be rendered", status)
         transaction.rollback()
-        return _fallback(status)
+        return _fallback(status, kwargs.get("message"))
 
 
 def handle_http_exception(error: HTTPException):
@@ -142,6 +153,12 @@ def handle_database_error(error: DBAPIError):
     if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
         log.warning("statement timeout: %s %s", request.method, request.path)
         return _safe(503, back=_same_host_referrer())
+    if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+        log.warning("embedded database busy past its busy_timeout: %s %s", request.method, request.path)
+        # The member's record cannot be read while the lock is held (it would wait again): the page is
+        # drawn in the layout without their menu, and its link goes home.
+        g._login_user = current_app.login_manager.anonymous_user()
+        return _safe(503, back=_same_host_referrer(), message=BUSY, signed_in="_user_id" in session)
     current_app.log_exception(error)
     return _safe(500)
 

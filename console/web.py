@@ -49,8 +49,9 @@ def _migrations_dir():
     return ROOT / "migrations"
 
 
-# How long a writer waits for another's transaction on the embedded default before giving up.
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a writer waits for another's transaction on the embedded default before giving up with the
+# "busy" page (errors.BUSY): a desk of 30 staff on a loaded machine queues for several seconds.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _fix_sqlite(engine) -> None:
@@ -294,7 +295,9 @@ def configure_requests(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user.is_authenticated and not request.path.startswith(("/static/", "/admin/static/")):
-            # Customer data must not stay in a shared PC's browser cache.
+        if "_user_id" in session and not request.path.startswith(("/static/", "/admin/static/")):
+            # Customer data must not stay in a shared PC's browser cache. Whether the browser is signed in
+            # is read from its session, not the member's record: an answer for a busy or unreachable
+            # database must not need the database.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -148,3 +148,46 @@ def test_a_desk_of_staff_at_once_on_the_embedded_default(embedded_console):
     finally:
         engine.dispose()
     assert {request_id for _, _, request_id in requests} <= audited
+
+
+def test_a_writer_that_waits_past_busy_timeout_gets_the_busy_page(tmp_path, monkeypatch):
+    """Another transaction holds the embedded database's write lock for longer than busy_timeout: the page
+    says the desk is busy and to try again (503 in the console's layout), not a 500; then it answers."""
+    import sqlite3
+
+    from console import web
+    from console.errors import BUSY
+    from tests.conftest import IsolatedClient, sign_in
+
+    monkeypatch.setattr(web, "SQLITE_BUSY_TIMEOUT_MS", 300)  # read as each connection opens
+    path = tmp_path / "console.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "busy", "REDIS_URL": None,
+                      "OUTBOX_DIR": str(tmp_path / "outbox"), "RATELIMIT_ENABLED": False, **factories.TEST_HASH_COST})
+    app.test_client_class = IsolatedClient
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        member = factories.staff("operator", name="混雑 確認")
+        contract = factories.contract()
+        email, page = member.email, f"/customer/contract/{contract.id}"
+        db.session.commit()
+        db.session.remove()
+    client = app.test_client()
+    assert sign_in(client, email, factories.PASSWORD).status_code == 302
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        busy = client.get(page)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    body = busy.get_data(as_text=True)
+    assert busy.status_code == 503
+    assert BUSY[0] in body and BUSY[1] in body and "ホームへ戻る" in body
+    assert "水道お客さまセンター" in body and "navbar" in body  # the console's layout
+    assert "database is locked" not in body
+    assert client.get(page).status_code == 200
+    with app.app_context():
+        db.engine.dispose()

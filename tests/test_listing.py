@@ -39,6 +39,43 @@ def test_contract_pages_walk_back_and_forth_without_gaps(client, login_as):
     assert len(events) == 5 and events[0].detail["filters"] == {"ward_code": "27124"}  # one per page shown
 
 
+def test_a_town_beginning_pages_through_every_town_it_stands_for(client, login_as):
+    """天満橋 stands for each of its 丁目 as stored (and a town that merely begins alike): one newest-first
+    walk over all of them, back and forth, while 天満橋二丁目 alone is just that town."""
+    towns = ["天満橋一丁目", "天満橋2丁目", "天満橋京町", "天満橋三丁目"]
+    created = [factories.contract(ward_code="27127", town=towns[n % 4]) for n in range(130)]
+    factories.contract(ward_code="27127", town="天満一丁目")  # begins with 天満, not with 天満橋
+    db.session.commit()
+    login_as("operator")
+    seen, url, pages = [], "/contracts/?town=天満橋", []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append(url)
+        seen += _numbers(html)
+        older = re.search(r'href="(/contracts/\?after=[^"]+)"', html)
+        url = older.group(1).replace("&amp;", "&") if older else None
+    assert seen == [c.customer_number for c in reversed(created)] and len(pages) == 3
+    last = client.get(pages[-1]).get_data(as_text=True)
+    newer = re.search(r'href="(/contracts/\?before=[^"]+)"', last).group(1).replace("&amp;", "&")
+    assert _numbers(client.get(newer).get_data(as_text=True)) == [c.customer_number for c in reversed(created)][50:100]
+    assert _numbers(client.get("/contracts/?town=天満橋2丁目").get_data(as_text=True)) == [
+        c.customer_number for c in reversed(created) if c.town == "天満橋2丁目"]
+    html = client.get("/contracts/?town=天満橋&state=stopped").get_data(as_text=True)
+    assert _numbers(html) == [] and "該当する契約はありません" in html
+
+
+def test_a_town_beginning_that_stands_for_too_many_towns_is_refused(client, login_as):
+    from console.services.listing import MAX_TOWNS
+
+    for n in range(MAX_TOWNS + 1):
+        factories.contract(ward_code="27127", town=f"多町名{n:02d}")
+    db.session.commit()
+    login_as("operator")
+    html = client.get("/contracts/?town=多町名").get_data(as_text=True)
+    assert "町名をもう少し詳しく入力するか、区で絞り込んでください" in html and _numbers(html) == []
+    assert len(_numbers(client.get("/contracts/?town=多町名0").get_data(as_text=True))) == 10
+
+
 def test_contract_filters_and_refusals(client, login_as):
     today = clock.today()
     active = factories.contract(ward_code="27125", town="南港北一丁目", payment_method="e_payment")
