@@ -87,7 +87,7 @@ def test_a_negative_page_is_the_first_page(client, login_as, path):
     assert response.status_code == 200, path
 
 
-def test_a_failing_statement_logs_no_personal_data(app, database, caplog):
+def test_a_failing_statement_logs_no_personal_data(app, caplog):
     """hide_parameters (config.py): the database's error names the statement, never the values bound to it."""
     failing = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
                           "RATELIMIT_ENABLED": False, "REDIS_URL": None})
