@@ -5,11 +5,13 @@ audited, and after the retention period the scheduled job removes it and keeps t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Integer, and_, func, literal, or_, select, true, union_all, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, lazyload
 
 from .. import clock, faq, normalise
@@ -292,11 +294,34 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
                        closing.get(c.id)) for c in contacts]
 
 
-def _customer_condition(contract: Contract | None, account: PortalAccount | None):
-    if contract is not None:
-        return Contact.contract_id == contract.id
-    linked = select(AccountLink.contract_id).where(AccountLink.account_id == account.id)
-    return or_(Contact.account_id == account.id, Contact.contract_id.in_(linked))
+def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> list[int]:
+    """The ids of a customer's newest contacts (on the account, or on any of the contracts), newest first,
+    those `older(at, id)` lets through, at most `limit`: one statement that reads only what it shows.
+
+    Each key gets its own newest-first index walk, limited, and the walks are merged: an OR over the
+    account and a management company's 1,000 numbers, ordered by date, is otherwise planned as a walk of
+    every contact in the city by date (342 ms for 250 numbers, 20 s for an OR with a subquery)."""
+    parts = []
+    if account_id is not None:
+        parts.append(select(Contact.id, Contact.at).where(Contact.account_id == account_id, older(Contact.at, Contact.id))
+                     .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
+    if contract_ids and db.session.get_bind().dialect.name == "postgresql":
+        keys = func.unnest(literal(list(contract_ids), ARRAY(Integer))).table_valued("contract_id").render_derived("k")
+        per_key = (select(Contact.id, Contact.at)
+                   .where(Contact.contract_id == keys.c.contract_id, older(Contact.at, Contact.id))
+                   .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit).lateral("per_key"))
+        parts.append(select(per_key.c.id, per_key.c.at).select_from(keys).join(per_key, true()))
+    elif contract_ids:
+        parts.append(select(Contact.id, Contact.at).where(Contact.contract_id.in_(contract_ids),
+                                                          older(Contact.at, Contact.id))
+                     .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
+    if not parts:
+        return []
+    merged = union_all(*(select(part.subquery()) for part in parts)).subquery()  # UNION ALL: no sort of its own
+    # DISTINCT: a contact recorded on the account and on one of its numbers comes from both walks.
+    rows = db.session.execute(select(merged.c.id, merged.c.at).distinct()
+                              .order_by(merged.c.at.desc(), merged.c.id.desc()).limit(limit))
+    return [row.id for row in rows]
 
 
 def _page_key(contact: Contact) -> str:
@@ -320,13 +345,21 @@ def for_customer(actor: Staff, *, contract: Contract | None = None, account: Por
     next_before), with staff names; an account's page includes the contracts it holds. Audited."""
     if (contract is None) == (account is None):
         raise DomainError("契約かマイページ利用者のどちらか一方を指定してください。")
-    query = (select(Contact).options(joinedload(Contact.staff), joinedload(Contact.category))
-             .where(_customer_condition(contract, account)))
     key = _parse_page_key(before)
-    if key is not None:
-        at, ident = key
-        query = query.where(or_(Contact.at < at, and_(Contact.at == at, Contact.id < ident)))
-    contacts = list(db.session.scalars(query.order_by(Contact.at.desc(), Contact.id.desc()).limit(limit + 1)))
+
+    def older(at_column, id_column):
+        if key is None:
+            return true()
+        return or_(at_column < key[0], and_(at_column == key[0], id_column < key[1]))
+
+    if contract is not None:
+        ids = newest_ids(None, [contract.id], older, limit + 1)
+    else:  # the numbers the account holds or held
+        linked = db.session.scalars(select(AccountLink.contract_id).where(AccountLink.account_id == account.id))
+        ids = newest_ids(account.id, sorted(set(linked)), older, limit + 1)
+    contacts = list(db.session.scalars(
+        select(Contact).options(joinedload(Contact.staff), joinedload(Contact.category))
+        .where(Contact.id.in_(ids)).order_by(Contact.at.desc(), Contact.id.desc()))) if ids else []
     more = len(contacts) > limit
     contacts = contacts[:limit]
     if contacts:

@@ -3,8 +3,8 @@
 The timeline is a list of sources. Each source is one function that answers one bounded query: at most
 `window.limit` entries of its own, older than the page's cursor, as `Entry` values that all look alike
 (when, what in Japanese, who by staff name, a link where there is a page). A page asks every source for
-one page's worth, merges and keeps the newest: the number of queries is the number of sources, whatever
-the number of entries. Paging is a keyset on (when, source, row id), so a page deep in a long history
+one page's worth, merges and keeps the newest: the number of queries is the number of sources (contacts,
+the one big table, take two: contacts.newest_ids, then the rows), whatever the number of entries. Paging is a keyset on (when, source, row id), so a page deep in a long history
 costs what the first one does. Adding a source is one line in SOURCES.
 """
 
@@ -55,7 +55,7 @@ from ..models import (
     StopApplication,
     VersionType,
 )
-from . import DomainError
+from . import DomainError, contacts
 from .audit import record
 from .permissions import CUSTOMER_DESK, requires
 
@@ -443,20 +443,16 @@ def _mails(scope: Scope, w: Window) -> list[Entry]:
 def _contacts(scope: Scope, w: Window) -> list[Entry]:
     """応対履歴: the category and outcome only; the memo (personal data) opens on the contact's own,
     audited page."""
-    terms = []
-    if scope.account_id is not None:
-        terms.append(Contact.account_id == scope.account_id)
-    if scope.contract_ids:
-        terms.append(Contact.contract_id.in_(scope.contract_ids))
-    if not terms:
+    ids = contacts.newest_ids(scope.account_id, scope.contract_ids, w.older, w.limit)
+    if not ids:
         return []
     by = _staff()
     query = (select(Contact, ContactCategory.name, by.name)
              .join(ContactCategory, ContactCategory.id == Contact.category_id)
              .join(by, by.id == Contact.staff_id)
-             .where(or_(*terms)))
+             .where(Contact.id.in_(ids)).order_by(Contact.at.desc(), Contact.id.desc()))
     out = []
-    for contact, category, name in db.session.execute(w.page(query, Contact.at, Contact.id)):
+    for contact, category, name in db.session.execute(query):
         what = f"応対（{ContactChannel.label_of(contact.channel)}・{ContactDirection.label_of(contact.direction)}）"
         if contact.corrects_id is not None:
             what += "：訂正"
