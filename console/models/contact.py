@@ -110,7 +110,7 @@ class Contact(db.Model):
     __table_args__ = (
         Index("ix_contact_contract_at", "contract_id", "at"),
         Index("ix_contact_account_at", "account_id", "at"),
-        Index("ix_contact_at", "at"),
+        Index("ix_contact_at_category", "at", "category_id", postgresql_include=["id"]),  # figures: index-only
         Index("ix_contact_category_at", "category_id", "at"),
         Index("ix_contact_caller_phone", "caller_phone"),
         Index("ix_contact_corrects_id", "corrects_id"),
