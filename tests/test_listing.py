@@ -17,18 +17,23 @@ def _numbers(html: str) -> list[str]:
     return re.findall(r'class="text-monospace" href="/customer/contract/\d+">([A-Z]\d{9})<', html)
 
 
-def test_contract_pages_walk_back_and_forth_without_gaps(client, login_as):
-    created = [factories.contract(ward_code="27124", town="鶴見一丁目").customer_number for _ in range(120)]
-    db.session.commit()
-    login_as("operator")
-    seen, url = [], "/contracts/?ward=27124"
-    pages = []
+def _walk(client, url: str) -> tuple[list[str], list[str]]:
+    """Follow the "older" links from the first page to the last: the numbers seen, and each page's URL."""
+    seen, pages = [], []
     while url:
         html = client.get(url).get_data(as_text=True)
         pages.append(url)
         seen += _numbers(html)
         older = re.search(r'href="(/contracts/\?after=[^"]+)"', html)
         url = older.group(1).replace("&amp;", "&") if older else None
+    return seen, pages
+
+
+def test_contract_pages_walk_back_and_forth_without_gaps(client, login_as):
+    created = [factories.contract(ward_code="27124", town="鶴見一丁目").customer_number for _ in range(120)]
+    db.session.commit()
+    login_as("operator")
+    seen, pages = _walk(client, "/contracts/?ward=27124")
     assert seen == list(reversed(created))  # newest first, every contract once
     assert len(pages) == 3 and "ward=27124" in pages[-1]
     # And back: the newer page from the last page is the middle page again.
@@ -47,13 +52,7 @@ def test_a_town_beginning_pages_through_every_town_it_stands_for(client, login_a
     factories.contract(ward_code="27127", town="天満一丁目")  # begins with 天満, not with 天満橋
     db.session.commit()
     login_as("operator")
-    seen, url, pages = [], "/contracts/?town=天満橋", []
-    while url:
-        html = client.get(url).get_data(as_text=True)
-        pages.append(url)
-        seen += _numbers(html)
-        older = re.search(r'href="(/contracts/\?after=[^"]+)"', html)
-        url = older.group(1).replace("&amp;", "&") if older else None
+    seen, pages = _walk(client, "/contracts/?town=天満橋")
     assert seen == [c.customer_number for c in reversed(created)] and len(pages) == 3
     last = client.get(pages[-1]).get_data(as_text=True)
     newer = re.search(r'href="(/contracts/\?before=[^"]+)"', last).group(1).replace("&amp;", "&")
