@@ -170,7 +170,11 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_entries(history)
         db.session.flush()
         db.session.expire_all()
         with factories.statements_run() as statements:
-            timeline.page(scope)
+            shown = timeline.page(scope)
+        # One statement for the keys of every source, then one for each source on the page (and perhaps the
+        # source of the one entry more that says there is an older page).
+        on_page = len({e.source for e in shown.entries})
+        assert 1 + on_page <= len(statements) <= 2 + on_page
         return len(statements)
 
     few = queries()
@@ -179,8 +183,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_entries(history)
                                            channel=Channel.PORTAL))
         account.locked_at = clock.now()
         accounts.unlock_account(history["operator"], account, f"電話 {i}")
-    # One query per source; contacts take two (their ids by a merged walk per key, then those rows).
-    assert queries() == few <= len(timeline.SOURCES) + 1
+    assert queries() <= few <= 1 + len(timeline.SOURCES)
 
 
 def test_a_source_is_one_line(history):
@@ -234,4 +237,5 @@ def test_the_whole_customer_page_costs_the_same_for_a_short_or_a_long_history(cl
         db.session.add(PaymentMethodChange(contract_id=contract.id, from_method="payment_notice", to_method="e_payment",
                                            channel=Channel.PORTAL))
     db.session.commit()
-    assert queries() == few
+    # The timeline reads only the sources on its page: a long history of one kind makes it cheaper, never dearer.
+    assert queries() <= few

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import Integer, and_, func, literal, or_, select, true, union_all, update
+from sqlalchemy import Integer, Select, and_, func, literal, or_, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -294,9 +294,9 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
                        closing.get(c.id)) for c in contacts]
 
 
-def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> list[int]:
-    """The ids of a customer's newest contacts (on the account, or on any of the contracts), newest first,
-    those `older(at, id)` lets through, at most `limit`: one statement that reads only what it shows.
+def newest(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> Select | None:
+    """A customer's newest contacts (on the account, or on any of the contracts) as a statement of (id, at),
+    newest first, those `older(at, id)` lets through, at most `limit` (None: nobody to look for).
 
     Each key gets its own newest-first index walk, limited, and the walks are merged: an OR over the
     account and a management company's 1,000 numbers, ordered by date, is otherwise planned as a walk of
@@ -316,12 +316,17 @@ def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Calla
                                                           older(Contact.at, Contact.id))
                      .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
     if not parts:
-        return []
+        return None
     merged = union_all(*(select(part.subquery()) for part in parts)).subquery()  # UNION ALL: no sort of its own
     # DISTINCT: a contact recorded on the account and on one of its numbers comes from both walks.
-    rows = db.session.execute(select(merged.c.id, merged.c.at).distinct()
-                              .order_by(merged.c.at.desc(), merged.c.id.desc()).limit(limit))
-    return [row.id for row in rows]
+    return (select(merged.c.id, merged.c.at).distinct()
+            .order_by(merged.c.at.desc(), merged.c.id.desc()).limit(limit))
+
+
+def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> list[int]:
+    """The ids `newest` gives, newest first."""
+    statement = newest(account_id, contract_ids, older, limit)
+    return [] if statement is None else [row.id for row in db.session.execute(statement)]
 
 
 def _page_key(contact: Contact) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from sqlalchemy import String, and_, cast, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, cast, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -163,12 +163,29 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """What a source shows, before it is read: the query of its rows (with what it joins to show them),
+    their time and id columns, and how a row becomes an Entry. The page reads the keys (time, id) of every
+    source in one statement, keeps the page's newest, and then reads the rows of only the sources on it.
+    `keys`: a narrower statement of (id, at), already windowed, when the query is not the cheapest way
+    to them; `base`: a narrower query for the keys (the rows' own table and conditions, without joins)."""
+
+    query: Select
+    at: ColumnElement
+    id: ColumnElement
+    entry: Callable[..., Entry]  # entry(source name, *row)
+    keys: Select | None = None
+    base: Select | None = None
+
+
+@dataclass(frozen=True)
 class Source:
-    """A named source of entries: entries(scope, window) -> list[Entry] (name: lower case and _, it is
-    part of the cursor; entries(...) answers one query through window.page(...))."""
+    """A named source of entries (name: lower case and _, it is part of the cursor). entries(scope, window)
+    answers Rows (read by the page, the usual way) or a list of Entry it read itself (at most
+    window.limit, older than window's cursor), or [] when the scope has nothing for it."""
 
     name: str
-    entries: Callable[[Scope, Window], list[Entry]]
+    entries: Callable[[Scope, Window], Rows | list[Entry]]
 
 
 @dataclass
@@ -187,7 +204,7 @@ def _staff():
     return aliased(Staff)
 
 
-def _name_changes(scope: Scope, w: Window) -> list[Entry]:
+def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     requester, decider = _staff(), _staff()
@@ -198,17 +215,19 @@ def _name_changes(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(decider, decider.id == NameChange.decided_by_id)
         .where(NameChange.contract_id.in_(scope.contract_ids))
     )
-    out = []
-    for change, number, by, decided_by in db.session.execute(w.page(query, NameChange.requested_at, NameChange.id)):
+
+    def entry(source, change, number, by, decided_by):
         detail = f"{change.new_holder_name}（{jdate(change.effective_date)}から）— {ChangeStatus.label_of(change.status)}"
         if change.decided_at is not None:
             detail += f"（{decided_by or SYSTEM}、{jdate(change.decided_at)}）"
-        out.append(Entry(change.requested_at, w.source, change.id, "名義変更の受付", detail, by or SYSTEM, number,
-                         "name_changes.detail", (("change_id", change.id),)))
-    return out
+        return Entry(change.requested_at, source, change.id, "名義変更の受付", detail, by or SYSTEM, number,
+                     "name_changes.detail", (("change_id", change.id),))
+
+    return Rows(query, NameChange.requested_at, NameChange.id, entry,
+                base=select(NameChange.id).where(NameChange.contract_id.in_(scope.contract_ids)))
 
 
-def _handovers(scope: Scope, w: Window) -> list[Entry]:
+def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     by = _staff()
@@ -219,13 +238,14 @@ def _handovers(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(by, by.id == Handover.created_by_id)
         .where(HandoverItem.contract_id.in_(scope.contract_ids))
     )
-    return [
-        Entry(handover.created_at, w.source, item_id, "管理会社の変更",
-              f"{handover.old_company_name} → {handover.new_company_name}（{jdate(handover.target_date)}）"
-              f"— {HandoverStatus.label_of(handover.status)}", name or SYSTEM, number,
-              "handovers.detail", (("handover_id", handover.id),))
-        for item_id, handover, number, name in db.session.execute(w.page(query, Handover.created_at, HandoverItem.id))
-    ]
+
+    def entry(source, item_id, handover, number, name):
+        return Entry(handover.created_at, source, item_id, "管理会社の変更",
+                     f"{handover.old_company_name} → {handover.new_company_name}（{jdate(handover.target_date)}）"
+                     f"— {HandoverStatus.label_of(handover.status)}", name or SYSTEM, number,
+                     "handovers.detail", (("handover_id", handover.id),))
+
+    return Rows(query, Handover.created_at, HandoverItem.id, entry)
 
 
 def _links_of(scope: Scope):
@@ -237,7 +257,7 @@ def _links_of(scope: Scope):
     return or_(*terms) if terms else None
 
 
-def _links(scope: Scope, w: Window) -> list[Entry]:
+def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
     where = _links_of(scope)
     if where is None:
         return []
@@ -248,16 +268,17 @@ def _links(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(by, by.id == AccountLink.linked_by_id)
         .where(where)
     )
-    out = []
-    for link, number, name in db.session.execute(w.page(query, AccountLink.linked_at, AccountLink.id)):
+
+    def entry(source, link, number, name):
         who = name or (CUSTOMER if link.source in (LinkSource.PORTAL, LinkSource.PORTAL_RESTART) else SYSTEM)
-        out.append(Entry(link.linked_at, w.source, link.id, "お客さま番号の登録",
-                         f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
-                         who, number, "customer.contract", (("contract_id", link.contract_id),)))
-    return out
+        return Entry(link.linked_at, source, link.id, "お客さま番号の登録",
+                     f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
+                     who, number, "customer.contract", (("contract_id", link.contract_id),))
+
+    return Rows(query, AccountLink.linked_at, AccountLink.id, entry, base=select(AccountLink.id).where(where))
 
 
-def _unlinks(scope: Scope, w: Window) -> list[Entry]:
+def _unlinks(scope: Scope, w: Window) -> Rows | list[Entry]:
     where = _links_of(scope)
     if where is None:
         return []
@@ -268,12 +289,14 @@ def _unlinks(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(by, by.id == AccountLink.ended_by_id)
         .where(where, AccountLink.ended_at.is_not(None))
     )
-    return [
-        Entry(link.ended_at, w.source, link.id, "お客さま番号の登録解除",
-              f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
-              name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
-        for link, number, name in db.session.execute(w.page(query, AccountLink.ended_at, AccountLink.id))
-    ]
+
+    def entry(source, link, number, name):
+        return Entry(link.ended_at, source, link.id, "お客さま番号の登録解除",
+                     f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
+                     name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
+
+    return Rows(query, AccountLink.ended_at, AccountLink.id, entry,
+                base=select(AccountLink.id).where(where, AccountLink.ended_at.is_not(None)))
 
 
 # Audited changes that have no row of their own to show (an unlock leaves only the audit entry).
@@ -282,28 +305,29 @@ ACCOUNT_ACTIONS = (AuditAction.ACCOUNT_UNLOCK, AuditAction.ACCOUNT_PASSWORD_RESE
 CONTRACT_ACTIONS = (AuditAction.CONTRACT_OPENED, AuditAction.BILL_PAYMENT_METHOD)
 
 
-def _audited(where, scope: Scope, w: Window) -> list[Entry]:
+def _audited(where) -> Rows:
     by = _staff()
     query = select(AuditEvent, by.name).outerjoin(by, by.id == AuditEvent.staff_id).where(where)
-    return [
-        Entry(event.at, w.source, event.id, AuditAction.label_of(event.action), event.reason or "",
-              name or SYSTEM, event.customer_number)
-        for event, name in db.session.execute(w.page(query, AuditEvent.at, AuditEvent.id))
-    ]
+
+    def entry(source, event, name):
+        return Entry(event.at, source, event.id, AuditAction.label_of(event.action), event.reason or "",
+                     name or SYSTEM, event.customer_number)
+
+    return Rows(query, AuditEvent.at, AuditEvent.id, entry, base=select(AuditEvent.id).where(where))
 
 
-def _account_changes(scope: Scope, w: Window) -> list[Entry]:
+def _account_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is None:
         return []
     return _audited(and_(AuditEvent.target_type == "portal_account", AuditEvent.target_id == str(scope.account_id),
-                         AuditEvent.action.in_([a.value for a in ACCOUNT_ACTIONS])), scope, w)
+                         AuditEvent.action.in_([a.value for a in ACCOUNT_ACTIONS])))
 
 
-def _contract_changes(scope: Scope, w: Window) -> list[Entry]:
+def _contract_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.customer_numbers:
         return []
     return _audited(and_(AuditEvent.customer_number.in_(scope.customer_numbers),
-                         AuditEvent.action.in_([a.value for a in CONTRACT_ACTIONS])), scope, w)
+                         AuditEvent.action.in_([a.value for a in CONTRACT_ACTIONS])))
 
 
 def _recorder(model, action: AuditAction):
@@ -325,7 +349,7 @@ def _decision(status, decided_at, decided_by: str | None) -> str:
     return text
 
 
-def _start_applications(scope: Scope, w: Window) -> list[Entry]:
+def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
     terms = []
     if scope.account_id is not None:
         terms.append(StartApplication.account_id == scope.account_id)
@@ -341,18 +365,19 @@ def _start_applications(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(decider, decider.id == StartApplication.decided_by_id)
         .where(or_(*terms))
     )
-    out = []
-    for app, taken_by, decided_by in db.session.execute(w.page(query, StartApplication.received_at, StartApplication.id)):
+
+    def entry(source, app, taken_by, decided_by):
         link = (("applications.move", (("move_group", app.move_group),)) if app.move_group
                 else ("applications.detail", (("application_id", app.id),)))
-        out.append(Entry(app.received_at, w.source, app.id, "市内転居（使用開始）" if app.move_group else "使用開始申込",
-                         f"開始希望日 {jdate(app.desired_start_date)} — "
-                         + _decision(app.status, app.decided_at, decided_by),
-                         _applicant(app.channel, taken_by), None, *link))
-    return out
+        return Entry(app.received_at, source, app.id, "市内転居（使用開始）" if app.move_group else "使用開始申込",
+                     f"開始希望日 {jdate(app.desired_start_date)} — " + _decision(app.status, app.decided_at, decided_by),
+                     _applicant(app.channel, taken_by), None, *link)
+
+    return Rows(query, StartApplication.received_at, StartApplication.id, entry,
+                base=select(StartApplication.id).where(or_(*terms)))
 
 
-def _stop_applications(scope: Scope, w: Window) -> list[Entry]:
+def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     entry, on = _recorder(StopApplication, AuditAction.STOP_APPLICATION_RECORD)
@@ -364,18 +389,18 @@ def _stop_applications(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(decider, decider.id == StopApplication.decided_by_id)
         .where(StopApplication.contract_id.in_(scope.contract_ids))
     )
-    out = []
-    for app, number, taken_by, decided_by in db.session.execute(
-            w.page(query, StopApplication.received_at, StopApplication.id)):
+
+    def entry(source, app, number, taken_by, decided_by):
         link = ("applications.move", (("move_group", app.move_group),)) if app.move_group else (None, ())
-        out.append(Entry(app.received_at, w.source, app.id, "市内転居（使用中止）" if app.move_group else "使用中止申込",
-                         f"中止希望日 {jdate(app.desired_stop_date)} — "
-                         + _decision(app.status, app.decided_at, decided_by),
-                         _applicant(app.channel, taken_by), number, *link))
-    return out
+        return Entry(app.received_at, source, app.id, "市内転居（使用中止）" if app.move_group else "使用中止申込",
+                     f"中止希望日 {jdate(app.desired_stop_date)} — " + _decision(app.status, app.decided_at, decided_by),
+                     _applicant(app.channel, taken_by), number, *link)
+
+    return Rows(query, StopApplication.received_at, StopApplication.id, entry,
+                base=select(StopApplication.id).where(StopApplication.contract_id.in_(scope.contract_ids)))
 
 
-def _payment_changes(scope: Scope, w: Window) -> list[Entry]:
+def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     decider = _staff()
@@ -385,19 +410,20 @@ def _payment_changes(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(decider, decider.id == PaymentMethodChange.decided_by_id)
         .where(PaymentMethodChange.contract_id.in_(scope.contract_ids))
     )
-    out = []
-    for change, number, decided_by in db.session.execute(
-            w.page(query, PaymentMethodChange.requested_at, PaymentMethodChange.id)):
+
+    def entry(source, change, number, decided_by):
         detail = (f"{PaymentMethod.label_of(change.from_method)} → {PaymentMethod.label_of(change.to_method)} — "
                   f"{PaymentChangeStatus.label_of(change.status)}")
         if change.decided_at is not None:
             detail += f"（{decided_by or SYSTEM}、{jdate(change.decided_at)}）"
-        out.append(Entry(change.requested_at, w.source, change.id, "支払方法の変更申込", detail,
-                         _applicant(change.channel, None), number))
-    return out
+        return Entry(change.requested_at, source, change.id, "支払方法の変更申込", detail,
+                     _applicant(change.channel, None), number)
+
+    return Rows(query, PaymentMethodChange.requested_at, PaymentMethodChange.id, entry,
+                base=select(PaymentMethodChange.id).where(PaymentMethodChange.contract_id.in_(scope.contract_ids)))
 
 
-def _reissues(scope: Scope, w: Window) -> list[Entry]:
+def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     by = _staff()
@@ -407,15 +433,17 @@ def _reissues(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(by, by.id == ReissueRequest.requested_by_id)
         .where(ReissueRequest.contract_id.in_(scope.contract_ids))
     )
-    return [
-        Entry(request.requested_at, w.source, request.id, "お知らせ票の再発行の受付",
-              ReissueStatus.label_of(request.status) + (f"：{request.cancel_reason}" if request.cancel_reason else ""),
-              name or SYSTEM, number, "reissue.detail", (("request_id", request.id),))
-        for request, number, name in db.session.execute(w.page(query, ReissueRequest.requested_at, ReissueRequest.id))
-    ]
+
+    def entry(source, request, number, name):
+        return Entry(request.requested_at, source, request.id, "お知らせ票の再発行の受付",
+                     ReissueStatus.label_of(request.status) + (f"：{request.cancel_reason}" if request.cancel_reason else ""),
+                     name or SYSTEM, number, "reissue.detail", (("request_id", request.id),))
+
+    return Rows(query, ReissueRequest.requested_at, ReissueRequest.id, entry,
+                base=select(ReissueRequest.id).where(ReissueRequest.contract_id.in_(scope.contract_ids)))
 
 
-def _mails(scope: Scope, w: Window) -> list[Entry]:
+def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is not None:
         where = Delivery.account_id == scope.account_id
     elif scope.customer_numbers:
@@ -430,38 +458,37 @@ def _mails(scope: Scope, w: Window) -> list[Entry]:
         .outerjoin(by, by.id == Notification.created_by_id)
         .where(where)
     )
-    out = []
-    for delivery_id, status, mail, notice_id, name in db.session.execute(
-            w.page(query, Notification.created_at, Delivery.id)):
+
+    def entry(source, delivery_id, status, mail, notice_id, name):
         link = ("outages.detail", (("notice_id", notice_id),)) if notice_id else (None, ())
-        out.append(Entry(mail.created_at, w.source, delivery_id, f"メール送信：{NotificationKind.label_of(mail.kind)}",
-                         f"{mail.subject} — {DeliveryStatus.label_of(status)}", name or SYSTEM, mail.customer_number,
-                         *link))
-    return out
+        return Entry(mail.created_at, source, delivery_id, f"メール送信：{NotificationKind.label_of(mail.kind)}",
+                     f"{mail.subject} — {DeliveryStatus.label_of(status)}", name or SYSTEM, mail.customer_number, *link)
+
+    return Rows(query, Notification.created_at, Delivery.id, entry)
 
 
-def _contacts(scope: Scope, w: Window) -> list[Entry]:
+def _contacts(scope: Scope, w: Window) -> Rows | list[Entry]:
     """応対履歴: the category and outcome only; the memo (personal data) opens on the contact's own,
     audited page."""
-    ids = contacts.newest_ids(scope.account_id, scope.contract_ids, w.older, w.limit)
-    if not ids:
+    keys = contacts.newest(scope.account_id, scope.contract_ids, w.older, w.limit)
+    if keys is None:
         return []
     by = _staff()
     query = (select(Contact, ContactCategory.name, by.name)
              .join(ContactCategory, ContactCategory.id == Contact.category_id)
-             .join(by, by.id == Contact.staff_id)
-             .where(Contact.id.in_(ids)).order_by(Contact.at.desc(), Contact.id.desc()))
-    out = []
-    for contact, category, name in db.session.execute(query):
+             .join(by, by.id == Contact.staff_id))
+
+    def entry(source, contact, category, name):
         what = f"応対（{ContactChannel.label_of(contact.channel)}・{ContactDirection.label_of(contact.direction)}）"
         if contact.corrects_id is not None:
             what += "：訂正"
-        out.append(Entry(contact.at, w.source, contact.id, what, f"{category} — {contact.outcome or ''}".rstrip(" —"),
-                         name, None, "contacts.detail", (("contact_id", contact.id),)))
-    return out
+        return Entry(contact.at, source, contact.id, what, f"{category} — {contact.outcome or ''}".rstrip(" —"),
+                     name, None, "contacts.detail", (("contact_id", contact.id),))
+
+    return Rows(query, Contact.at, Contact.id, entry, keys=keys)
 
 
-def _outages(scope: Scope, w: Window) -> list[Entry]:
+def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
     """Published (actual) outage versions whose area covered a usage location while the contract ran;
     those already mailed to this account show as mails instead."""
     if not scope.places:
@@ -482,14 +509,14 @@ def _outages(scope: Scope, w: Window) -> list[Entry]:
                   .where(Notification.outage_version_id == OutageNoticeVersion.id,
                          Delivery.account_id == scope.account_id))
         query = query.where(~mailed.exists())
-    return [
-        Entry(version.published_at, w.source, version.id,
-              f"断水等のお知らせ（{VersionType.label_of(version.version_type)}・使用場所が対象地域）",
-              f"第{version.version_no}報：{version.title}", name or SYSTEM, None,
-              "outages.detail", (("notice_id", version.notice_id),))
-        for version, name in db.session.execute(
-            w.page(query, OutageNoticeVersion.published_at, OutageNoticeVersion.id))
-    ]
+
+    def entry(source, version, name):
+        return Entry(version.published_at, source, version.id,
+                     f"断水等のお知らせ（{VersionType.label_of(version.version_type)}・使用場所が対象地域）",
+                     f"第{version.version_no}報：{version.title}", name or SYSTEM, None,
+                     "outages.detail", (("notice_id", version.notice_id),))
+
+    return Rows(query, OutageNoticeVersion.published_at, OutageNoticeVersion.id, entry)
 
 
 SOURCES: list[Source] = [
@@ -509,15 +536,43 @@ SOURCES: list[Source] = [
 ]
 
 
+def _keys(name: str, rows: Rows, window: Window):
+    """(at, source, id) of the source's newest rows in the window, at most window.limit."""
+    if rows.keys is not None:
+        keys = rows.keys.subquery()
+        return select(keys.c.at.label("at"), literal(name).label("source"), keys.c.id.label("id"))
+    base = rows.query if rows.base is None else rows.base
+    windowed = window.page(base.with_only_columns(rows.at.label("at"), rows.id.label("id")), rows.at, rows.id).subquery()
+    return select(windowed.c.at, literal(name).label("source"), windowed.c.id)
+
+
 def page(scope: Scope, cursor: Cursor | None = None, size: int = PAGE_SIZE,
          sources: list[Source] | None = None) -> TimelinePage:
     """One page of the scope's timeline, newest first, after `cursor` (None: the newest page).
 
-    Every source answers one query of at most size + 1 rows, so a page costs len(sources) queries."""
+    One statement reads the keys of every source's newest rows past the cursor (each at most size + 1)
+    and keeps the page's size + 1 newest; then each source on the page reads those rows, and only those.
+    A page costs 1 + (the sources on it) queries, whatever the history's length."""
     sources = SOURCES if sources is None else sources
     merged: list[Entry] = []
+    planned: dict[str, Rows] = {}
     for source in sources:
-        merged.extend(source.entries(scope, Window(source.name, cursor, size + 1)))
+        answer = source.entries(scope, Window(source.name, cursor, size + 1))
+        if isinstance(answer, Rows):
+            planned[source.name] = answer
+        else:
+            merged.extend(answer)
+    if planned:
+        every = union_all(*(_keys(name, rows, Window(name, cursor, size + 1)) for name, rows in planned.items()))
+        newest = every.subquery()
+        wanted: dict[str, list[int]] = {}
+        for _at, name, row_id in db.session.execute(
+                select(newest.c.at, newest.c.source, newest.c.id)
+                .order_by(newest.c.at.desc(), newest.c.source.desc(), newest.c.id.desc()).limit(size + 1)):
+            wanted.setdefault(name, []).append(row_id)
+        for name, ids in wanted.items():
+            rows = planned[name]
+            merged.extend(rows.entry(name, *row) for row in db.session.execute(rows.query.where(rows.id.in_(ids))))
     merged.sort(key=lambda e: e.key, reverse=True)
     shown = merged[:size]
     more = len(merged) > size
