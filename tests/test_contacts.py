@@ -571,6 +571,33 @@ def test_the_contacts_report_counts_categories_days_follow_ups_and_faq_questions
     next(dirs, None)
 
 
+def test_a_closed_day_is_counted_once_and_again_after_a_correction(database):
+    """The figures count a day that has ended once and keep its counts (ContactDayCount); recording a
+    correction of a contact of that day drops them, so the day is counted again, as its correction."""
+    from datetime import datetime, time
+
+    from console.models import ContactDayCount
+    from console.reports.contact_figures import contacts_per_category_per_day
+
+    operator, contract = factories.staff("operator"), factories.contract()
+    today = clock.today()
+    day = today - timedelta(days=3)
+    charges, login = (db.session.scalar(select(ContactCategory.id).where(ContactCategory.code == code))
+                      for code in ("charges", "login"))
+    wrong = _at(operator, contract, datetime.combine(day, time(10), tzinfo=clock.TOKYO), "charges")
+    assert contacts_per_category_per_day(day, today).counts[(day, charges)] == 1
+    assert db.session.get(ContactDayCount, day).counts[str(charges)] == 1
+    # Kept: a contact written straight into that day (not through the service) waits for the next count.
+    _at(operator, contract, datetime.combine(day, time(11), tzinfo=clock.TOKYO), "charges")
+    assert contacts_per_category_per_day(day, today).counts[(day, charges)] == 1
+
+    contacts.correct_contact(operator, wrong.id, contacts.ContactInput(category="login", outcome="分類の誤り"))
+    assert db.session.get(ContactDayCount, day) is None
+    again = contacts_per_category_per_day(day, today)
+    assert again.counts[(day, charges)] == 1  # the one written straight in; the corrected one no longer counts
+    assert again.counts.get((day, login), 0) == 0 and again.counts[(today, login)] >= 1  # the correction: today
+
+
 def test_the_supervisors_home_shows_the_desks_figures(client, login_as):
     from console.reports import dashboard
 

@@ -11,6 +11,7 @@ from .contact import (
     ContactCategory,
     ContactCategoryQuestion,
     ContactChannel,
+    ContactDayCount,
     ContactDirection,
     FollowUp,
     FollowUpStatus,
@@ -55,6 +56,6 @@ __all__ = [
     "ReissueStatus", "ReportRun", "ReportStatus", "Role", "SendTo", "SessionEndReason", "Staff", "StaffRecoveryCode",
     "StaffRole", "StaffSession",
     "StartApplication", "StopApplication", "CallerRelation", "Contact", "ContactCategory", "ContactCategoryQuestion",
-    "ContactChannel", "ContactDirection", "FollowUp", "FollowUpStatus",
+    "ContactChannel", "ContactDayCount", "ContactDirection", "FollowUp", "FollowUpStatus",
     "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
 ]

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from .. import clock
 from ..clock import TOKYO
 from ..extensions import db
-from ..models import Contact, ContactCategory, ContactCategoryQuestion, FollowUp
+from ..models import Contact, ContactCategory, ContactCategoryQuestion, ContactDayCount, FollowUp
 
 
 def day_start(day: date) -> datetime:
@@ -63,8 +65,8 @@ class CategoryDays:
         return sum(n for (d, _), n in self.counts.items() if d == day)
 
 
-def contacts_per_category_per_day(first: date, last: date) -> CategoryDays:
-    """Contacts of each category on each Japan day from first to last."""
+def _counted(first: date, last: date) -> dict[tuple[date, int], int]:
+    """Contacts of each category on each Japan day from first to last, counted from the contacts."""
     day = _japan_day(Contact.at)
     rows = db.session.execute(
         select(day, Contact.category_id, func.count())
@@ -72,7 +74,37 @@ def contacts_per_category_per_day(first: date, last: date) -> CategoryDays:
                _current(day_start(first)))
         .group_by(day, Contact.category_id)
     ).all()
-    counts = {(_as_date(d), category_id): n for d, category_id, n in rows}
+    return {(_as_date(d), category_id): n for d, category_id, n in rows}
+
+
+def _closed_days(first: date, last: date) -> dict[tuple[date, int], int]:
+    """The same for days that have ended: from their stored counts, counting (once) the days not stored yet."""
+    stored = {row.day: row.counts for row in db.session.scalars(
+        select(ContactDayCount).where(ContactDayCount.day >= first, ContactDayCount.day <= last))}
+    missing = [d for d in days_between(first, last) if d not in stored]
+    if missing:
+        fresh = _counted(missing[0], missing[-1])
+        rows = [ContactDayCount(day=d, counts={str(c): n for (day, c), n in fresh.items() if day == d})
+                for d in missing]
+        try:
+            with db.session.begin_nested():  # another request may have stored the same days meanwhile
+                db.session.add_all(rows)
+        except IntegrityError:
+            pass
+        stored.update({row.day: row.counts for row in rows})
+    return {(d, int(c)): n for d, counts in stored.items() for c, n in counts.items()}
+
+
+def contacts_per_category_per_day(first: date, last: date) -> CategoryDays:
+    """Contacts of each category on each Japan day from first to last: closed days from their stored counts
+    (ContactDayCount), today and later counted from the contacts, so the cost follows the days shown, not
+    the contacts behind them."""
+    today = clock.today()
+    counts: dict[tuple[date, int], int] = {}
+    if first < today:
+        counts.update(_closed_days(first, min(last, today - timedelta(days=1))))
+    if last >= today:
+        counts.update(_counted(max(first, today), last))
     used = {category_id for _, category_id in counts}
     categories = [c for c in db.session.scalars(select(ContactCategory).order_by(ContactCategory.sort_order,
                                                                                  ContactCategory.id))

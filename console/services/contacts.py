@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import Integer, Select, and_, func, literal, or_, select, true, union_all, update
+from sqlalchemy import Integer, Select, and_, delete, func, literal, or_, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -22,6 +22,7 @@ from ..models import (
     Contact,
     ContactCategory,
     ContactChannel,
+    ContactDayCount,
     ContactDirection,
     Contract,
     FollowUp,
@@ -206,6 +207,8 @@ def _new_contact(actor: Staff, data: ContactInput, *, contract: Contract | None,
     if corrects is not None:
         record(actor, "contact.correct", target=contact, customer_number=customer_number,
                detail={**detail, "corrects": corrects.id})
+        # The corrected contact no longer counts on its day: the supervisors' figures count that day again.
+        db.session.execute(delete(ContactDayCount).where(ContactDayCount.day == corrects.at.astimezone(clock.TOKYO).date()))
     else:
         record(actor, "contact.record", target=contact, customer_number=customer_number, detail=detail)
     if what is not None:
