@@ -46,13 +46,20 @@ def _cursor(raw: str | None, name: str) -> int | None:
 def _page(query: Select, id_column, after: int | None, before: int | None, size: int = PAGE_SIZE) -> Page:
     if before is not None:
         # Walk towards newer rows, then show them newest first like every page.
-        rows = db.session.scalars(query.where(id_column > before).order_by(id_column.asc()).limit(size + 1)).all()
+        return _shaped(db.session.scalars(query.where(id_column > before).order_by(id_column.asc()).limit(size + 1)).all(),
+                       size, newer=True, after=None)
+    if after is not None:
+        query = query.where(id_column < after)
+    return _shaped(db.session.scalars(query.order_by(id_column.desc()).limit(size + 1)).all(), size, newer=False,
+                   after=after)
+
+
+def _shaped(rows: list, size: int, *, newer: bool, after: int | None) -> Page:
+    """The page from up to size + 1 rows read past its cursor (oldest first when walking towards newer rows)."""
+    if newer:
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         return Page(rows, rows[-1].id if rows else None, rows[0].id if rows and more_newer else None)
-    if after is not None:
-        query = query.where(id_column < after)
-    rows = db.session.scalars(query.order_by(id_column.desc()).limit(size + 1)).all()
     more_older = len(rows) > size
     rows = rows[:size]
     return Page(rows, rows[-1].id if rows and more_older else None, rows[0].id if rows and after is not None else None)
@@ -79,13 +86,7 @@ def _page_of_parts(entity, parts: list[Select], after: int | None, before: int |
     first = select(ids.c.id).order_by(ids.c.id.asc() if newer else ids.c.id.desc()).limit(size + 1).subquery()
     rows = db.session.scalars(select(entity).join(first, entity.id == first.c.id)
                               .order_by(entity.id.asc() if newer else entity.id.desc())).all()
-    if newer:
-        more_newer = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        return Page(rows, rows[-1].id if rows else None, rows[0].id if rows and more_newer else None)
-    more_older = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, rows[-1].id if rows and more_older else None, rows[0].id if rows and after is not None else None)
+    return _shaped(rows, size, newer=newer, after=after)
 
 
 def _towns_beginning(typed: str) -> list[str]:

@@ -1,11 +1,13 @@
 """One timeline per customer (issue 14): everything that happened to an account or a contract, newest first.
 
-The timeline is a list of sources. Each source is one function that answers one bounded query: at most
-`window.limit` entries of its own, older than the page's cursor, as `Entry` values that all look alike
-(when, what in Japanese, who by staff name, a link where there is a page). A page asks every source for
-one page's worth, merges and keeps the newest: the number of queries is the number of sources (contacts,
-the one big table, take two: contacts.newest_ids, then the rows), whatever the number of entries. Paging is a keyset on (when, source, row id), so a page deep in a long history
-costs what the first one does. Adding a source is one line in SOURCES.
+The timeline is a list of sources. Each source is one function that says what it would show (`Rows`: the
+query of its rows with what it joins to show them, their time and id columns, and how a row becomes an
+`Entry`: when, what in Japanese, who by staff name, a link where there is a page). A page reads the keys
+(time, source, id) of every source's newest rows past its cursor in one statement, each source's part
+limited to a page's worth, keeps the newest, and then reads the rows of only the sources on the page:
+1 + (the sources on the page) statements, whatever the number of entries. Paging is a keyset on (when,
+source, row id), so a page deep in a long history costs what the first one does. Adding a source is one
+line in SOURCES (a source may also read its entries itself and answer them as a list).
 """
 
 from __future__ import annotations
