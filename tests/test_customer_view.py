@@ -92,6 +92,28 @@ def test_opening_the_view_is_audited(client, login_as, customer_with_history):
     ]
 
 
+def test_the_audit_panel_shows_the_last_90_days(client, login_as, customer_with_history):
+    """Who saw this customer lately: entries of the last AUDIT_PANEL_DAYS days; older ones stay in the audit
+    search (the panel's window lets the database read only the newest monthly partitions)."""
+    from datetime import timedelta
+
+    from console import clock
+    from console.models import AuditEvent
+
+    contract, _ = customer_with_history
+    old, recent = factories.staff("operator", name="古い 閲覧者"), factories.staff("operator", name="最近 閲覧者")
+    now = clock.now()
+    for who, days in ((old, customer.AUDIT_PANEL_DAYS + 1), (recent, customer.AUDIT_PANEL_DAYS - 1)):
+        db.session.add(AuditEvent(at=now - timedelta(days=days), staff_id=who.id, staff_email=who.email,
+                                  action="customer.view", target_type="contract", target_id=str(contract.id),
+                                  customer_number=contract.customer_number))
+    db.session.commit()
+    login_as("operator")
+    panel = client.get(f"/customer/contract/{contract.id}").get_data(as_text=True).split('data-testid="audit"')[1]
+    assert "最近 閲覧者" in panel and "古い 閲覧者" not in panel
+    assert f"直近{customer.AUDIT_PANEL_DAYS}日" in client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
+
+
 def test_reveal_needs_a_reason_and_is_audited(client, login_as, customer_with_history):
     contract, account = customer_with_history
     operator = login_as("operator")

@@ -38,6 +38,8 @@ from .permissions import CUSTOMER_DESK, requires
 # How long an identity confirmation lets the operator disclose the e-mail address (R6).
 IDENTITY_VALID_FOR = timedelta(minutes=30)
 AUDIT_ROWS_SHOWN = 50
+# The customer view's audit panel covers this many days; the audit search (supervisors) covers the rest.
+AUDIT_PANEL_DAYS = 90
 # What a person reads on one page (issue 17): a contract's last twelve months of bills (older ones a page
 # at a time, contract_bills), and an account's linked numbers twenty at a time, searchable.
 BILL_MONTHS_SHOWN = 12
@@ -256,13 +258,18 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
 
 
 def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> list[AuditEvent]:
+    """Who saw and changed this customer lately: the newest AUDIT_ROWS_SHOWN audit entries of the last
+    AUDIT_PANEL_DAYS days. The window lets PostgreSQL read only the newest monthly partitions (4 of 13),
+    instead of probing a year of them for a customer seen rarely; older entries are in the audit search."""
     conditions = [AuditEvent.customer_number.in_(customer_numbers)] if customer_numbers else []
     if account is not None:
         conditions.append((AuditEvent.target_type == "portal_account") & (AuditEvent.target_id == str(account.id)))
     if not conditions:
         return []
+    since = clock.now() - timedelta(days=AUDIT_PANEL_DAYS)
     return list(
-        db.session.scalars(select(AuditEvent).where(or_(*conditions)).options(selectinload(AuditEvent.staff))
+        db.session.scalars(select(AuditEvent).where(AuditEvent.at >= since, or_(*conditions))
+                           .options(selectinload(AuditEvent.staff))
                            .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
     )
 

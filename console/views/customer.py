@@ -104,6 +104,7 @@ class CustomerPageView(ConsoleView):
             reveal_url=reveal_url,
             today=clock.today(),
             identity_methods=customer_service.IDENTITY_METHODS,
+            audit_panel_days=customer_service.AUDIT_PANEL_DAYS,
             revealable=customer_service.REVEALABLE,
             mask_phone=customer_service.mask_phone,
             mask_email=customer_service.mask_email,
