@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from console import clock
 from console.extensions import db
@@ -118,3 +119,10 @@ def test_coordinator_cannot_list_contracts_or_bills(client, login_as):
     login_as("disaster_coordinator")
     assert client.get("/contracts/").status_code == 403
     assert client.get("/bills/").status_code == 403
+
+
+@pytest.mark.postgresql
+def test_every_statement_is_planned_for_its_own_values(database):
+    """A prepared statement's generic plan cannot use the values (a town's beginning scanned the whole index):
+    the console's PostgreSQL connections plan each statement for its own (web.py)."""
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"

@@ -17,7 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    cast,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -206,6 +220,16 @@ def _staff():
     return aliased(Staff)
 
 
+def _among(column, values: tuple):
+    """column IN values. On PostgreSQL as one array parameter (= ANY): an account's 1,000 numbers are one
+    value to bind, send and plan in each statement that names them, not 1,000 (13,000 parameters in the
+    timeline's keys statement took 300 ms to bind and send; the query itself ran in 11 ms)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        element = Integer if values and isinstance(values[0], int) else String
+        return column == any_(literal(list(values), ARRAY(element)))
+    return column.in_(values)
+
+
 def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
@@ -215,7 +239,7 @@ def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
         .join(Contract, Contract.id == NameChange.contract_id)
         .outerjoin(requester, requester.id == NameChange.requested_by_id)
         .outerjoin(decider, decider.id == NameChange.decided_by_id)
-        .where(NameChange.contract_id.in_(scope.contract_ids))
+        .where(_among(NameChange.contract_id, scope.contract_ids))
     )
 
     def entry(source, change, number, by, decided_by):
@@ -226,7 +250,7 @@ def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
                      "name_changes.detail", (("change_id", change.id),))
 
     return Rows(query, NameChange.requested_at, NameChange.id, entry,
-                base=select(NameChange.id).where(NameChange.contract_id.in_(scope.contract_ids)))
+                base=select(NameChange.id).where(_among(NameChange.contract_id, scope.contract_ids)))
 
 
 def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
@@ -238,7 +262,7 @@ def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
         .join(Handover, Handover.id == HandoverItem.handover_id)
         .join(Contract, Contract.id == HandoverItem.contract_id)
         .outerjoin(by, by.id == Handover.created_by_id)
-        .where(HandoverItem.contract_id.in_(scope.contract_ids))
+        .where(_among(HandoverItem.contract_id, scope.contract_ids))
     )
 
     def entry(source, item_id, handover, number, name):
@@ -255,7 +279,7 @@ def _links_of(scope: Scope):
     if scope.account_id is not None:
         terms.append(AccountLink.account_id == scope.account_id)
     if scope.contract_ids:
-        terms.append(AccountLink.contract_id.in_(scope.contract_ids))
+        terms.append(_among(AccountLink.contract_id, scope.contract_ids))
     return or_(*terms) if terms else None
 
 
@@ -328,7 +352,7 @@ def _account_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _contract_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.customer_numbers:
         return []
-    return _audited(and_(AuditEvent.customer_number.in_(scope.customer_numbers),
+    return _audited(and_(_among(AuditEvent.customer_number, scope.customer_numbers),
                          AuditEvent.action.in_([a.value for a in CONTRACT_ACTIONS])))
 
 
@@ -356,7 +380,7 @@ def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is not None:
         terms.append(StartApplication.account_id == scope.account_id)
     if scope.contract_ids:
-        terms.append(StartApplication.contract_id.in_(scope.contract_ids))
+        terms.append(_among(StartApplication.contract_id, scope.contract_ids))
     if not terms:
         return []
     entry, on = _recorder(StartApplication, AuditAction.START_APPLICATION_RECORD)
@@ -389,7 +413,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
         .join(Contract, Contract.id == StopApplication.contract_id)
         .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
         .outerjoin(decider, decider.id == StopApplication.decided_by_id)
-        .where(StopApplication.contract_id.in_(scope.contract_ids))
+        .where(_among(StopApplication.contract_id, scope.contract_ids))
     )
 
     def entry(source, app, number, taken_by, decided_by):
@@ -399,7 +423,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
                      _applicant(app.channel, taken_by), number, *link)
 
     return Rows(query, StopApplication.received_at, StopApplication.id, entry,
-                base=select(StopApplication.id).where(StopApplication.contract_id.in_(scope.contract_ids)))
+                base=select(StopApplication.id).where(_among(StopApplication.contract_id, scope.contract_ids)))
 
 
 def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
@@ -410,7 +434,7 @@ def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
         select(PaymentMethodChange, Contract.customer_number, decider.name)
         .join(Contract, Contract.id == PaymentMethodChange.contract_id)
         .outerjoin(decider, decider.id == PaymentMethodChange.decided_by_id)
-        .where(PaymentMethodChange.contract_id.in_(scope.contract_ids))
+        .where(_among(PaymentMethodChange.contract_id, scope.contract_ids))
     )
 
     def entry(source, change, number, decided_by):
@@ -422,7 +446,7 @@ def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
                      _applicant(change.channel, None), number)
 
     return Rows(query, PaymentMethodChange.requested_at, PaymentMethodChange.id, entry,
-                base=select(PaymentMethodChange.id).where(PaymentMethodChange.contract_id.in_(scope.contract_ids)))
+                base=select(PaymentMethodChange.id).where(_among(PaymentMethodChange.contract_id, scope.contract_ids)))
 
 
 def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
@@ -433,7 +457,7 @@ def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
         select(ReissueRequest, Contract.customer_number, by.name)
         .join(Contract, Contract.id == ReissueRequest.contract_id)
         .outerjoin(by, by.id == ReissueRequest.requested_by_id)
-        .where(ReissueRequest.contract_id.in_(scope.contract_ids))
+        .where(_among(ReissueRequest.contract_id, scope.contract_ids))
     )
 
     def entry(source, request, number, name):
@@ -442,14 +466,14 @@ def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
                      name or SYSTEM, number, "reissue.detail", (("request_id", request.id),))
 
     return Rows(query, ReissueRequest.requested_at, ReissueRequest.id, entry,
-                base=select(ReissueRequest.id).where(ReissueRequest.contract_id.in_(scope.contract_ids)))
+                base=select(ReissueRequest.id).where(_among(ReissueRequest.contract_id, scope.contract_ids)))
 
 
 def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is not None:
         where = Delivery.account_id == scope.account_id
     elif scope.customer_numbers:
-        where = Notification.customer_number.in_(scope.customer_numbers)
+        where = _among(Notification.customer_number, scope.customer_numbers)
     else:
         return []
     by = _staff()
@@ -495,8 +519,13 @@ def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
     those already mailed to this account show as mails instead."""
     if not scope.places:
         return []
-    covering = or_(*(and_(OutageArea.ward_code == ward, or_(OutageArea.town.is_(None), OutageArea.town == town))
-                     for ward, town in scope.places))
+    towns_by_ward: dict[str, list[str]] = {}
+    for ward, town in scope.places:
+        towns_by_ward.setdefault(ward, []).append(town)
+    # One term per ward (at most 24), not per place: a company's 1,000 numbers stand at hundreds of places.
+    covering = or_(*(and_(OutageArea.ward_code == ward,
+                          or_(OutageArea.town.is_(None), _among(OutageArea.town, tuple(towns))))
+                     for ward, towns in towns_by_ward.items()))
     publisher = _staff()
     query = (
         select(OutageNoticeVersion, publisher.name)
