@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock, normalise
 from ..extensions import db
-from ..models import Contact, FollowUp, FollowUpStatus, Role, Staff
+from ..models import Contact, Contract, FollowUp, FollowUpStatus, Role, Staff
 from . import DomainError
 from .audit import record
 from .contacts import ContactInput, _assignee, _new_contact
@@ -93,20 +93,23 @@ def take_next(actor: Staff) -> FollowUp:
     """Give the actor the oldest open follow-up nobody holds. Two operators asking at once get two
     different ones (or one gets a refusal): PostgreSQL skips a row another transaction has locked
     (FOR UPDATE SKIP LOCKED); the embedded SQLite serialises writers with BEGIN IMMEDIATE."""
-    follow_up = db.session.scalar(
-        select(FollowUp)
+    # One statement finds, locks (the follow-up's row only) and names the customer of the promise.
+    found = db.session.execute(
+        select(FollowUp, Contract.customer_number)
+        .join(Contact, Contact.id == FollowUp.contact_id)
+        .outerjoin(Contract, Contract.id == Contact.contract_id)
         .where(FollowUp.status == FollowUpStatus.OPEN, FollowUp.assignee_id.is_(None))
         .order_by(FollowUp.created_at, FollowUp.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if follow_up is None:
+        .with_for_update(skip_locked=True, of=FollowUp)
+    ).first()
+    if found is None:
         raise DomainError("窓口の対応待ちはありません（ほかの職員がすべて引き受けました）。")
+    follow_up, customer_number = found
     follow_up.assignee_id = actor.id
     follow_up.taken_at = clock.now()
     db.session.flush()
-    contract = follow_up.contact.contract
-    record(actor, "follow_up.take", target=follow_up, customer_number=contract.customer_number if contract else None)
+    record(actor, "follow_up.take", target=follow_up, customer_number=customer_number)
     return follow_up
 
 
