@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/seed_city.py                # once: the city database
     .venv/bin/python bench/customer_timeline.py [--database console_bench_city] [--entries 500] [--samples 100]
+                                                [--account person|company]
 
 One account gets `--entries` history entries (payment-method changes and reissue requests, committed so the
 page sees them, deleted at the end) and its usage location an active outage (a published actual notice
@@ -27,6 +28,8 @@ def main() -> None:
     parser.add_argument("--database", default="console_bench_city")
     parser.add_argument("--entries", type=int, default=500)
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--account", choices=("person", "company"), default="person",
+                        help="a person's account with one number (default), or the company with the most")
     args = parser.parse_args()
     app = city_app(args.database)
     staff_id, email = bench_staff(app)
@@ -36,9 +39,13 @@ def main() -> None:
     from console.services import outage_desk, timeline
 
     with app.app_context():
+        # A person's account (one live number), or the management company with the most numbers.
+        holders = ("SELECT account_id FROM account_link WHERE ended_at IS NULL GROUP BY account_id "
+                   + ("HAVING count(*) = 1" if args.account == "person" else "ORDER BY count(*) DESC LIMIT 1"))
         account_id, contract_id = db.session.execute(text(
             "SELECT l.account_id, l.contract_id FROM account_link l JOIN contract c ON c.id = l.contract_id "
-            "WHERE l.ended_at IS NULL AND c.stop_date IS NULL AND l.is_main LIMIT 1")).one()
+            f"WHERE l.ended_at IS NULL AND c.stop_date IS NULL AND l.is_main AND l.account_id IN ({holders}) "
+            "ORDER BY l.account_id LIMIT 1")).one()
         half = args.entries // 2
         # Only the rows added here are removed at the end.
         floor = {t: db.session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {t}"))
