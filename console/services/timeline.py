@@ -630,14 +630,18 @@ class TimelineView:
     page: TimelinePage
 
 
-def _account_contracts(account: PortalAccount) -> list[Contract]:
-    """The contracts the account's customer view shows: its live links, or all of them once withdrawn."""
+def _account_contracts(account: PortalAccount) -> list:
+    """The contracts the account's customer view shows: its live links, or all of them once withdrawn. Only
+    what a Scope reads (id, number, usage location, start): a company's 1,000 whole contract rows took
+    longer to load than the timeline page they scope."""
     links = list(db.session.execute(
-        select(AccountLink.ended_at, Contract).join(Contract, Contract.id == AccountLink.contract_id)
+        select(AccountLink.ended_at, Contract.id, Contract.customer_number, Contract.ward_code, Contract.town,
+               Contract.start_date)
+        .join(Contract, Contract.id == AccountLink.contract_id)
         .where(AccountLink.account_id == account.id)
     ))
-    live = [c for ended, c in links if ended is None]
-    return live or ([c for _, c in links] if account.withdrawn_at is not None else [])
+    live = [link for link in links if link.ended_at is None]
+    return live or (links if account.withdrawn_at is not None else [])
 
 
 @requires(CUSTOMER_DESK)
