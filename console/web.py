@@ -36,9 +36,9 @@ def configure_database(app: Flask) -> None:
 def _custom_plans(engine) -> None:
     # psycopg prepares a statement on the server once it has run it five times, and PostgreSQL may then
     # plan it once for any parameters (a generic plan). For the console's keyset and "newest first"
-    # queries a generic plan cannot use the values: a town's beginning became a scan of the whole index
-    # (past the statement timeout), the timeline's merged keys went from 35 ms to 300 ms. Every statement
-    # is planned for its own values; planning costs well under a millisecond.
+    # queries a generic plan cannot use the values: a town's beginning became a scan of the whole index,
+    # past the statement timeout, after its fifth run. Every statement is planned for its own values;
+    # planning costs well under a millisecond.
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         with dbapi_connection.cursor() as cursor:
