@@ -237,17 +237,24 @@ def _among(column, values: tuple):
     return column.in_(values)
 
 
+def _of_contracts(model, scope: Scope, *staff: tuple) -> tuple[Select, Select]:
+    """The model's rows on the scope's contracts, with the customer number and the names of the members of
+    staff that `staff` joins ((alias, the model's column naming them) pairs); and their ids alone, the
+    narrower query for the page's keys."""
+    on_contracts = _among(model.contract_id, scope.contract_ids)
+    query = (select(model, Contract.customer_number, *(alias.name for alias, _ in staff))
+             .join(Contract, Contract.id == model.contract_id))
+    for alias, column in staff:
+        query = query.outerjoin(alias, alias.id == column)
+    return query.where(on_contracts), select(model.id).where(on_contracts)
+
+
 def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     requester, decider = _STAFF
-    query = (
-        select(NameChange, Contract.customer_number, requester.name, decider.name)
-        .join(Contract, Contract.id == NameChange.contract_id)
-        .outerjoin(requester, requester.id == NameChange.requested_by_id)
-        .outerjoin(decider, decider.id == NameChange.decided_by_id)
-        .where(_among(NameChange.contract_id, scope.contract_ids))
-    )
+    query, base = _of_contracts(NameChange, scope, (requester, NameChange.requested_by_id),
+                                (decider, NameChange.decided_by_id))
 
     def entry(source, change, number, by, decided_by):
         detail = f"{change.new_holder_name}（{jdate(change.effective_date)}から）— {ChangeStatus.label_of(change.status)}"
@@ -256,8 +263,7 @@ def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
         return Entry(change.requested_at, source, change.id, "名義変更の受付", detail, by or SYSTEM, number,
                      "name_changes.detail", (("change_id", change.id),))
 
-    return Rows(query, NameChange.requested_at, NameChange.id, entry,
-                base=select(NameChange.id).where(_among(NameChange.contract_id, scope.contract_ids)))
+    return Rows(query, NameChange.requested_at, NameChange.id, entry, base=base)
 
 
 def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
@@ -436,13 +442,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    decider = _staff()
-    query = (
-        select(PaymentMethodChange, Contract.customer_number, decider.name)
-        .join(Contract, Contract.id == PaymentMethodChange.contract_id)
-        .outerjoin(decider, decider.id == PaymentMethodChange.decided_by_id)
-        .where(_among(PaymentMethodChange.contract_id, scope.contract_ids))
-    )
+    query, base = _of_contracts(PaymentMethodChange, scope, (_staff(), PaymentMethodChange.decided_by_id))
 
     def entry(source, change, number, decided_by):
         detail = (f"{PaymentMethod.label_of(change.from_method)} → {PaymentMethod.label_of(change.to_method)} — "
@@ -452,28 +452,20 @@ def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
         return Entry(change.requested_at, source, change.id, "支払方法の変更申込", detail,
                      _applicant(change.channel, None), number)
 
-    return Rows(query, PaymentMethodChange.requested_at, PaymentMethodChange.id, entry,
-                base=select(PaymentMethodChange.id).where(_among(PaymentMethodChange.contract_id, scope.contract_ids)))
+    return Rows(query, PaymentMethodChange.requested_at, PaymentMethodChange.id, entry, base=base)
 
 
 def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    by = _staff()
-    query = (
-        select(ReissueRequest, Contract.customer_number, by.name)
-        .join(Contract, Contract.id == ReissueRequest.contract_id)
-        .outerjoin(by, by.id == ReissueRequest.requested_by_id)
-        .where(_among(ReissueRequest.contract_id, scope.contract_ids))
-    )
+    query, base = _of_contracts(ReissueRequest, scope, (_staff(), ReissueRequest.requested_by_id))
 
     def entry(source, request, number, name):
         return Entry(request.requested_at, source, request.id, "お知らせ票の再発行の受付",
                      ReissueStatus.label_of(request.status) + (f"：{request.cancel_reason}" if request.cancel_reason else ""),
                      name or SYSTEM, number, "reissue.detail", (("request_id", request.id),))
 
-    return Rows(query, ReissueRequest.requested_at, ReissueRequest.id, entry,
-                base=select(ReissueRequest.id).where(_among(ReissueRequest.contract_id, scope.contract_ids)))
+    return Rows(query, ReissueRequest.requested_at, ReissueRequest.id, entry, base=base)
 
 
 def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
