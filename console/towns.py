@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import normalise
 from .wards import CITY_NAME, WARDS
@@ -224,10 +225,39 @@ def stored_forms(ward_code: str, name: str) -> list[str]:
     forms = sorted(bases) if place.chome is None else []
     for base in sorted(bases):
         for n in numbers:
-            digits = str(n)
-            wide = digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
-            forms += [f"{base}{chome_kanji(n)}丁目", f"{base}{digits}丁目", f"{base}{wide}丁目"]
+            forms += _chome_forms(base, n)
     return list(dict.fromkeys(forms))
+
+
+def _chome_forms(base: str, number: int) -> list[str]:
+    """天神橋 and 5 → 天神橋五丁目, 天神橋5丁目, 天神橋５丁目: the ways a contract may hold one 丁目."""
+    digits = str(number)
+    wide = digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    return [f"{base}{chome_kanji(number)}丁目", f"{base}{digits}丁目", f"{base}{wide}丁目"]
+
+
+class TownSearch(NamedTuple):
+    """A town typed into a search: the ward it names, if any; the town without it (spaces and a leading
+    大阪府大阪市 gone); the beginnings of the stored names it stands for."""
+
+    ward_code: str | None
+    town: str
+    forms: list[str]
+
+
+def search_forms(raw: str) -> TownSearch:
+    """北区天神橋 → ward 27127, town 天神橋. 天神橋5丁目, 天神橋５, 天神橋五丁目 → the forms 天神橋五丁目,
+    天神橋5丁目, 天神橋５丁目 (every way a contract may hold it); anything else is looked for as typed."""
+    text = _PREFIX_RE.sub("", re.sub(r"\s+", "", normalise.nfkc(raw)))
+    ward_code = next((code for code, name in WARDS.items() if text.startswith(name) and len(text) > len(name)),
+                     None)
+    if ward_code is not None:
+        text = text[len(WARDS[ward_code]):]
+    base, number = _split(text)
+    if number is None or not 1 <= number <= MAX_CHOME:
+        return TownSearch(ward_code, text, [text])
+    forms = [form for b in dict.fromkeys((base, base.replace("ケ", "ヶ"))) for form in _chome_forms(b, number)]
+    return TownSearch(ward_code, text, list(dict.fromkeys(forms)))
 
 
 # --- building the data file from Japan Post's data (scripts/refresh_towns.py, tests/test_towns.py) -----

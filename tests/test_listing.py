@@ -64,6 +64,24 @@ def test_a_town_beginning_pages_through_every_town_it_stands_for(client, login_a
     assert _numbers(html) == [] and "該当する契約はありません" in html
 
 
+def test_a_town_is_found_however_its_chome_and_ward_are_typed(client, login_as):
+    """What an operator types: 天神橋5丁目 / 天神橋５ / 大阪市北区 天神橋 5丁目 find a contract stored as
+    天神橋五丁目 (and one stored as 天神橋5丁目); a ward typed with the town narrows by it."""
+    kanji = factories.contract(ward_code="27127", town="天神橋五丁目").customer_number
+    digits = factories.contract(ward_code="27127", town="天神橋5丁目").customer_number
+    elsewhere = factories.contract(ward_code="27128", town="天神橋五丁目").customer_number  # not in 北区
+    db.session.commit()
+    login_as("operator")
+    for typed in ("天神橋5丁目", "天神橋５", "天神橋五丁目", " 天神橋 5丁目 "):
+        assert set(_numbers(client.get("/contracts/", query_string={"town": typed}).get_data(as_text=True))) >= {
+            kanji, digits, elsewhere}, typed
+    html = client.get("/contracts/", query_string={"town": "大阪市北区 天神橋 5丁目"}).get_data(as_text=True)
+    assert {kanji, digits} <= set(_numbers(html)) and elsewhere not in _numbers(html)
+    assert 'value="27127" selected' in html and 'value="天神橋5丁目"' in html  # the form shows what it used
+    html = client.get("/contracts/", query_string={"ward": "27128", "town": "北区天神橋"}).get_data(as_text=True)
+    assert "区の指定（中央区）と町名の区（北区）が違います。" in html and _numbers(html) == []
+
+
 def test_a_town_beginning_that_stands_for_too_many_towns_is_refused(client, login_as):
     from console.services.listing import MAX_TOWNS
 

@@ -98,3 +98,14 @@ def test_unknown_towns_are_refused_with_the_nearest_names():
 def test_a_list_of_towns_as_typed():
     assert towns.split_list("天神橋 5丁目、梅田，茶屋町  天満,天満") == ["天神橋5丁目", "梅田", "茶屋町", "天満"]
     assert towns.split_list("") == []
+
+
+@pytest.mark.parametrize(("typed", "ward", "town", "forms"), [
+    ("天神橋5丁目", None, "天神橋5丁目", ["天神橋五丁目", "天神橋5丁目", "天神橋５丁目"]),
+    ("天神橋５", None, "天神橋5", ["天神橋五丁目", "天神橋5丁目", "天神橋５丁目"]),
+    ("大阪府大阪市北区 天神橋", "27127", "天神橋", ["天神橋"]),
+    ("十三東", None, "十三東", ["十三東"]),  # numerals that belong to the name stay with it
+    ("北区", None, "北区", ["北区"]),  # a ward's name alone is not taken for a ward and an empty town
+])
+def test_a_town_typed_into_a_search(typed, ward, town, forms):
+    assert towns.search_forms(typed) == (ward, town, forms)

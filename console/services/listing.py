@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Select, select, text, union_all
 from sqlalchemy.orm import contains_eager
 
-from .. import normalise
+from .. import normalise, towns
 from ..extensions import db
 from ..models import Bill, Contract, PaymentMethod, PaymentStatus, Staff
 from ..wards import WARDS
@@ -130,9 +130,16 @@ class ContractFilter:
         method = args.get("payment_method") or None
         if method and method not in {m.value for m in PaymentMethod}:
             raise DomainError("支払方法の指定が正しくありません。")
-        town = normalise.nfkc(args.get("town")) or None
+        town = normalise.nfkc(args.get("town")).strip() or None
         if town and len(town) > 60:
             raise DomainError("町名が長すぎます。")
+        if town:
+            # 北区天神橋: the ward typed with the town narrows by that ward, as if it had been chosen.
+            typed = towns.search_forms(town)
+            if typed.ward_code is not None and ward is not None and typed.ward_code != ward:
+                raise DomainError(f"区の指定（{WARDS[ward]}）と町名の区（{WARDS[typed.ward_code]}）が違います。"
+                                  "どちらかを直してください。")
+            ward, town = ward or typed.ward_code, typed.town or None
         return cls(ward, town, state, method)
 
 
@@ -143,13 +150,14 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     query = select(Contract)
     if filters.ward_code:
         query = query.where(Contract.ward_code == filters.ward_code)
-    towns: list[str] = []
+    names: list[str] = []
     if filters.town:
         # A whole town name is an equality, which the (town, id) index serves in page order. The
         # beginning of one (天神橋 for its 丁目) is resolved to the whole names stored under it, and the
         # page is the newest of each name's own ordered page: no sort of every contract in those towns.
-        towns = _towns_beginning(filters.town)
-        if len(towns) > MAX_TOWNS:
+        # 天神橋5丁目 is also looked for as 天神橋五丁目 and 天神橋５丁目, however the contracts hold it.
+        names = sorted({name for form in towns.search_forms(filters.town).forms for name in _towns_beginning(form)})
+        if len(names) > MAX_TOWNS:
             raise DomainError(f"「{filters.town}」で始まる町名が多すぎます（{MAX_TOWNS}を超えます）。"
                               "町名をもう少し詳しく入力するか、区で絞り込んでください。")
     if filters.state == "active":
@@ -163,7 +171,7 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     if filters.payment_method:
         query = query.where(Contract.payment_method == filters.payment_method)
     if filters.town:
-        parts = [query.where(Contract.town == town) for town in towns]
+        parts = [query.where(Contract.town == name) for name in names]
         page = _page_of_parts(Contract, parts, _cursor(after, "after"), _cursor(before, "before"))
     else:
         page = _page(query, Contract.id, _cursor(after, "after"), _cursor(before, "before"))
