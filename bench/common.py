@@ -6,7 +6,6 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 from sqlalchemy.engine import make_url
 
@@ -77,11 +76,9 @@ def signed_in_client(app, email: str):
 
 def sign_in_code(step: int = 0) -> str:
     """The bench staff's second-factor code for now (console.clock), or for `step` time steps later."""
-    import pyotp
+    from console.services.second_factor import current_code
 
-    from console import clock
-
-    return pyotp.TOTP(BENCH_TOTP_SECRET).at(clock.now() + timedelta(seconds=30 * step))
+    return current_code(BENCH_TOTP_SECRET, steps_ahead=step)
 
 
 def timed(func: Callable[[], object]) -> float:
