@@ -598,6 +598,27 @@ def test_a_closed_day_is_counted_once_and_again_after_a_correction(database):
     assert again.counts.get((day, login), 0) == 0 and again.counts[(today, login)] >= 1  # the correction: today
 
 
+def test_a_day_is_kept_only_once_it_has_settled(database):
+    """In a day's first minutes yesterday is still counted from the contacts (one recorded at 23:59:59 may
+    commit after midnight); ten minutes in, its counts are kept."""
+    from datetime import datetime, time
+
+    import time_machine
+
+    from console.models import ContactDayCount
+    from console.reports.contact_figures import DAY_SETTLES, contacts_per_category_per_day
+
+    today = clock.today()
+    yesterday = today - timedelta(days=1)
+    midnight = datetime.combine(today, time(0), tzinfo=clock.TOKYO)
+    with time_machine.travel(midnight + DAY_SETTLES / 2, tick=False):
+        contacts_per_category_per_day(yesterday, today)
+        assert db.session.get(ContactDayCount, yesterday) is None
+    with time_machine.travel(midnight + DAY_SETTLES * 2, tick=False):
+        contacts_per_category_per_day(yesterday, today)
+        assert db.session.get(ContactDayCount, yesterday) is not None
+
+
 def test_the_supervisors_home_shows_the_desks_figures(client, login_as):
     from console.reports import dashboard
 

@@ -77,6 +77,11 @@ def _counted(first: date, last: date) -> dict[tuple[date, int], int]:
     return {(_as_date(d), category_id): n for d, category_id, n in rows}
 
 
+# A day's counts are kept once it has been over this long: a contact recorded at 23:59:59 may commit a
+# moment after midnight, and a day counted before that would miss it for good.
+DAY_SETTLES = timedelta(minutes=10)
+
+
 def _closed_days(first: date, last: date) -> dict[tuple[date, int], int]:
     """The same for days that have ended: from their stored counts, counting (once) the days not stored yet."""
     stored = {row.day: row.counts for row in db.session.scalars(
@@ -99,12 +104,12 @@ def contacts_per_category_per_day(first: date, last: date) -> CategoryDays:
     """Contacts of each category on each Japan day from first to last: closed days from their stored counts
     (ContactDayCount), today and later counted from the contacts, so the cost follows the days shown, not
     the contacts behind them."""
-    today = clock.today()
+    live_from = (clock.now() - DAY_SETTLES).date()  # today; yesterday too in a day's first minutes
     counts: dict[tuple[date, int], int] = {}
-    if first < today:
-        counts.update(_closed_days(first, min(last, today - timedelta(days=1))))
-    if last >= today:
-        counts.update(_counted(max(first, today), last))
+    if first < live_from:
+        counts.update(_closed_days(first, min(last, live_from - timedelta(days=1))))
+    if last >= live_from:
+        counts.update(_counted(max(first, live_from), last))
     used = {category_id for _, category_id in counts}
     categories = [c for c in db.session.scalars(select(ContactCategory).order_by(ContactCategory.sort_order,
                                                                                  ContactCategory.id))
