@@ -219,12 +219,9 @@ class TimelinePage:
 # The staff rows a source joins (who recorded, who decided): made once, not per page. Making aliases
 # afresh builds their column proxies again on every page, most of the timeline's Python time. The same
 # alias in two sources' statements is fine: each source's query is a scope of its own.
-_STAFF = (aliased(Staff, name="staff_a"), aliased(Staff, name="staff_b"))
+_BY = aliased(Staff, name="staff_by")
+_DECIDED_BY = aliased(Staff, name="staff_decided_by")
 _RECORDED = aliased(AuditEvent, name="recorded")
-
-
-def _staff():
-    return _STAFF[0]
 
 
 def _among(column, values: tuple):
@@ -252,7 +249,7 @@ def _of_contracts(model, scope: Scope, *staff: tuple) -> tuple[Select, Select]:
 def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    requester, decider = _STAFF
+    requester, decider = _BY, _DECIDED_BY
     query, base = _of_contracts(NameChange, scope, (requester, NameChange.requested_by_id),
                                 (decider, NameChange.decided_by_id))
 
@@ -269,7 +266,7 @@ def _name_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    by = _staff()
+    by = _BY
     query = (
         select(HandoverItem.id, Handover, Contract.customer_number, by.name)
         .join(Handover, Handover.id == HandoverItem.handover_id)
@@ -300,7 +297,7 @@ def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
     where = _links_of(scope)
     if where is None:
         return []
-    by = _staff()
+    by = _BY
     query = (
         select(AccountLink, Contract.customer_number, by.name)
         .join(Contract, Contract.id == AccountLink.contract_id)
@@ -321,7 +318,7 @@ def _unlinks(scope: Scope, w: Window) -> Rows | list[Entry]:
     where = _links_of(scope)
     if where is None:
         return []
-    by = _staff()
+    by = _BY
     query = (
         select(AccountLink, Contract.customer_number, by.name)
         .join(Contract, Contract.id == AccountLink.contract_id)
@@ -345,7 +342,7 @@ CONTRACT_ACTIONS = (AuditAction.CONTRACT_OPENED, AuditAction.BILL_PAYMENT_METHOD
 
 
 def _audited(where) -> Rows:
-    by = _staff()
+    by = _BY
     query = select(AuditEvent, by.name).outerjoin(by, by.id == AuditEvent.staff_id).where(where)
 
     def entry(source, event, name):
@@ -397,7 +394,7 @@ def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not terms:
         return []
     entry, on = _recorder(StartApplication, AuditAction.START_APPLICATION_RECORD)
-    taker, decider = _STAFF
+    taker, decider = _BY, _DECIDED_BY
     query = (
         select(StartApplication, taker.name, decider.name)
         .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
@@ -420,7 +417,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
     entry, on = _recorder(StopApplication, AuditAction.STOP_APPLICATION_RECORD)
-    taker, decider = _STAFF
+    taker, decider = _BY, _DECIDED_BY
     query = (
         select(StopApplication, Contract.customer_number, taker.name, decider.name)
         .join(Contract, Contract.id == StopApplication.contract_id)
@@ -442,7 +439,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    query, base = _of_contracts(PaymentMethodChange, scope, (_staff(), PaymentMethodChange.decided_by_id))
+    query, base = _of_contracts(PaymentMethodChange, scope, (_BY, PaymentMethodChange.decided_by_id))
 
     def entry(source, change, number, decided_by):
         detail = (f"{PaymentMethod.label_of(change.from_method)} → {PaymentMethod.label_of(change.to_method)} — "
@@ -458,7 +455,7 @@ def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.contract_ids:
         return []
-    query, base = _of_contracts(ReissueRequest, scope, (_staff(), ReissueRequest.requested_by_id))
+    query, base = _of_contracts(ReissueRequest, scope, (_BY, ReissueRequest.requested_by_id))
 
     def entry(source, request, number, name):
         return Entry(request.requested_at, source, request.id, "お知らせ票の再発行の受付",
@@ -475,7 +472,7 @@ def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
         where = _among(Notification.customer_number, scope.customer_numbers)
     else:
         return []
-    by = _staff()
+    by = _BY
     query = (
         select(Delivery.id, Delivery.status, Notification, OutageNoticeVersion.notice_id, by.name)
         .join(Notification, Notification.id == Delivery.notification_id)
@@ -498,7 +495,7 @@ def _contacts(scope: Scope, w: Window) -> Rows | list[Entry]:
     keys = contacts.newest(scope.account_id, scope.contract_ids, w.older, w.limit)
     if keys is None:
         return []
-    by = _staff()
+    by = _BY
     query = (select(Contact, ContactCategory.name, by.name)
              .join(ContactCategory, ContactCategory.id == Contact.category_id)
              .join(by, by.id == Contact.staff_id))
@@ -525,7 +522,7 @@ def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
     covering = or_(*(and_(OutageArea.ward_code == ward,
                           or_(OutageArea.town.is_(None), _among(OutageArea.town, tuple(towns))))
                      for ward, towns in towns_by_ward.items()))
-    publisher = _staff()
+    publisher = _BY
     query = (
         select(OutageNoticeVersion, publisher.name)
         .outerjoin(publisher, publisher.id == OutageNoticeVersion.published_by_id)
