@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import clock, transaction
+from .web import browser_signed_in
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def handle_database_error(error: DBAPIError):
         # The member's record cannot be read while the lock is held (it would wait again): the page is
         # drawn in the layout without their menu, and its link goes home.
         g._login_user = current_app.login_manager.anonymous_user()
-        return _safe(503, back=_same_host_referrer(), message=BUSY, signed_in="_user_id" in session)
+        return _safe(503, back=_same_host_referrer(), message=BUSY, signed_in=browser_signed_in())
     current_app.log_exception(error)
     return _safe(500)
 

@@ -21,6 +21,12 @@ from .extensions import babel, csrf, db, login_manager, migrate
 from .services import DomainError
 
 
+def browser_signed_in() -> bool:
+    """Whether this browser's session names a member (Flask-Login's key), read without the database: an
+    answer for a busy or unreachable database must not need it (errors.py, the Cache-Control header)."""
+    return "_user_id" in session
+
+
 def configure_database(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic; make SQLite transactional and foreign-key aware."""
     db.init_app(app)
@@ -310,9 +316,7 @@ def configure_requests(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if "_user_id" in session and not request.path.startswith(("/static/", "/admin/static/")):
-            # Customer data must not stay in a shared PC's browser cache. Whether the browser is signed in
-            # is read from its session, not the member's record: an answer for a busy or unreachable
-            # database must not need the database.
+        if browser_signed_in() and not request.path.startswith(("/static/", "/admin/static/")):
+            # Customer data must not stay in a shared PC's browser cache.
             response.headers["Cache-Control"] = "no-store"
         return response
