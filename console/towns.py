@@ -246,11 +246,10 @@ class TownSearch(NamedTuple):
 
 
 def search_forms(raw: str) -> TownSearch:
-    """北区天神橋 → ward 27127, town 天神橋. 天神橋5丁目, 天神橋５, 天神橋五丁目 → the forms 天神橋五丁目,
+    """北区天神橋 → ward 27127, town 天神橋 (北区 alone: the ward, no town). 天神橋5丁目, 天神橋５, 天神橋五丁目 → the forms 天神橋五丁目,
     天神橋5丁目, 天神橋５丁目 (every way a contract may hold it); anything else is looked for as typed."""
     text = _PREFIX_RE.sub("", re.sub(r"\s+", "", normalise.nfkc(raw)))
-    ward_code = next((code for code, name in WARDS.items() if text.startswith(name) and len(text) > len(name)),
-                     None)
+    ward_code = next((code for code, name in WARDS.items() if text.startswith(name)), None)
     if ward_code is not None:
         text = text[len(WARDS[ward_code]):]
     base, number = _split(text)

@@ -78,8 +78,11 @@ def test_a_town_is_found_however_its_chome_and_ward_are_typed(client, login_as):
     html = client.get("/contracts/", query_string={"town": "大阪市北区 天神橋 5丁目"}).get_data(as_text=True)
     assert {kanji, digits} <= set(_numbers(html)) and elsewhere not in _numbers(html)
     assert 'value="27127" selected' in html and 'value="天神橋5丁目"' in html  # the form shows what it used
+    html = client.get("/contracts/", query_string={"town": "北区"}).get_data(as_text=True)
+    assert 'value="27127" selected' in html and {kanji, digits} <= set(_numbers(html)) and elsewhere not in _numbers(html)
     html = client.get("/contracts/", query_string={"ward": "27128", "town": "北区天神橋"}).get_data(as_text=True)
     assert "区の指定（中央区）と町名の区（北区）が違います。" in html and _numbers(html) == []
+    assert 'value="27128" selected' in html and 'value="北区天神橋"' in html  # both kept, to choose from
 
 
 def test_a_town_beginning_that_stands_for_too_many_towns_is_refused(client, login_as):
@@ -91,6 +94,7 @@ def test_a_town_beginning_that_stands_for_too_many_towns_is_refused(client, logi
     login_as("operator")
     html = client.get("/contracts/?town=多町名").get_data(as_text=True)
     assert "町名をもう少し詳しく入力するか、区で絞り込んでください" in html and _numbers(html) == []
+    assert 'value="多町名"' in html  # what was typed stays in the form, to be made longer
     assert len(_numbers(client.get("/contracts/?town=多町名0").get_data(as_text=True))) == 10
 
 
@@ -129,6 +133,8 @@ def test_bill_list_filters_by_month_status_and_customer(client, login_as):
     for bad, message in (("period=2023-13", "請求月は YYYY-MM"), ("customer_number=123", "お客さま番号は"),
                          ("payment_status=maybe", "支払状況の指定")):
         assert message in client.get(f"/bills/?{bad}").get_data(as_text=True), bad
+    kept = client.get("/bills/?period=2023-11&customer_number=123").get_data(as_text=True)
+    assert 'value="2023-11"' in kept and 'value="123"' in kept  # the refused number stays to be corrected
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bill.list").order_by(AuditEvent.id))
     assert event.customer_number == contract.customer_number
 

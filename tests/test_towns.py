@@ -105,7 +105,7 @@ def test_a_list_of_towns_as_typed():
     ("天神橋５", None, "天神橋5", ["天神橋五丁目", "天神橋5丁目", "天神橋５丁目"]),
     ("大阪府大阪市北区 天神橋", "27127", "天神橋", ["天神橋"]),
     ("十三東", None, "十三東", ["十三東"]),  # numerals that belong to the name stay with it
-    ("北区", None, "北区", ["北区"]),  # a ward's name alone is not taken for a ward and an empty town
+    ("北区", "27127", "", [""]),  # a ward's name typed as the town: that ward, and no town
 ])
 def test_a_town_typed_into_a_search(typed, ward, town, forms):
     assert towns.search_forms(typed) == (ward, town, forms)

@@ -142,6 +142,12 @@ class ContractFilter:
             ward, town = ward or typed.ward_code, typed.town or None
         return cls(ward, town, state, method)
 
+    @classmethod
+    def as_typed(cls, args) -> ContractFilter:
+        """What was typed, unchecked, for the form to show again beside a refusal (never for a query)."""
+        return cls(args.get("ward") or None, normalise.nfkc(args.get("town")).strip()[:60] or None,
+                   args.get("state") or None, args.get("payment_method") or None)
+
 
 @requires(CUSTOMER_DESK)
 def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None = None, before: str | None = None,
@@ -180,6 +186,18 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     return page
 
 
+def _month(raw: str | None) -> date | None:
+    """YYYY-MM as the month's first day (None when empty); anything else is refused in Japanese."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        year, month = (int(part) for part in raw.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise DomainError("請求月は YYYY-MM の形で入力してください。") from None
+
+
 @dataclass(frozen=True)
 class BillFilter:
     """What the bill list is narrowed to."""
@@ -191,14 +209,7 @@ class BillFilter:
     @classmethod
     def parse(cls, args) -> BillFilter:
         """From the query string (period as YYYY-MM); unknown values are refused in Japanese."""
-        period = None
-        raw = (args.get("period") or "").strip()
-        if raw:
-            try:
-                year, month = (int(part) for part in raw.split("-"))
-                period = date(year, month, 1)
-            except ValueError:
-                raise DomainError("請求月は YYYY-MM の形で入力してください。") from None
+        period = _month(args.get("period"))
         status = args.get("payment_status") or None
         if status and status not in {s.value for s in PaymentStatus}:
             raise DomainError("支払状況の指定が正しくありません。")
@@ -208,6 +219,16 @@ class BillFilter:
             if number is None:
                 raise DomainError("お客さま番号は英字1文字と数字9桁です（例：K012345678）。")
         return cls(period, status, number)
+
+    @classmethod
+    def as_typed(cls, args) -> BillFilter:
+        """What was typed, unchecked, for the form to show again beside a refusal (a month that is not
+        one is left out: the month field shows only months)."""
+        try:
+            period = _month(args.get("period"))
+        except DomainError:
+            period = None
+        return cls(period, args.get("payment_status") or None, (args.get("customer_number") or "").strip()[:20] or None)
 
 
 @requires(CUSTOMER_DESK)

@@ -22,7 +22,8 @@ def _listed(filter_class, load):
         return filters, load(filters, after=request.args.get("after"), before=request.args.get("before"))
 
     done, result = apply_change(run)
-    return result if done else (filter_class(), listing.Page([], None, None))
+    # A refusal keeps what was typed in the form, beside the message that says what to change.
+    return result if done else (filter_class.as_typed(request.args), listing.Page([], None, None))
 
 
 class ContractListView(ConsoleView):
