@@ -133,6 +133,8 @@ def test_bill_list_filters_by_month_status_and_customer(client, login_as):
     for bad, message in (("period=2023-13", "請求月は YYYY-MM"), ("customer_number=123", "お客さま番号は"),
                          ("payment_status=maybe", "支払状況の指定")):
         assert message in client.get(f"/bills/?{bad}").get_data(as_text=True), bad
+    wide = client.get("/bills/", query_string={"period": "２０２３－１１", "payment_status": "paid"}).get_data(as_text=True)
+    assert other.customer_number in _numbers(wide)  # a month typed in full-width figures is the same month
     kept = client.get("/bills/?period=2023-11&customer_number=123").get_data(as_text=True)
     assert 'value="2023-11"' in kept and 'value="123"' in kept  # the refused number stays to be corrected
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bill.list").order_by(AuditEvent.id))

@@ -18,6 +18,7 @@ from ..models import Bill, Contract, PaymentMethod, PaymentStatus, Staff
 from ..wards import WARDS
 from . import DomainError
 from .audit import record
+from .customer import parse_month
 from .permissions import CUSTOMER_DESK, requires
 
 PAGE_SIZE = 50
@@ -186,18 +187,6 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
     return page
 
 
-def _month(raw: str | None) -> date | None:
-    """YYYY-MM as the month's first day (None when empty); anything else is refused in Japanese."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise DomainError("請求月は YYYY-MM の形で入力してください。") from None
-
-
 @dataclass(frozen=True)
 class BillFilter:
     """What the bill list is narrowed to."""
@@ -209,7 +198,7 @@ class BillFilter:
     @classmethod
     def parse(cls, args) -> BillFilter:
         """From the query string (period as YYYY-MM); unknown values are refused in Japanese."""
-        period = _month(args.get("period"))
+        period = parse_month(args.get("period"))
         status = args.get("payment_status") or None
         if status and status not in {s.value for s in PaymentStatus}:
             raise DomainError("支払状況の指定が正しくありません。")
@@ -225,7 +214,7 @@ class BillFilter:
         """What was typed, unchecked, for the form to show again beside a refusal (a month that is not
         one is left out: the month field shows only months)."""
         try:
-            period = _month(args.get("period"))
+            period = parse_month(args.get("period"))
         except DomainError:
             period = None
         return cls(period, args.get("payment_status") or None, (args.get("customer_number") or "").strip()[:20] or None)
