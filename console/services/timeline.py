@@ -284,26 +284,33 @@ def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
     return Rows(query, Handover.created_at, HandoverItem.id, entry)
 
 
-def _links_of(scope: Scope):
+def _links_of(scope: Scope, by_column, *conditions) -> tuple[Select, Select] | None:
+    """The links of the scope's account or contracts that meet `conditions`, with the customer number and the
+    name of the member of staff in `by_column`; and their ids alone, the narrower query for the page's keys.
+    None when the scope has neither an account nor contracts."""
     terms = []
     if scope.account_id is not None:
         terms.append(AccountLink.account_id == scope.account_id)
     if scope.contract_ids:
         terms.append(_among(AccountLink.contract_id, scope.contract_ids))
-    return or_(*terms) if terms else None
-
-
-def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
-    where = _links_of(scope)
-    if where is None:
-        return []
+    if not terms:
+        return None
+    where = (or_(*terms), *conditions)
     by = _BY
     query = (
         select(AccountLink, Contract.customer_number, by.name)
         .join(Contract, Contract.id == AccountLink.contract_id)
-        .outerjoin(by, by.id == AccountLink.linked_by_id)
-        .where(where)
+        .outerjoin(by, by.id == by_column)
+        .where(*where)
     )
+    return query, select(AccountLink.id).where(*where)
+
+
+def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
+    links = _links_of(scope, AccountLink.linked_by_id)
+    if links is None:
+        return []
+    query, base = links
 
     def entry(source, link, number, name):
         who = name or (CUSTOMER if link.source in (LinkSource.PORTAL, LinkSource.PORTAL_RESTART) else SYSTEM)
@@ -311,28 +318,21 @@ def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
                      f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
                      who, number, "customer.contract", (("contract_id", link.contract_id),))
 
-    return Rows(query, AccountLink.linked_at, AccountLink.id, entry, base=select(AccountLink.id).where(where))
+    return Rows(query, AccountLink.linked_at, AccountLink.id, entry, base=base)
 
 
 def _unlinks(scope: Scope, w: Window) -> Rows | list[Entry]:
-    where = _links_of(scope)
-    if where is None:
+    links = _links_of(scope, AccountLink.ended_by_id, AccountLink.ended_at.is_not(None))
+    if links is None:
         return []
-    by = _BY
-    query = (
-        select(AccountLink, Contract.customer_number, by.name)
-        .join(Contract, Contract.id == AccountLink.contract_id)
-        .outerjoin(by, by.id == AccountLink.ended_by_id)
-        .where(where, AccountLink.ended_at.is_not(None))
-    )
+    query, base = links
 
     def entry(source, link, number, name):
         return Entry(link.ended_at, source, link.id, "お客さま番号の登録解除",
                      f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
                      name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
 
-    return Rows(query, AccountLink.ended_at, AccountLink.id, entry,
-                base=select(AccountLink.id).where(where, AccountLink.ended_at.is_not(None)))
+    return Rows(query, AccountLink.ended_at, AccountLink.id, entry, base=base)
 
 
 # Audited changes that have no row of their own to show (an unlock leaves only the audit entry).
