@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -15,7 +15,7 @@ from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartA
 from ..services import DomainError, moves, payment_methods, start_applications, stop_applications
 from ..services import customer as customer_service
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404
 
 PAGE_SIZE = 100
 
@@ -216,10 +216,7 @@ class ApplicationView(ConsoleView):
 
     @expose("/moves/<move_group>")
     def move(self, move_group: str):
-        try:
-            stop, start = moves.move_pair(move_group)
-        except DomainError:
-            abort(404)
+        stop, start = found_or_404(lambda: moves.move_pair(move_group))
         ctx = start_applications.view_start_application(current_user, start)
         return self._render("applications/move.html", stop=stop, application=start, ctx=ctx, move_group=move_group)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
@@ -24,6 +24,7 @@ from ..services import DomainError
 
 CUSTOMER_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 ANY_ROLE = frozenset(Role)
+T = TypeVar("T")
 
 
 # --- list filters for UTCDateTime columns: what staff type is Japan time, stored values are UTC ---
@@ -171,6 +172,15 @@ def apply_change(change: Callable[[], Any], success: str | None = None) -> tuple
     if success:
         flash(success, "success")
     return True, result
+
+
+def found_or_404(load: Callable[[], T]) -> T:
+    """What a service's view_* function answers, or a 404 when it refuses (the record is not one this
+    member may open, or there is none)."""
+    try:
+        return load()
+    except DomainError:
+        abort(404)
 
 
 def current_staff_session() -> StaffSession | None:

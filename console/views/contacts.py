@@ -19,9 +19,9 @@ from ..models import (
     PortalAccount,
     Role,
 )
-from ..services import DomainError, contact_categories, contacts, follow_ups
+from ..services import contact_categories, contacts, follow_ups
 from ..services import customer as customer_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404, row_id
 
 FORM_FIELDS = ("channel", "direction", "category", "caller_relation", "caller_phone", "memo", "outcome",
                "outage_notice_id", "follow_up_what", "follow_up_days", "follow_up_assignee")
@@ -90,10 +90,7 @@ class ContactView(ConsoleView):
 
     @expose("/<int:contact_id>")
     def detail(self, contact_id: int):
-        try:
-            detail = contacts.view_contact(current_user, contact_id)
-        except DomainError:
-            abort(404)
+        detail = found_or_404(lambda: contacts.view_contact(current_user, contact_id))
         return self.render("contacts/detail.html", detail=detail, contact=detail.row.contact,
                            customer_label=contacts.customer_label, faq=contacts.faq_for(detail.row.contact.category),
                            FollowUpStatus=FollowUpStatus)
@@ -105,10 +102,7 @@ class ContactView(ConsoleView):
             if done:
                 flash(f"訂正を記録しました（応対番号 {created.id}）。元の記録は「訂正済」と表示されます。", "success")
                 return redirect(url_for(".detail", contact_id=created.id))
-        try:
-            detail = contacts.view_contact(current_user, contact_id)
-        except DomainError:
-            abort(404)
+        detail = found_or_404(lambda: contacts.view_contact(current_user, contact_id))
         old = detail.row.contact
         values = _form_values(**{name: (getattr(old, name) or "") for name in (
             "channel", "direction", "caller_relation", "memo", "outcome")},
@@ -153,10 +147,7 @@ class FollowUpView(ConsoleView):
                                          "対応待ちを完了し、結果を応対として記録しました。")
             if done:
                 return redirect(url_for("contacts.detail", contact_id=created.id))
-        try:
-            follow_up = follow_ups.view_follow_up(current_user, follow_up_id)
-        except DomainError:
-            abort(404)
+        follow_up = found_or_404(lambda: follow_ups.view_follow_up(current_user, follow_up_id))
         promise = follow_up.contact
         values = _form_values(category=promise.category.code, direction=ContactDirection.OUTBOUND.value,
                               caller_phone=promise.caller_phone or "", caller_relation=promise.caller_relation.value)

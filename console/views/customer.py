@@ -17,7 +17,7 @@ from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
 from ..services import timeline as timeline_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404, row_id
 
 
 class LookupView(ConsoleView):
@@ -121,10 +121,7 @@ class CustomerPageView(ConsoleView):
 
     def _page(self, load, record_id: int, *, account_page: bool):
         """The 360° page of one account or contract; one the service refuses is a 404."""
-        try:
-            view = load(current_user, record_id, today=clock.today())
-        except DomainError:
-            abort(404)
+        view = found_or_404(lambda: load(current_user, record_id, today=clock.today()))
         return self._render(view, account_page=account_page)
 
     @expose("/account/<int:account_id>")
@@ -144,18 +141,13 @@ class CustomerPageView(ConsoleView):
             before = customer_service.parse_month(request.args.get("before"))
         except DomainError as refused:
             abort(400, refused.message)
-        try:
-            page = customer_service.contract_bills(current_user, contract_id, before=before, today=clock.today())
-        except DomainError:
-            abort(404)
+        page = found_or_404(lambda: customer_service.contract_bills(current_user, contract_id, before=before,
+                                                                     today=clock.today()))
         return self.render("customer/bills.html", page=page)
 
     def _timeline(self, **record):
         cursor = timeline_service.Cursor.parse(request.args.get("before"))
-        try:
-            view = timeline_service.view_timeline(current_user, cursor=cursor, **record)
-        except DomainError:
-            abort(404)
+        view = found_or_404(lambda: timeline_service.view_timeline(current_user, cursor=cursor, **record))
         if view.account is not None:
             back = url_for(".account", account_id=view.account.id)
             here = url_for(".account_timeline", account_id=view.account.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,10 +21,10 @@ from ..models import (
     SupplyStatus,
     VersionType,
 )
-from ..services import DomainError, outage_desk, outage_mail, outage_notices, supply_points
 from ..services import disaster_feeds as feeds
+from ..services import outage_desk, outage_mail, outage_notices, supply_points
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404, row_id
 
 COORDINATOR_ROLES = frozenset({Role.DISASTER_COORDINATOR})
 
@@ -209,10 +209,7 @@ class OutageDeskView(ConsoleView):
 
     @expose("/<int:notice_id>")
     def detail(self, notice_id: int):
-        try:
-            detail = outage_desk.view_notice(current_user, notice_id)
-        except DomainError:
-            abort(404)
+        detail = found_or_404(lambda: outage_desk.view_notice(current_user, notice_id))
         return self.render("disaster/desk_detail.html", detail=detail, supply_types=SupplyPointType.labels(),
                            **_labels())
 
