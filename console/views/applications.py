@@ -15,7 +15,7 @@ from ..models import ApplicationStatus, Channel, Contract, PaymentMethod, StartA
 from ..services import DomainError, moves, payment_methods, start_applications, stop_applications
 from ..services import customer as customer_service
 from ..wards import WARDS
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, contract_form, found_or_404
 
 PAGE_SIZE = 100
 
@@ -102,16 +102,14 @@ class ApplicationView(ConsoleView):
     @expose("/stops/new/<int:contract_id>", methods=["GET", "POST"])
     def new_stop(self, contract_id: int):
         """使用中止申込（電話受付） for one contract."""
-        contract = db.get_or_404(Contract, contract_id)
         form = request.form
-        if request.method == "POST":
-            done, _stop = apply_change(lambda: stop_applications.record_stop_application(
+        contract, done, _stop = contract_form(contract_id, "stop_application", lambda contract: (
+            stop_applications.record_stop_application(
                 current_user, contract, desired_stop_date=_date(form.get("desired_stop_date")),
-                final_bill_address=form.get("final_bill_address"), today=clock.today()))
-            if done:
-                flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
-                return redirect(url_for(".stops"))
-        customer_service.view_contract_form(current_user, contract, "stop_application")
+                final_bill_address=form.get("final_bill_address"), today=clock.today())))
+        if done:
+            flash(f"お客さま番号 {contract.customer_number} の使用中止申込を受け付けました。", "success")
+            return redirect(url_for(".stops"))
         return self._render("applications/new_stop.html", contract=contract, form=form)
 
     @expose("/<int:application_id>")

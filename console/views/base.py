@@ -18,9 +18,11 @@ from sqlalchemy import inspect as sa_inspect
 
 from .. import transaction
 from ..boundary import REFUSED, has_control, id_in_range
+from ..extensions import db
 from ..formats import TOKYO
-from ..models import Role, StaffSession
+from ..models import Contract, Role, StaffSession
 from ..services import DomainError
+from ..services import customer as customer_service
 
 CUSTOMER_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 ANY_ROLE = frozenset(Role)
@@ -172,6 +174,18 @@ def apply_change(change: Callable[[], Any], success: str | None = None) -> tuple
     if success:
         flash(success, "success")
     return True, result
+
+
+def contract_form(contract_id: int, form_name: str, change: Callable[[Contract], Any],
+                  success: str | None = None) -> tuple[Contract, bool, Any]:
+    """A form about one contract (a name change, a reissue, a stop application): the contract (404 when
+    there is none) and, on a POST, the change made with apply_change: (contract, done, its result). A form
+    shown (asked for, or refused) shows the holder and address, so it is audited as a view of the contract."""
+    contract = db.get_or_404(Contract, contract_id)
+    done, result = apply_change(lambda: change(contract), success) if request.method == "POST" else (False, None)
+    if not done:
+        customer_service.view_contract_form(current_user, contract, form_name)
+    return contract, done, result
 
 
 def found_or_404(load: Callable[[], T]) -> T:

@@ -13,7 +13,6 @@ from .. import clock
 from ..extensions import db
 from ..models import (
     ChangeStatus,
-    Contract,
     Handover,
     HandoverStatus,
     HolderKind,
@@ -21,10 +20,9 @@ from ..models import (
     PortalAccount,
     Role,
 )
-from ..services import customer as customer_service
 from ..services import handovers as handover_service
 from ..services import holders as holder_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change, row_id
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, contract_form, row_id
 
 
 def _date(value: str | None) -> date | None:
@@ -59,10 +57,9 @@ class NameChangeView(ConsoleView):
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
     def new(self, contract_id: int):
-        contract = db.get_or_404(Contract, contract_id)
         form = request.form
-        if request.method == "POST":
-            done, change = apply_change(lambda: holder_service.request_name_change(
+        contract, done, change = contract_form(contract_id, "name_change", lambda contract: (
+            holder_service.request_name_change(
                 current_user, contract,
                 new_holder_name=form.get("new_holder_name", ""),
                 new_holder_kana=form.get("new_holder_kana", ""),
@@ -71,10 +68,9 @@ class NameChangeView(ConsoleView):
                 identity_check=form.get("identity_check", ""),
                 documents_checked=form.get("documents_checked"),
                 note=form.get("note"),
-            ), "名義変更を受け付けました。スーパーバイザーの承認後に反映されます。")
-            if done:
-                return redirect(url_for(".detail", change_id=change.id))
-        customer_service.view_contract_form(current_user, contract, "name_change")
+            )), "名義変更を受け付けました。スーパーバイザーの承認後に反映されます。")
+        if done:
+            return redirect(url_for(".detail", change_id=change.id))
         return self.render(
             "changes/name_change_new.html", contract=contract, form=form, today=clock.today(),
             carry=holder_service.carry_over(contract), kinds=HolderKind,

@@ -15,10 +15,10 @@ from ..documents import reissued_notices
 from ..extensions import db
 from ..jobs.queue import JobsUnavailable, enqueue
 from ..jobs.reissue import build_print_batch
-from ..models import AuditEvent, Contract, PrintBatch, ReissueRequest, ReissueStatus, Role
+from ..models import AuditEvent, PrintBatch, ReissueRequest, ReissueStatus, Role
 from ..services import DomainError, print_batches, reissue_requests
 from ..services import customer as customer_service
-from .base import CUSTOMER_ROLES, ConsoleView, apply_change
+from .base import CUSTOMER_ROLES, ConsoleView, apply_change, contract_form
 
 LIST_LIMIT = 500
 
@@ -40,19 +40,17 @@ class ReissueView(ConsoleView):
 
     @expose("/new/<int:contract_id>", methods=["GET", "POST"])
     def new(self, contract_id: int):
-        contract = db.get_or_404(Contract, contract_id)
         form = request.form
-        if request.method == "POST":
-            done, created = apply_change(lambda: reissue_requests.request_reissue(
+        contract, done, created = contract_form(contract_id, "reissue", lambda contract: (
+            reissue_requests.request_reissue(
                 current_user, contract,
                 months=reissue_requests.parse_months(" ".join(form.getlist("month") + [form.get("months_text", "")])),
                 send_to=form.get("send_to", ""), caller_relation=form.get("caller_relation", ""),
                 other_address=form.get("other_address"), other_address_reason=form.get("other_address_reason"),
-            ))
-            if done:
-                flash(f"お知らせ票の再発行を受け付けました（受付番号 {created.id}）。印刷バッチで印刷・発送します。", "success")
-                return redirect(url_for(".detail", request_id=created.id))
-        customer_service.view_contract_form(current_user, contract, "reissue")
+            )))
+        if done:
+            flash(f"お知らせ票の再発行を受け付けました（受付番号 {created.id}）。印刷バッチで印刷・発送します。", "success")
+            return redirect(url_for(".detail", request_id=created.id))
         return self.render(
             "reissue/new.html", contract=contract, form=form, checked=set(form.getlist("month")),
             bills=reissue_requests.reissuable_bills(contract), taken=reissue_requests.open_request_months(contract),
