@@ -50,6 +50,19 @@ def totp_code(secret: str = TOTP_SECRET, *, step_offset: int = 0) -> str:
     return totp.generate_otp(totp.timecode(clock.now()) + step_offset)
 
 
+def _added(row):
+    """The row added to the session and flushed (its id known): every factory's last step."""
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _made(model, values: dict, overrides: dict):
+    """A row of model from the factory's values with the test's overrides, added and flushed."""
+    values.update(overrides)
+    return _added(model(**values))
+
+
 def staff(*roles: str, email: str | None = None, name: str = "テスト職員", enrolled: bool = True) -> Staff:
     """A staff member holding the given roles (operator when none given), password PASSWORD, and a second
     factor enrolled with TOTP_SECRET (enrolled=False: the member enrols at the first sign-in)."""
@@ -58,9 +71,7 @@ def staff(*roles: str, email: str | None = None, name: str = "テスト職員", 
     if enrolled:
         member.totp_secret, member.totp_enrolled_at = TOTP_SECRET, clock.now()
     member.roles = [StaffRole(role=Role(r)) for r in (roles or ("operator",))]
-    db.session.add(member)
-    db.session.flush()
-    return member
+    return _added(member)
 
 
 def contract(**overrides) -> Contract:
@@ -93,9 +104,7 @@ def contract(**overrides) -> Contract:
             effective_from=row.start_date,
         )
     ]
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _added(row)
 
 
 def account(**overrides) -> PortalAccount:
@@ -109,21 +118,13 @@ def account(**overrides) -> PortalAccount:
         registration_step=RegistrationStep.SMS_VERIFIED,
         registration_status=RegistrationStatus.FULL,
     )
-    values.update(overrides)
-    row = PortalAccount(**values)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _made(PortalAccount, values, overrides)
 
 
 def link(account_row: PortalAccount, contract_row: Contract, *, main: bool = False, **overrides) -> AccountLink:
     """Link a customer number to an account."""
     values = dict(account_id=account_row.id, contract_id=contract_row.id, is_main=main, source=LinkSource.PORTAL)
-    values.update(overrides)
-    row = AccountLink(**values)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _made(AccountLink, values, overrides)
 
 
 def start_application(**overrides):
@@ -139,11 +140,7 @@ def start_application(**overrides):
         address_line=f"{n}-5", building="天神橋ハイツ", room="101", desired_start_date=clock.today() + timedelta(days=7),
         payment_method=PaymentMethod.PAYMENT_NOTICE, received_at=clock.now(),
     )
-    values.update(overrides)
-    row = StartApplication(**values)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _made(StartApplication, values, overrides)
 
 
 def stop_application(contract_row: Contract, **overrides):
@@ -154,11 +151,7 @@ def stop_application(contract_row: Contract, **overrides):
 
     values = dict(channel=Channel.PHONE, contract_id=contract_row.id, desired_stop_date=clock.today() + timedelta(days=5),
                   final_bill_address="大阪市北区中崎西二丁目1-1 転居先")
-    values.update(overrides)
-    row = StopApplication(**values)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _made(StopApplication, values, overrides)
 
 
 @contextmanager
@@ -188,11 +181,7 @@ def bill(contract_row: Contract, period: date, **overrides) -> Bill:
         payment_method=contract_row.payment_method,
         notice_channel=NoticeChannel.PAPER,
     )
-    values.update(overrides)
-    row = Bill(**values)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return _made(Bill, values, overrides)
 
 
 def race(app, attempts: dict[str, tuple[int, Callable[[Staff], Any]]]) -> dict[str, Any]:
