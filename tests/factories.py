@@ -1,4 +1,5 @@
-"""Small factories that keep tests short (after CTFd's gen_* helpers). Each adds and flushes."""
+"""Small factories that keep tests short (after CTFd's gen_* helpers). Each adds and flushes (notice_input,
+what a coordinator types, adds nothing)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from console.models import (
     StaffRole,
 )
 from console.services import DomainError
+from console.services.outage_notices import NoticeInput
 
 PASSWORD = "correct-horse-battery-staple"
 # Every test member's second factor unless a test says otherwise; tests/conftest.py's sign_in answers the
@@ -152,6 +154,17 @@ def stop_application(contract_row: Contract, **overrides):
     values = dict(channel=Channel.PHONE, contract_id=contract_row.id, desired_stop_date=clock.today() + timedelta(days=5),
                   final_bill_address="大阪市北区中崎西二丁目1-1 転居先")
     return _made(StopApplication, values, overrides)
+
+
+def notice_input(**overrides) -> NoticeInput:
+    """What a coordinator types for an emergency outage in 北区 (27127), from 06:00 to 18:00 on 2026-11-25."""
+    values = dict(
+        kind="emergency", phenomenon="outage", mode="actual", title="断水のお知らせ",
+        body="配水管の破損により断水しています。", guidance="給水拠点をご利用ください。",
+        starts_at="2026-11-25T06:00", expected_restoration_at="2026-11-25T18:00", wards=("27127",),
+    )
+    values.update(overrides)
+    return NoticeInput(**values)
 
 
 @contextmanager

@@ -40,18 +40,8 @@ def fresh_public_pages(app):
     app.config["PUBLIC_CACHE_SECONDS"] = previous if previous is not None else 1.0
 
 
-def notice_input(**overrides) -> outage_notices.NoticeInput:
-    values = dict(
-        kind="emergency", phenomenon="outage", mode="actual", title="断水のお知らせ",
-        body="配水管の破損により断水しています。", guidance="給水拠点をご利用ください。",
-        starts_at="2026-11-25T06:00", expected_restoration_at="2026-11-25T18:00", wards=("27127",),
-    )
-    values.update(overrides)
-    return outage_notices.NoticeInput(**values)
-
-
 def publish(staff, **overrides):
-    version = outage_notices.create_draft(staff, notice_input(**overrides))
+    version = outage_notices.create_draft(staff, factories.notice_input(**overrides))
     return outage_notices.publish_draft(staff, version.notice_id)
 
 
@@ -122,17 +112,17 @@ def test_published_versions_cannot_be_changed_and_the_mode_is_fixed(database):
     staff = factories.staff("disaster_coordinator")
     version, _ = publish(staff, mode="exercise")
     with pytest.raises(DomainError, match="発表区分"):
-        outage_notices.save_draft(staff, version.notice_id, notice_input(mode="actual"))
-    draft = outage_notices.save_draft(staff, version.notice_id, notice_input(mode="exercise", title="続報"))
+        outage_notices.save_draft(staff, version.notice_id, factories.notice_input(mode="actual"))
+    draft = outage_notices.save_draft(staff, version.notice_id, factories.notice_input(mode="exercise", title="続報"))
     assert draft.id != version.id and draft.version_no == 2
     db.session.refresh(version)
     assert version.title == "断水のお知らせ"
     with pytest.raises(DomainError):
-        outage_notices.create_draft(staff, notice_input(wards=()))
+        outage_notices.create_draft(staff, factories.notice_input(wards=()))
     with pytest.raises(DomainError, match="区のコード"):
-        outage_notices.create_draft(staff, notice_input(wards=("99999",)))
+        outage_notices.create_draft(staff, factories.notice_input(wards=("99999",)))
     with pytest.raises(DomainError, match="復旧見込み"):
-        outage_notices.create_draft(staff, notice_input(expected_restoration_at="2026-11-25T05:00"))
+        outage_notices.create_draft(staff, factories.notice_input(expected_restoration_at="2026-11-25T05:00"))
 
 
 def _customer(ward="27127", town="梅田一丁目", contracts=1, **account):

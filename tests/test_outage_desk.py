@@ -21,14 +21,9 @@ INSIDE_TOWN = "梅田一丁目"  # factories.contract()'s usage location: 北区
 
 
 def notice_input(**overrides) -> outage_notices.NoticeInput:
-    values = dict(
-        kind="emergency", phenomenon="outage", mode="actual", title="北区梅田の断水",
-        body="配水管の破損により断水しています。", guidance="給水容器をお持ちください。",
-        starts_at="2026-11-25T06:00", expected_restoration_at="2026-11-25T18:30",
-        wards=("27127",), towns={"27127": INSIDE_TOWN},
-    )
-    values.update(overrides)
-    return outage_notices.NoticeInput(**values)
+    return factories.notice_input(**{"title": "北区梅田の断水", "guidance": "給水容器をお持ちください。",
+                                     "expected_restoration_at": "2026-11-25T18:30", "towns": {"27127": INSIDE_TOWN},
+                                     **overrides})
 
 
 def publish(coordinator, **overrides) -> OutageNoticeVersion:

@@ -16,13 +16,7 @@ from tests.conftest import csrf_token
 
 
 def notice_input(**overrides) -> outage_notices.NoticeInput:
-    values = dict(
-        kind="emergency", phenomenon="outage", mode="actual", title="天神橋で断水",
-        body="配水管の破損により断水しています。", guidance="給水拠点をご利用ください。",
-        starts_at="2026-11-25T06:00", expected_restoration_at="2026-11-25T18:00", wards=("27127",),
-    )
-    values.update(overrides)
-    return outage_notices.NoticeInput(**values)
+    return factories.notice_input(**{"title": "天神橋で断水", **overrides})
 
 
 def customer(town: str, ward: str = "27127"):
