@@ -25,6 +25,20 @@ def _throttled_app(app, storage_uri: str, **limits):
     })
 
 
+def _committed_operator(database_url: str, email: str) -> None:
+    """An operator with factories.PASSWORD and TOTP_SECRET, committed: the second app has its own connections."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        staff_id = conn.execute(text(
+            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
+            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, :now, :t, :now) "
+            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET, "now": clock.now()}).scalar_one()
+        conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
+    engine.dispose()
+
+
 def _try(client, email: str, address: str = "192.0.2.10"):
     page = client.get("/login", environ_base={"REMOTE_ADDR": address})
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
@@ -59,16 +73,7 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(app, redi
     Redis.from_url(redis_url).flushdb()
     client = _throttled_app(app, redis_url).test_client()
     email = f"throttle-own-{uuid.uuid4().hex[:8]}@example.jp"
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
-    with engine.begin() as conn:  # committed: the second app has its own connections
-        staff_id = conn.execute(text(
-            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
-            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, :now, :t, :now) "
-            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET, "now": clock.now()}).scalar_one()
-        conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
-    engine.dispose()
+    _committed_operator(app.config["SQLALCHEMY_DATABASE_URI"], email)
     assert sign_in(client, email, factories.PASSWORD).status_code == 302
     token = csrf_token(client, "/me/password")
     tries = [client.post("/me/password", data={"csrf_token": token, "current_password": f"guess-{n}",
@@ -80,19 +85,8 @@ def test_guessing_the_current_password_on_the_change_form_is_throttled(app, redi
 
 
 def test_sign_in_works_while_the_limiter_storage_is_down(app, database_url):
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
     email = f"{uuid.uuid4().hex[:12]}@example.jp"
-    with engine.begin() as conn:  # committed: the second app has its own connections
-        staff_id = conn.execute(text(
-            "INSERT INTO staff (email, name, password_hash, active, failed_logins, created_at, "
-            "totp_secret, totp_enrolled_at) VALUES (:e, '職員', :h, true, 0, :now, :t, :now) "
-            "RETURNING id"), {"e": email, "h": factories._HASH, "t": factories.TOTP_SECRET, "now": clock.now()}).scalar_one()
-        conn.execute(text("INSERT INTO staff_role (staff_id, role) VALUES (:s, 'operator')"), {"s": staff_id})
-    engine.dispose()
+    _committed_operator(database_url, email)
     throttled = _throttled_app(app, "redis://127.0.0.1:1/0")  # nothing listens on port 1
     client = throttled.test_client()
     assert _try(client, email).status_code == 200  # a wrong password: the form again, not an error
