@@ -192,6 +192,14 @@ def csrf_token(client, path: str = "/") -> str:
     return match.group(1)
 
 
+def password_reset_by_phone(client, page: str, reason: str):
+    """On a portal account's page: confirm the caller by the registered phone, then send the account a
+    password-reset mail for `reason`. Returns the answer, redirects followed."""
+    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": csrf_token(client, page)})
+    return client.post(f"{page}/password-reset", data={"reason": reason, "csrf_token": csrf_token(client, page)},
+                       follow_redirects=True)
+
+
 def sign_in(client, email: str, password: str, *, secret: str = factories.TOTP_SECRET):
     """Sign in through the real forms, CSRF tokens included: the password, then (when the password was
     accepted and the member has a second factor) the code an authenticator with `secret` shows now.

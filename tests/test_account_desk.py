@@ -12,7 +12,7 @@ from console.extensions import db
 from console.models import AuditEvent, PaymentMethod
 from console.services import DomainError, accounts
 from tests import factories
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, password_reset_by_phone
 
 M, X, NA, NE = accounts.MATCH, accounts.MISMATCH, accounts.NOT_APPLICABLE, accounts.NOT_ENTERED
 
@@ -161,9 +161,7 @@ def test_password_reset_is_queued_when_redis_is_configured(client, login_as, loc
 
     login_as("operator")
     page = f"/customer/account/{locked_account.id}"
-    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": csrf_token(client, page)})
-    response = client.post(f"{page}/password-reset", data={"reason": "失念", "csrf_token": csrf_token(client, page)},
-                           follow_redirects=True)
+    response = password_reset_by_phone(client, page, "失念")
     assert "送信を受け付けました" in response.get_data(as_text=True)
     assert smtp_server.messages == []
     run_jobs(rq_queue)

@@ -14,7 +14,7 @@ from console import clock
 from console.extensions import db
 from console.models import Delivery, DeliveryStatus
 from tests import factories
-from tests.conftest import _free_port, csrf_token, run_jobs
+from tests.conftest import _free_port, csrf_token, password_reset_by_phone, run_jobs
 
 
 class PrivateRedis:
@@ -70,9 +70,7 @@ def test_redis_down_the_desk_keeps_working_and_mails_go_when_it_is_back(client, 
     page = f"/customer/account/{account.id}"
     assert client.get(page).status_code == 200
     # An action that needs a job says so, and records the mail.
-    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": csrf_token(client, page)})
-    response = client.post(f"{page}/password-reset", data={"reason": "本人から電話", "csrf_token": csrf_token(client, page)},
-                           follow_redirects=True)
+    response = password_reset_by_phone(client, page, "本人から電話")
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "ジョブ実行基盤（Redis）に接続できません" in body and "復旧後に送信します" in body
     delivery = db.session.scalar(select(Delivery).where(Delivery.address == "waiting@example.jp"))
@@ -105,9 +103,7 @@ def test_redis_stopping_under_a_running_console(client, login_as, private_redis,
     db.session.commit()
     login_as("operator")
     page = f"/customer/account/{account.id}"
-    client.post(f"{page}/identity", data={"method": "registered_phone", "csrf_token": csrf_token(client, page)})
-    first = client.post(f"{page}/password-reset", data={"reason": "一回目", "csrf_token": csrf_token(client, page)},
-                        follow_redirects=True)
+    first = password_reset_by_phone(client, page, "一回目")
     assert "送信を受け付けました" in first.get_data(as_text=True)
     private_redis.stop()
     second = client.post(f"{page}/password-reset", data={"reason": "二回目", "csrf_token": csrf_token(client, page)},
