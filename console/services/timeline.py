@@ -284,18 +284,25 @@ def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
     return Rows(query, Handover.created_at, HandoverItem.id, entry)
 
 
+def _of_account_or_contracts(model, scope: Scope):
+    """SQL: the model's row belongs to the scope's account or to one of its contracts; None when the scope
+    has neither."""
+    terms = []
+    if scope.account_id is not None:
+        terms.append(model.account_id == scope.account_id)
+    if scope.contract_ids:
+        terms.append(_among(model.contract_id, scope.contract_ids))
+    return or_(*terms) if terms else None
+
+
 def _links_of(scope: Scope, by_column, *conditions) -> tuple[Select, Select] | None:
     """The links of the scope's account or contracts that meet `conditions`, with the customer number and the
     name of the member of staff in `by_column`; and their ids alone, the narrower query for the page's keys.
     None when the scope has neither an account nor contracts."""
-    terms = []
-    if scope.account_id is not None:
-        terms.append(AccountLink.account_id == scope.account_id)
-    if scope.contract_ids:
-        terms.append(_among(AccountLink.contract_id, scope.contract_ids))
-    if not terms:
+    on_scope = _of_account_or_contracts(AccountLink, scope)
+    if on_scope is None:
         return None
-    where = (or_(*terms), *conditions)
+    where = (on_scope, *conditions)
     by = _BY
     query = (
         select(AccountLink, Contract.customer_number, by.name)
@@ -386,12 +393,8 @@ def _decision(status, decided_at, decided_by: str | None) -> str:
 
 
 def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
-    terms = []
-    if scope.account_id is not None:
-        terms.append(StartApplication.account_id == scope.account_id)
-    if scope.contract_ids:
-        terms.append(_among(StartApplication.contract_id, scope.contract_ids))
-    if not terms:
+    on_scope = _of_account_or_contracts(StartApplication, scope)
+    if on_scope is None:
         return []
     entry, on = _recorder(StartApplication, AuditAction.START_APPLICATION_RECORD)
     taker, decider = _BY, _DECIDED_BY
@@ -399,7 +402,7 @@ def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
         select(StartApplication, taker.name, decider.name)
         .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
         .outerjoin(decider, decider.id == StartApplication.decided_by_id)
-        .where(or_(*terms))
+        .where(on_scope)
     )
 
     def entry(source, app, taken_by, decided_by):
@@ -410,7 +413,7 @@ def _start_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
                      _applicant(app.channel, taken_by), None, *link)
 
     return Rows(query, StartApplication.received_at, StartApplication.id, entry,
-                base=select(StartApplication.id).where(or_(*terms)))
+                base=select(StartApplication.id).where(on_scope))
 
 
 def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
