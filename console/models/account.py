@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
 
 
 class RegistrationStep(LabelledEnum):
@@ -65,24 +65,14 @@ class PortalAccount(db.Model):
 
     __table_args__ = (
         # R4: one live account per e-mail address; a withdrawn or void one frees it (Q34, R17).
-        Index(
-            "uq_portal_account_email_key_live",
-            "email_key",
-            unique=True,
-            postgresql_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
-            sqlite_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
-        ),
+        partial_index("uq_portal_account_email_key_live", "email_key", unique=True,
+                      where="withdrawn_at IS NULL AND voided_at IS NULL"),
         # Every account, withdrawn and void ones too: the desk looks them up by e-mail (Q16).
         Index("ix_portal_account_email_key", "email_key"),
         Index("ix_portal_account_sms_phone_digits", "sms_phone_digits"),
         Index("ix_portal_account_name_key", "name_key"),
         Index("ix_portal_account_name_kana_key", "name_kana_key"),
-        Index(
-            "ix_portal_account_locked_at",
-            "locked_at",
-            postgresql_where=text("locked_at IS NOT NULL"),
-            sqlite_where=text("locked_at IS NOT NULL"),
-        ),
+        partial_index("ix_portal_account_locked_at", "locked_at", where="locked_at IS NOT NULL"),
     )
 
     @validates("email")
@@ -150,19 +140,9 @@ class AccountLink(db.Model):
 
     __table_args__ = (
         # R5: a customer number is held by at most one account at a time.
-        Index(
-            "uq_account_link_contract_active",
-            "contract_id",
-            unique=True,
-            postgresql_where=text("ended_at IS NULL"),
-            sqlite_where=text("ended_at IS NULL"),
-        ),
+        partial_index("uq_account_link_contract_active", "contract_id", unique=True,
+                      where="ended_at IS NULL"),
         # R4: one main customer number per account.
-        Index(
-            "uq_account_link_main_active",
-            "account_id",
-            unique=True,
-            postgresql_where=text("is_main AND ended_at IS NULL"),
-            sqlite_where=text("is_main AND ended_at IS NULL"),
-        ),
+        partial_index("uq_account_link_main_active", "account_id", unique=True,
+                      where="is_main AND ended_at IS NULL"),
     )

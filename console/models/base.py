@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer
+from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, text
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
@@ -49,6 +49,11 @@ def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def partial_index(name: str, *columns: str, where: str, **kw) -> Index:
+    """An index of the rows that match `where` only, partial on PostgreSQL and SQLite alike."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where), **kw)
 
 
 class LabelledEnum(StrEnum):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+from .base import BigId, LabelledEnum, UTCDateTime, partial_index, str_enum
 
 
 class ContactChannel(LabelledEnum):
@@ -114,8 +114,7 @@ class Contact(db.Model):
         Index("ix_contact_category_at", "category_id", "at"),
         Index("ix_contact_caller_phone", "caller_phone"),
         Index("ix_contact_corrects_id", "corrects_id"),
-        Index("ix_contact_unidentified_at", "at", postgresql_where=text("contract_id IS NULL AND account_id IS NULL"),
-              sqlite_where=text("contract_id IS NULL AND account_id IS NULL")),
+        partial_index("ix_contact_unidentified_at", "at", where="contract_id IS NULL AND account_id IS NULL"),
     )
 
 
@@ -158,15 +157,13 @@ class FollowUp(db.Model):
 
     __table_args__ = (
         # "Take next": the oldest open one nobody holds, without scanning closed ones.
-        Index("ix_follow_up_desk_queue", "created_at", "id",
-              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
-              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        partial_index("ix_follow_up_desk_queue", "created_at", "id",
+                      where="status = 'open' AND assignee_id IS NULL"),
         # The desk's list and counts on home: by due date (overdue first).
-        Index("ix_follow_up_desk_due", "due_date", "created_at", "id",
-              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
-              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
-        Index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        partial_index("ix_follow_up_desk_due", "due_date", "created_at", "id",
+                      where="status = 'open' AND assignee_id IS NULL"),
+        partial_index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
+                      where="status = 'open'"),
         Index("ix_follow_up_closed_at", "closed_at"),
         Index("ix_follow_up_created_at", "created_at"),
         Index("ix_follow_up_closing_contact_id", "closing_contact_id"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event, text
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -86,12 +86,9 @@ class Contract(db.Model):
         Index("ix_contract_ward_code_id", "ward_code", "id"),
         Index("ix_contract_town_id", "town", "id", postgresql_ops={"town": "varchar_pattern_ops"}),
         Index("ix_contract_payment_method_id", "payment_method", "id"),
-        Index("ix_contract_stopped_id", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
-        Index("ix_contract_stopped_ward_id", "ward_code", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
-        Index("ix_contract_stopped_town_id", "town", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
+        partial_index("ix_contract_stopped_id", "id", where="stop_date IS NOT NULL"),
+        partial_index("ix_contract_stopped_ward_id", "ward_code", "id", where="stop_date IS NOT NULL"),
+        partial_index("ix_contract_stopped_town_id", "town", "id", where="stop_date IS NOT NULL"),
     )
 
     @validates("holder_name")

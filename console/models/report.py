@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
 
 
 class ReportStatus(LabelledEnum):
@@ -53,13 +53,8 @@ class ReportRun(db.Model):
     requested_by: Mapped["Staff | None"] = relationship()  # noqa: F821
 
     __table_args__ = (
-        Index(
-            "uq_report_run_active_key",
-            "run_key",
-            unique=True,
-            postgresql_where=text("status IN ('queued', 'running')"),
-            sqlite_where=text("status IN ('queued', 'running')"),
-        ),
+        partial_index("uq_report_run_active_key", "run_key", unique=True,
+                      where="status IN ('queued', 'running')"),
         Index("ix_report_run_created", "created_at"),
         Index("ix_report_run_key_status", "run_key", "status"),
     )
