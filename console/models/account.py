@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
+from .base import LabelledEnum, UTCDateTime, partial_index, sets_key, str_enum
 
 
 class RegistrationStep(LabelledEnum):
@@ -75,25 +75,10 @@ class PortalAccount(db.Model):
         partial_index("ix_portal_account_locked_at", "locked_at", where="locked_at IS NOT NULL"),
     )
 
-    @validates("email")
-    def _set_email_key(self, _key, value):
-        self.email_key = normalise.email_key(value)
-        return value
-
-    @validates("sms_phone")
-    def _set_phone_digits(self, _key, value):
-        self.sms_phone_digits = normalise.phone_digits(value) or None
-        return value
-
-    @validates("name")
-    def _set_name_key(self, _key, value):
-        self.name_key = normalise.name_key(value) or None
-        return value
-
-    @validates("name_kana")
-    def _set_name_kana_key(self, _key, value):
-        self.name_kana_key = normalise.name_key(value) or None
-        return value
+    _set_email_key = sets_key("email", "email_key", normalise.email_key)
+    _set_phone_digits = sets_key("sms_phone", "sms_phone_digits", normalise.phone_digits, blank_as_null=True)
+    _set_name_key = sets_key("name", "name_key", normalise.name_key, blank_as_null=True)
+    _set_name_kana_key = sets_key("name_kana", "name_kana_key", normalise.name_key, blank_as_null=True)
 
     @property
     def is_locked(self) -> bool:

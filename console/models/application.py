@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import Channel, LabelledEnum, UTCDateTime, str_enum
+from .base import Channel, LabelledEnum, UTCDateTime, sets_key, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -67,10 +67,7 @@ class StartApplication(db.Model):
         Index("ix_start_application_place", "ward_code", "town", "address_line"),
     )
 
-    @validates("phone")
-    def _set_phone_digits(self, _key, value):
-        self.phone_digits = normalise.phone_digits(value)
-        return value
+    _set_phone_digits = sets_key("phone", "phone_digits", normalise.phone_digits)
 
 
 class StopApplication(db.Model):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, text
+from sqlalchemy.orm import validates
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
@@ -54,6 +56,19 @@ def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
 def partial_index(name: str, *columns: str, where: str, **kw) -> Index:
     """An index of the rows that match `where` only, partial on PostgreSQL and SQLite alike."""
     return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where), **kw)
+
+
+def sets_key(source: str, key: str, make_key: Callable[[str | None], str], *, blank_as_null: bool = False):
+    """A validator: setting the attribute `source` also sets the search column `key` to make_key(value)
+    (to NULL rather than "" with blank_as_null)."""
+
+    @validates(source)
+    def set_key(self, _name, value):
+        made = make_key(value)
+        setattr(self, key, (made or None) if blank_as_null else made)
+        return value
+
+    return set_key
 
 
 class LabelledEnum(StrEnum):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
+from .base import LabelledEnum, UTCDateTime, partial_index, sets_key, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -91,20 +91,10 @@ class Contract(db.Model):
         partial_index("ix_contract_stopped_town_id", "town", "id", where="stop_date IS NOT NULL"),
     )
 
-    @validates("holder_name")
-    def _set_holder_name_key(self, _key, value):
-        self.holder_name_key = normalise.name_key(value)
-        return value
-
-    @validates("holder_kana")
-    def _set_holder_kana_key(self, _key, value):
-        self.holder_kana_key = normalise.name_key(value)
-        return value
-
-    @validates("contract_phone")
-    def _set_phone_digits(self, _key, value):
-        self.contract_phone_digits = normalise.phone_digits(value) or None
-        return value
+    _set_holder_name_key = sets_key("holder_name", "holder_name_key", normalise.name_key)
+    _set_holder_kana_key = sets_key("holder_kana", "holder_kana_key", normalise.name_key)
+    _set_phone_digits = sets_key("contract_phone", "contract_phone_digits", normalise.phone_digits,
+                                 blank_as_null=True)
 
     @property
     def usage_location(self) -> str:
