@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, partial_index, sets_key, str_enum
+from .base import LabelledEnum, partial_index, sets_key, str_enum
 
 
 class RegistrationStep(LabelledEnum):
@@ -51,15 +51,15 @@ class PortalAccount(db.Model):
     registration_status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus)
     )
-    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime | None]
     failed_login_count: Mapped[int] = mapped_column(default=0)
-    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
     # Opt-in to global notifications (全体通知); opting out also stops disaster notices (Q46).
     global_notifications: Mapped[bool] = mapped_column(default=True)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    withdrawn_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     links: Mapped[list[AccountLink]] = relationship(back_populates="account", order_by="AccountLink.linked_at")
 
@@ -114,9 +114,9 @@ class AccountLink(db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     is_main: Mapped[bool] = mapped_column(default=False)
     source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
-    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    linked_at: Mapped[datetime] = mapped_column(default=clock.now)
     linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import Channel, LabelledEnum, UTCDateTime, sets_key, str_enum
+from .base import Channel, LabelledEnum, sets_key, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -44,15 +44,15 @@ class StartApplication(db.Model):
     building: Mapped[str | None] = mapped_column(String(100))
     room: Mapped[str | None] = mapped_column(String(20))
     mailing_address: Mapped[str | None] = mapped_column(String(300))
-    desired_start_date: Mapped[date] = mapped_column(Date)
+    desired_start_date: Mapped[date]
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     # An in-city move is one stop and one start decided together (R12, R14).
     move_group: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(default=clock.now)
+    decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
@@ -79,15 +79,15 @@ class StopApplication(db.Model):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
-    desired_stop_date: Mapped[date] = mapped_column(Date)
-    final_reading_date: Mapped[date | None] = mapped_column(Date)
+    desired_stop_date: Mapped[date]
+    final_reading_date: Mapped[date | None]
     final_bill_address: Mapped[str | None] = mapped_column(String(300))
     move_group: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(default=clock.now)
+    decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime
+from .base import BigId, LabelledEnum
 
 
 class AuditAction(LabelledEnum):
@@ -161,7 +161,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Copied so the entry stays readable whatever later happens to the staff row.
     staff_email: Mapped[str | None] = mapped_column(String(254))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, text
 from sqlalchemy.orm import validates
 from sqlalchemy.types import TypeDecorator
+
+from ..extensions import db
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,6 +37,10 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# Every `Mapped[datetime]` column is a UTCDateTime: the models declare their moments by annotation alone.
+db.Model.registry.update_type_annotation_map({datetime: UTCDateTime()})
 
 
 def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:

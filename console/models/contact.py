@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, partial_index, str_enum
+from .base import BigId, LabelledEnum, partial_index, str_enum
 
 
 class ContactChannel(LabelledEnum):
@@ -53,8 +53,8 @@ class ContactCategory(db.Model):
     # Stable identifier other pages link with (?category=disaster), never shown to the customer.
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(60))
-    sort_order: Mapped[int] = mapped_column(Integer, default=100)
-    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sort_order: Mapped[int] = mapped_column(default=100)
+    retired_at: Mapped[datetime | None]
 
     questions: Mapped[list[ContactCategoryQuestion]] = relationship(
         back_populates="category", cascade="all, delete-orphan", order_by="ContactCategoryQuestion.number",
@@ -69,7 +69,7 @@ class ContactCategoryQuestion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("contact_category.id"))
-    number: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
 
     category: Mapped[ContactCategory] = relationship(back_populates="questions")
@@ -85,7 +85,7 @@ class Contact(db.Model):
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
@@ -96,7 +96,7 @@ class Contact(db.Model):
     # Digits only (normalise.phone_digits), as the lookup stores phones.
     caller_phone: Mapped[str | None] = mapped_column(String(20))
     memo: Mapped[str | None] = mapped_column(Text)
-    memo_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    memo_removed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(200))
     corrects_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
     outage_notice_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice.id"))
@@ -125,9 +125,9 @@ class ContactDayCount(db.Model):
 
     __tablename__ = "contact_day_count"
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
     counts: Mapped[dict] = mapped_column(JSON)
-    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    counted_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class FollowUp(db.Model):
@@ -138,13 +138,13 @@ class FollowUp(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id"), index=True)
     what: Mapped[str] = mapped_column(String(200))
-    due_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus), default=FollowUpStatus.OPEN)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # The contact that closed it: what was done, recorded like any other contact.
     closing_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))

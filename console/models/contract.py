@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock, normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, partial_index, sets_key, str_enum
+from .base import LabelledEnum, partial_index, sets_key, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -63,13 +63,13 @@ class Contract(db.Model):
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     bank_last4: Mapped[str | None] = mapped_column(String(4))
     meter_reading_day: Mapped[int] = mapped_column(SmallInteger)
-    start_date: Mapped[date] = mapped_column(Date)
-    stop_date: Mapped[date | None] = mapped_column(Date)
+    start_date: Mapped[date]
+    stop_date: Mapped[date | None]
     # The day the tap was opened (開栓); until then an accepted start has not begun.
-    opened_on: Mapped[date | None] = mapped_column(Date)
+    opened_on: Mapped[date | None]
     # Set when this contract restarts an earlier one at the same place (R14).
     previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     holders: Mapped[list[HolderHistory]] = relationship(
         back_populates="contract", order_by="HolderHistory.effective_from", cascade="all, delete-orphan"
@@ -124,10 +124,10 @@ class HolderHistory(db.Model):
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_kana: Mapped[str] = mapped_column(String(200))
     holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
-    effective_from: Mapped[date] = mapped_column(Date)
-    effective_to: Mapped[date | None] = mapped_column(Date)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     contract: Mapped[Contract] = relationship(back_populates="holders")
 
@@ -152,15 +152,15 @@ class NameChange(db.Model):
     new_holder_name: Mapped[str] = mapped_column(String(200))
     new_holder_kana: Mapped[str] = mapped_column(String(200))
     new_holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
-    effective_date: Mapped[date] = mapped_column(Date)
+    effective_date: Mapped[date]
     identity_check: Mapped[str] = mapped_column(String(100))
     documents_checked: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     # Pages show staff by name (issue 15), never by id.
     requested_by: Mapped["Staff"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
@@ -189,14 +189,14 @@ class Handover(db.Model):
     new_company_name: Mapped[str] = mapped_column(String(200))
     new_company_kana: Mapped[str] = mapped_column(String(200))
     new_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
-    target_date: Mapped[date] = mapped_column(Date)
+    target_date: Mapped[date]
     status: Mapped[HandoverStatus] = mapped_column(
         str_enum(HandoverStatus), default=HandoverStatus.OPEN
     )
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    closed_at: Mapped[datetime | None]
 
     items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")
     created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
@@ -211,8 +211,8 @@ class HandoverItem(db.Model):
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None]
+    linked_at: Mapped[datetime | None]
 
     handover: Mapped[Handover] = relationship(back_populates="items")
     contract: Mapped[Contract] = relationship()

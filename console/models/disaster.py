@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import LabelledEnum, str_enum
 
 
 class NoticeKind(LabelledEnum):
@@ -64,7 +64,7 @@ class OutageNotice(db.Model):
     status: Mapped[IncidentStatus] = mapped_column(
         str_enum(IncidentStatus), default=IncidentStatus.DRAFT
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
 
     versions: Mapped[list[OutageNoticeVersion]] = relationship(
@@ -87,11 +87,11 @@ class OutageNoticeVersion(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     guidance: Mapped[str | None] = mapped_column(Text)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expected_restoration_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    starts_at: Mapped[datetime]
+    expected_restoration_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     notice: Mapped[OutageNotice] = relationship(back_populates="versions")
@@ -150,8 +150,8 @@ class SupplyPoint(db.Model):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime | None] = mapped_column(default=clock.now, onupdate=clock.now)
 
     statuses: Mapped[list[SupplyPointStatus]] = relationship(
         back_populates="supply_point", order_by="SupplyPointStatus.changed_at"
@@ -166,7 +166,7 @@ class SupplyPointStatus(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     supply_point_id: Mapped[int] = mapped_column(ForeignKey("supply_point.id"))
     status: Mapped[SupplyStatus] = mapped_column(str_enum(SupplyStatus))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    changed_at: Mapped[datetime] = mapped_column(default=clock.now)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(Text)
 

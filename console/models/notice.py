@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import LabelledEnum, str_enum
 
 
 class ReissueStatus(LabelledEnum):
@@ -37,10 +37,10 @@ class PrintBatch(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Deterministic key (e.g. the cut-off date): a batch built twice is the same batch.
     batch_key: Mapped[str] = mapped_column(String(40), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_by: Mapped["Staff | None"] = relationship()  # noqa: F821
-    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    built_at: Mapped[datetime | None]
 
 
 class ReissueRequest(db.Model):
@@ -61,8 +61,8 @@ class ReissueRequest(db.Model):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     requested_by: Mapped["Staff"] = relationship()  # noqa: F821
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
+    mailed_at: Mapped[datetime | None]
 
     items: Mapped[list[ReissueItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="ReissueItem.period"
@@ -79,7 +79,7 @@ class ReissueItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("reissue_request.id", ondelete="CASCADE"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"), index=True)
-    period: Mapped[date] = mapped_column(Date)
+    period: Mapped[date]
 
     request: Mapped[ReissueRequest] = relationship(back_populates="items")
 

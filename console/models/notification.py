@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+from .base import BigId, LabelledEnum, str_enum
 
 
 class NotificationKind(LabelledEnum):
@@ -36,7 +36,7 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     customer_number: Mapped[str | None] = mapped_column(String(10), index=True)
     outage_version_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice_version.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")
@@ -62,12 +62,12 @@ class Delivery(db.Model):
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus), default=DeliveryStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     # A lease: a job that claimed the row sends it before claimed_until; after that another run may.
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(40))
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")

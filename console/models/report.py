@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, partial_index, str_enum
+from .base import LabelledEnum, partial_index, str_enum
 
 
 class ReportStatus(LabelledEnum):
@@ -39,10 +39,10 @@ class ReportRun(db.Model):
     status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus), default=ReportStatus.QUEUED)
     scheduled: Mapped[bool] = mapped_column(default=False)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     rows_total: Mapped[int | None] = mapped_column(BigInteger)
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     sheet_count: Mapped[int | None]
