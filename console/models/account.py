@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import LabelledEnum, partial_index, sets_key, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
 
 
 class RegistrationStep(LabelledEnum):
@@ -38,7 +38,7 @@ class PortalAccount(db.Model):
 
     __tablename__ = "portal_account"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     email: Mapped[str] = mapped_column(String(254))
     email_key: Mapped[str] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
@@ -59,7 +59,7 @@ class PortalAccount(db.Model):
     global_notifications: Mapped[bool] = mapped_column(default=True)
     withdrawn_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[Timestamp]
 
     links: Mapped[list[AccountLink]] = relationship(back_populates="account", order_by="AccountLink.linked_at")
 
@@ -108,17 +108,17 @@ class AccountLink(db.Model):
 
     __tablename__ = "account_link"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("portal_account.id"), index=True)
     # Indexed for the customer view, which lists every link of a contract, ended ones included.
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     is_main: Mapped[bool] = mapped_column(default=False)
     source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
-    linked_at: Mapped[datetime] = mapped_column(default=clock.now)
-    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    linked_at: Mapped[Timestamp]
+    linked_by_id: Mapped[StaffId | None]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
-    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    ended_by_id: Mapped[StaffId | None]
 
     account: Mapped[PortalAccount] = relationship(back_populates="links")
     contract: Mapped["Contract"] = relationship()  # noqa: F821

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import Channel, LabelledEnum, sets_key, str_enum
+from .base import Channel, IntPk, LabelledEnum, StaffId, Timestamp, sets_key, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -27,7 +27,7 @@ class StartApplication(db.Model):
 
     __tablename__ = "start_application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     # Set when the application came together with a portal registration (left provisional, R17).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"), index=True)
@@ -51,9 +51,9 @@ class StartApplication(db.Model):
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(default=clock.now)
+    received_at: Mapped[Timestamp]
     decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_by_id: Mapped[StaffId | None]
     decided_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason_text: Mapped[str | None] = mapped_column(Text)
@@ -75,7 +75,7 @@ class StopApplication(db.Model):
 
     __tablename__ = "stop_application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
@@ -86,9 +86,9 @@ class StopApplication(db.Model):
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
-    received_at: Mapped[datetime] = mapped_column(default=clock.now)
+    received_at: Mapped[Timestamp]
     decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_by_id: Mapped[StaffId | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, text
-from sqlalchemy.orm import validates
+from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, text
+from sqlalchemy.orm import mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
+from .. import clock
 from ..extensions import db
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
@@ -41,6 +43,14 @@ class UTCDateTime(TypeDecorator):
 
 # Every `Mapped[datetime]` column is a UTCDateTime: the models declare their moments by annotation alone.
 db.Model.registry.update_type_annotation_map({datetime: UTCDateTime()})
+
+# Whole column declarations, used as `id: Mapped[IntPk]` or `decided_by_id: Mapped[StaffId | None]`.
+IntPk = Annotated[int, mapped_column(primary_key=True)]
+BigPk = Annotated[int, mapped_column(BigId, primary_key=True)]
+# The moment the row is written, unless it is given.
+Timestamp = Annotated[datetime, mapped_column(default=clock.now)]
+# The member of staff who did something (a foreign key to staff.id).
+StaffId = Annotated[int, mapped_column(ForeignKey("staff.id"))]
 
 
 def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:

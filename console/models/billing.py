@@ -7,9 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, Channel, LabelledEnum, str_enum
+from .base import BigPk, Channel, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 from .contract import PaymentMethod
 
 
@@ -32,7 +31,7 @@ class Bill(db.Model):
 
     __tablename__ = "bill"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
     # First day of the billing month (令和6年1月分 → 2024-01-01).
     period: Mapped[date]
@@ -79,7 +78,7 @@ class PaymentMethodChange(db.Model):
 
     __tablename__ = "payment_method_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     from_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
@@ -88,8 +87,8 @@ class PaymentMethodChange(db.Model):
     status: Mapped[PaymentChangeStatus] = mapped_column(
         str_enum(PaymentChangeStatus), default=PaymentChangeStatus.PENDING
     )
-    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[Timestamp]
+    decided_by_id: Mapped[StaffId | None]
     decided_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -7,9 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, partial_index, str_enum
+from .base import BigId, BigPk, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, str_enum
 
 
 class ContactChannel(LabelledEnum):
@@ -49,7 +48,7 @@ class ContactCategory(db.Model):
 
     __tablename__ = "contact_category"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     # Stable identifier other pages link with (?category=disaster), never shown to the customer.
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(60))
@@ -67,7 +66,7 @@ class ContactCategoryQuestion(db.Model):
 
     __tablename__ = "contact_category_question"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     category_id: Mapped[int] = mapped_column(ForeignKey("contact_category.id"))
     number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
@@ -84,9 +83,9 @@ class Contact(db.Model):
 
     __tablename__ = "contact"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=clock.now)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    id: Mapped[BigPk]
+    at: Mapped[Timestamp]
+    staff_id: Mapped[StaffId]
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     channel: Mapped[ContactChannel] = mapped_column(str_enum(ContactChannel))
@@ -101,11 +100,11 @@ class Contact(db.Model):
     corrects_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
     outage_notice_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice.id"))
 
-    staff: Mapped["Staff"] = relationship(foreign_keys=[staff_id])  # noqa: F821
+    staff: Mapped["Staff"] = relationship()  # noqa: F821
     category: Mapped[ContactCategory] = relationship()
     contract: Mapped["Contract | None"] = relationship()  # noqa: F821
     account: Mapped["PortalAccount | None"] = relationship()  # noqa: F821
-    corrects: Mapped[Contact | None] = relationship(remote_side=[id])
+    corrects: Mapped[Contact | None] = relationship(remote_side="Contact.id")
 
     __table_args__ = (
         Index("ix_contact_contract_at", "contract_id", "at"),
@@ -127,7 +126,7 @@ class ContactDayCount(db.Model):
 
     day: Mapped[date] = mapped_column(primary_key=True)
     counts: Mapped[dict] = mapped_column(JSON)
-    counted_at: Mapped[datetime] = mapped_column(default=clock.now)
+    counted_at: Mapped[Timestamp]
 
 
 class FollowUp(db.Model):
@@ -135,24 +134,24 @@ class FollowUp(db.Model):
 
     __tablename__ = "follow_up"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id"), index=True)
     what: Mapped[str] = mapped_column(String(200))
     due_date: Mapped[date]
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    assignee_id: Mapped[StaffId | None]
     status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus), default=FollowUpStatus.OPEN)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId]
     taken_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    closed_by_id: Mapped[StaffId | None]
     # The contact that closed it: what was done, recorded like any other contact.
     closing_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
 
     contact: Mapped[Contact] = relationship(foreign_keys=[contact_id])
-    assignee: Mapped["Staff | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
-    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
-    closed_by: Mapped["Staff | None"] = relationship(foreign_keys=[closed_by_id])  # noqa: F821
+    assignee: Mapped["Staff | None"] = relationship(foreign_keys="FollowUp.assignee_id")  # noqa: F821
+    created_by: Mapped["Staff"] = relationship(foreign_keys="FollowUp.created_by_id")  # noqa: F821
+    closed_by: Mapped["Staff | None"] = relationship(foreign_keys="FollowUp.closed_by_id")  # noqa: F821
     closing_contact: Mapped[Contact | None] = relationship(foreign_keys=[closing_contact_id])
 
     __table_args__ = (

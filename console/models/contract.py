@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import LabelledEnum, partial_index, sets_key, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -42,7 +42,7 @@ class Contract(db.Model):
 
     __tablename__ = "contract"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     customer_number: Mapped[str] = mapped_column(String(10), unique=True)
     settlement_number: Mapped[str] = mapped_column(String(10), unique=True)
     holder_name: Mapped[str] = mapped_column(String(200))
@@ -69,12 +69,12 @@ class Contract(db.Model):
     opened_on: Mapped[date | None]
     # Set when this contract restarts an earlier one at the same place (R14).
     previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[Timestamp]
 
     holders: Mapped[list[HolderHistory]] = relationship(
         back_populates="contract", order_by="HolderHistory.effective_from", cascade="all, delete-orphan"
     )
-    previous_contract: Mapped[Contract | None] = relationship(remote_side=[id])
+    previous_contract: Mapped[Contract | None] = relationship(remote_side="Contract.id")
 
     __table_args__ = (
         Index("ix_contract_contract_phone_digits", "contract_phone_digits"),
@@ -119,7 +119,7 @@ class HolderHistory(db.Model):
 
     __tablename__ = "contract_holder"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_kana: Mapped[str] = mapped_column(String(200))
@@ -127,7 +127,7 @@ class HolderHistory(db.Model):
     effective_from: Mapped[date]
     effective_to: Mapped[date | None]
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+    recorded_at: Mapped[Timestamp]
 
     contract: Mapped[Contract] = relationship(back_populates="holders")
 
@@ -147,7 +147,7 @@ class NameChange(db.Model):
 
     __tablename__ = "name_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     new_holder_name: Mapped[str] = mapped_column(String(200))
     new_holder_kana: Mapped[str] = mapped_column(String(200))
@@ -157,14 +157,14 @@ class NameChange(db.Model):
     documents_checked: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_by_id: Mapped[StaffId]
+    requested_at: Mapped[Timestamp]
+    decided_by_id: Mapped[StaffId | None]
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     # Pages show staff by name (issue 15), never by id.
-    requested_by: Mapped["Staff"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
-    decided_by: Mapped["Staff | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821
+    requested_by: Mapped["Staff"] = relationship(foreign_keys="NameChange.requested_by_id")  # noqa: F821
+    decided_by: Mapped["Staff | None"] = relationship(foreign_keys="NameChange.decided_by_id")  # noqa: F821
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
 
     contract: Mapped[Contract] = relationship()
@@ -183,7 +183,7 @@ class Handover(db.Model):
 
     __tablename__ = "handover"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     old_company_name: Mapped[str] = mapped_column(String(200))
     old_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     new_company_name: Mapped[str] = mapped_column(String(200))
@@ -194,12 +194,12 @@ class Handover(db.Model):
         str_enum(HandoverStatus), default=HandoverStatus.OPEN
     )
     note: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_by_id: Mapped[StaffId]
+    created_at: Mapped[Timestamp]
     closed_at: Mapped[datetime | None]
 
     items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")
-    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    created_by: Mapped["Staff"] = relationship()  # noqa: F821
 
 
 class HandoverItem(db.Model):
@@ -207,7 +207,7 @@ class HandoverItem(db.Model):
 
     __tablename__ = "handover_item"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))

@@ -7,9 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 
 
 class ReissueStatus(LabelledEnum):
@@ -34,11 +33,11 @@ class PrintBatch(db.Model):
 
     __tablename__ = "print_batch"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     # Deterministic key (e.g. the cut-off date): a batch built twice is the same batch.
     batch_key: Mapped[str] = mapped_column(String(40), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId | None]
     created_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     built_at: Mapped[datetime | None]
 
@@ -48,7 +47,7 @@ class ReissueRequest(db.Model):
 
     __tablename__ = "reissue_request"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     send_to: Mapped[SendTo] = mapped_column(str_enum(SendTo))
     other_address: Mapped[str | None] = mapped_column(String(300))
@@ -59,9 +58,9 @@ class ReissueRequest(db.Model):
     )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_by_id: Mapped[StaffId]
     requested_by: Mapped["Staff"] = relationship()  # noqa: F821
-    requested_at: Mapped[datetime] = mapped_column(default=clock.now)
+    requested_at: Mapped[Timestamp]
     mailed_at: Mapped[datetime | None]
 
     items: Mapped[list[ReissueItem]] = relationship(
@@ -76,7 +75,7 @@ class ReissueItem(db.Model):
 
     __tablename__ = "reissue_item"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     request_id: Mapped[int] = mapped_column(ForeignKey("reissue_request.id", ondelete="CASCADE"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"), index=True)
     period: Mapped[date]
