@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import normalise
 from ..extensions import db
-from .base import Channel, IntPk, LabelledEnum, StaffId, Timestamp, sets_key, str_enum
+from .base import Channel, Decided, IntPk, LabelledEnum, Timestamp, sets_key, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -22,7 +22,7 @@ class ApplicationStatus(LabelledEnum):
     CANCELLED = "cancelled", "取下げ"
 
 
-class StartApplication(db.Model):
+class StartApplication(Decided, db.Model):
     """An application to start water service at a place (R17)."""
 
     __tablename__ = "start_application"
@@ -52,9 +52,6 @@ class StartApplication(db.Model):
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
     received_at: Mapped[Timestamp]
-    decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[StaffId | None]
-    decided_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason_text: Mapped[str | None] = mapped_column(Text)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
@@ -70,7 +67,7 @@ class StartApplication(db.Model):
     _set_phone_digits = sets_key("phone", "phone_digits", normalise.phone_digits)
 
 
-class StopApplication(db.Model):
+class StopApplication(Decided, db.Model):
     """An application to stop water service on a contract (Q34: the history stays visible)."""
 
     __tablename__ = "stop_application"
@@ -87,8 +84,6 @@ class StopApplication(db.Model):
         str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
     )
     received_at: Mapped[Timestamp]
-    decided_at: Mapped[datetime | None]
-    decided_by_id: Mapped[StaffId | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, text
-from sqlalchemy.orm import mapped_column, validates
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from .. import clock
@@ -51,6 +51,18 @@ BigPk = Annotated[int, mapped_column(BigId, primary_key=True)]
 Timestamp = Annotated[datetime, mapped_column(default=clock.now)]
 # The member of staff who did something (a foreign key to staff.id).
 StaffId = Annotated[int, mapped_column(ForeignKey("staff.id"))]
+
+
+class Decided:
+    """Mixin of a request that a member of staff decides once: when, and by whom (both unset while it waits)."""
+
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[StaffId | None]
+
+    @declared_attr
+    def decided_by(cls) -> Mapped["Staff | None"]:  # noqa: F821
+        # By name: the table may have other columns that refer to staff.
+        return relationship(foreign_keys=f"{cls.__name__}.decided_by_id")
 
 
 def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import BigPk, Channel, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
+from .base import BigPk, Channel, Decided, IntPk, LabelledEnum, Timestamp, str_enum
 from .contract import PaymentMethod
 
 
@@ -73,7 +73,7 @@ class PaymentChangeStatus(LabelledEnum):
     REFUSED = "refused", "お断り"
 
 
-class PaymentMethodChange(db.Model):
+class PaymentMethodChange(Decided, db.Model):
     """A request to switch between payment notice and e-payment (R16, Q41)."""
 
     __tablename__ = "payment_method_change"
@@ -88,8 +88,6 @@ class PaymentMethodChange(db.Model):
         str_enum(PaymentChangeStatus), default=PaymentChangeStatus.PENDING
     )
     requested_at: Mapped[Timestamp]
-    decided_by_id: Mapped[StaffId | None]
-    decided_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import normalise
 from ..extensions import db
-from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
+from .base import Decided, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -142,7 +142,7 @@ class ChangeStatus(LabelledEnum):
     RETURNED = "returned", "差戻し"
 
 
-class NameChange(db.Model):
+class NameChange(Decided, db.Model):
     """A request to change a contract's holder, made by one staff member, approved by another."""
 
     __tablename__ = "name_change"
@@ -159,12 +159,9 @@ class NameChange(db.Model):
     status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
     requested_by_id: Mapped[StaffId]
     requested_at: Mapped[Timestamp]
-    decided_by_id: Mapped[StaffId | None]
-    decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     # Pages show staff by name (issue 15), never by id.
     requested_by: Mapped["Staff"] = relationship(foreign_keys="NameChange.requested_by_id")  # noqa: F821
-    decided_by: Mapped["Staff | None"] = relationship(foreign_keys="NameChange.decided_by_id")  # noqa: F821
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
 
     contract: Mapped[Contract] = relationship()
