@@ -22,13 +22,24 @@ class ApplicationStatus(LabelledEnum):
     CANCELLED = "cancelled", "取下げ"
 
 
-class StartApplication(Decided, db.Model):
+class Application(Decided):
+    """Mixin of what start and stop applications share: how one came, when, and where its decision stands."""
+
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    # An in-city move is one stop and one start decided together (R12, R14).
+    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
+    )
+    received_at: Mapped[Timestamp]
+
+
+class StartApplication(Application, db.Model):
     """An application to start water service at a place (R17)."""
 
     __tablename__ = "start_application"
 
     id: Mapped[IntPk]
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     # Set when the application came together with a portal registration (left provisional, R17).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"), index=True)
     with_registration: Mapped[bool] = mapped_column(default=False)
@@ -46,12 +57,6 @@ class StartApplication(Decided, db.Model):
     mailing_address: Mapped[str | None] = mapped_column(String(300))
     desired_start_date: Mapped[date]
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
-    # An in-city move is one stop and one start decided together (R12, R14).
-    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
-    )
-    received_at: Mapped[Timestamp]
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason_text: Mapped[str | None] = mapped_column(Text)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
@@ -67,23 +72,17 @@ class StartApplication(Decided, db.Model):
     _set_phone_digits = sets_key("phone", "phone_digits", normalise.phone_digits)
 
 
-class StopApplication(Decided, db.Model):
+class StopApplication(Application, db.Model):
     """An application to stop water service on a contract (Q34: the history stays visible)."""
 
     __tablename__ = "stop_application"
 
     id: Mapped[IntPk]
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     desired_stop_date: Mapped[date]
     final_reading_date: Mapped[date | None]
     final_bill_address: Mapped[str | None] = mapped_column(String(300))
-    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
-    )
-    received_at: Mapped[Timestamp]
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821
