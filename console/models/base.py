@@ -1,4 +1,4 @@
-"""Column types and helpers shared by every model module."""
+"""Column types, whole-column declarations, mixins and helpers shared by every model module."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ StaffId = Annotated[int, mapped_column(ForeignKey("staff.id"))]
 
 
 class Decided:
-    """Mixin of a request that a member of staff decides once: when, and by whom (both unset while it waits)."""
+    """Mixin of a request that a member of staff decides once: when and by whom (unset while it waits)."""
 
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[StaffId | None]
