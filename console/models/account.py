@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
 
 
 class RegistrationStep(LabelledEnum):
@@ -38,7 +38,7 @@ class PortalAccount(db.Model):
 
     __tablename__ = "portal_account"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     email: Mapped[str] = mapped_column(String(254))
     email_key: Mapped[str] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
@@ -51,59 +51,34 @@ class PortalAccount(db.Model):
     registration_status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus)
     )
-    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime | None]
     failed_login_count: Mapped[int] = mapped_column(default=0)
-    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
     # Opt-in to global notifications (全体通知); opting out also stops disaster notices (Q46).
     global_notifications: Mapped[bool] = mapped_column(default=True)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    withdrawn_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    created_at: Mapped[Timestamp]
 
     links: Mapped[list[AccountLink]] = relationship(back_populates="account", order_by="AccountLink.linked_at")
 
     __table_args__ = (
         # R4: one live account per e-mail address; a withdrawn or void one frees it (Q34, R17).
-        Index(
-            "uq_portal_account_email_key_live",
-            "email_key",
-            unique=True,
-            postgresql_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
-            sqlite_where=text("withdrawn_at IS NULL AND voided_at IS NULL"),
-        ),
+        partial_index("uq_portal_account_email_key_live", "email_key", unique=True,
+                      where="withdrawn_at IS NULL AND voided_at IS NULL"),
         # Every account, withdrawn and void ones too: the desk looks them up by e-mail (Q16).
         Index("ix_portal_account_email_key", "email_key"),
         Index("ix_portal_account_sms_phone_digits", "sms_phone_digits"),
         Index("ix_portal_account_name_key", "name_key"),
         Index("ix_portal_account_name_kana_key", "name_kana_key"),
-        Index(
-            "ix_portal_account_locked_at",
-            "locked_at",
-            postgresql_where=text("locked_at IS NOT NULL"),
-            sqlite_where=text("locked_at IS NOT NULL"),
-        ),
+        partial_index("ix_portal_account_locked_at", "locked_at", where="locked_at IS NOT NULL"),
     )
 
-    @validates("email")
-    def _set_email_key(self, _key, value):
-        self.email_key = normalise.email_key(value)
-        return value
-
-    @validates("sms_phone")
-    def _set_phone_digits(self, _key, value):
-        self.sms_phone_digits = normalise.phone_digits(value) or None
-        return value
-
-    @validates("name")
-    def _set_name_key(self, _key, value):
-        self.name_key = normalise.name_key(value) or None
-        return value
-
-    @validates("name_kana")
-    def _set_name_kana_key(self, _key, value):
-        self.name_kana_key = normalise.name_key(value) or None
-        return value
+    _set_email_key = sets_key("email", "email_key", normalise.email_key)
+    _set_phone_digits = sets_key("sms_phone", "sms_phone_digits", normalise.phone_digits, blank_as_null=True)
+    _set_name_key = sets_key("name", "name_key", normalise.name_key, blank_as_null=True)
+    _set_name_kana_key = sets_key("name_kana", "name_kana_key", normalise.name_key, blank_as_null=True)
 
     @property
     def is_locked(self) -> bool:
@@ -133,36 +108,26 @@ class AccountLink(db.Model):
 
     __tablename__ = "account_link"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("portal_account.id"), index=True)
     # Indexed for the customer view, which lists every link of a contract, ended ones included.
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     is_main: Mapped[bool] = mapped_column(default=False)
     source: Mapped[LinkSource] = mapped_column(str_enum(LinkSource))
-    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    linked_at: Mapped[Timestamp]
+    linked_by_id: Mapped[StaffId | None]
+    ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
-    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    ended_by_id: Mapped[StaffId | None]
 
     account: Mapped[PortalAccount] = relationship(back_populates="links")
     contract: Mapped["Contract"] = relationship()  # noqa: F821
 
     __table_args__ = (
         # R5: a customer number is held by at most one account at a time.
-        Index(
-            "uq_account_link_contract_active",
-            "contract_id",
-            unique=True,
-            postgresql_where=text("ended_at IS NULL"),
-            sqlite_where=text("ended_at IS NULL"),
-        ),
+        partial_index("uq_account_link_contract_active", "contract_id", unique=True,
+                      where="ended_at IS NULL"),
         # R4: one main customer number per account.
-        Index(
-            "uq_account_link_main_active",
-            "account_id",
-            unique=True,
-            postgresql_where=text("is_main AND ended_at IS NULL"),
-            sqlite_where=text("is_main AND ended_at IS NULL"),
-        ),
+        partial_index("uq_account_link_main_active", "account_id", unique=True,
+                      where="is_main AND ended_at IS NULL"),
     )

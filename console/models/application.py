@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import Channel, LabelledEnum, UTCDateTime, str_enum
+from .base import Channel, Decided, IntPk, LabelledEnum, Timestamp, sets_key, str_enum
 from .contract import HolderKind, PaymentMethod
 
 
@@ -22,13 +22,24 @@ class ApplicationStatus(LabelledEnum):
     CANCELLED = "cancelled", "取下げ"
 
 
-class StartApplication(db.Model):
+class Application(Decided):
+    """Mixin of what start and stop applications share: how one came, when, and where its decision stands."""
+
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    # An in-city move is one stop and one start decided together (R12, R14).
+    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
+    )
+    received_at: Mapped[Timestamp]
+
+
+class StartApplication(Application, db.Model):
     """An application to start water service at a place (R17)."""
 
     __tablename__ = "start_application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    id: Mapped[IntPk]
     # Set when the application came together with a portal registration (left provisional, R17).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"), index=True)
     with_registration: Mapped[bool] = mapped_column(default=False)
@@ -44,17 +55,8 @@ class StartApplication(db.Model):
     building: Mapped[str | None] = mapped_column(String(100))
     room: Mapped[str | None] = mapped_column(String(20))
     mailing_address: Mapped[str | None] = mapped_column(String(300))
-    desired_start_date: Mapped[date] = mapped_column(Date)
+    desired_start_date: Mapped[date]
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
-    # An in-city move is one stop and one start decided together (R12, R14).
-    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
-    )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decided_by: Mapped["Staff | None"] = relationship()  # noqa: F821
     reject_reason_code: Mapped[str | None] = mapped_column(String(40))
     reject_reason_text: Mapped[str | None] = mapped_column(Text)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
@@ -67,31 +69,20 @@ class StartApplication(db.Model):
         Index("ix_start_application_place", "ward_code", "town", "address_line"),
     )
 
-    @validates("phone")
-    def _set_phone_digits(self, _key, value):
-        self.phone_digits = normalise.phone_digits(value)
-        return value
+    _set_phone_digits = sets_key("phone", "phone_digits", normalise.phone_digits)
 
 
-class StopApplication(db.Model):
+class StopApplication(Application, db.Model):
     """An application to stop water service on a contract (Q34: the history stays visible)."""
 
     __tablename__ = "stop_application"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
-    desired_stop_date: Mapped[date] = mapped_column(Date)
-    final_reading_date: Mapped[date | None] = mapped_column(Date)
+    desired_stop_date: Mapped[date]
+    final_reading_date: Mapped[date | None]
     final_bill_address: Mapped[str | None] = mapped_column(String(300))
-    move_group: Mapped[str | None] = mapped_column(String(36), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(
-        str_enum(ApplicationStatus), default=ApplicationStatus.PENDING
-    )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821

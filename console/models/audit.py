@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime
+from .base import BigPk, LabelledEnum, StaffId, Timestamp
 
 
 class AuditAction(LabelledEnum):
@@ -160,9 +157,9 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_event"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    id: Mapped[BigPk]
+    at: Mapped[Timestamp]
+    staff_id: Mapped[StaffId | None]
     # Copied so the entry stays readable whatever later happens to the staff row.
     staff_email: Mapped[str | None] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(64))

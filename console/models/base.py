@@ -1,12 +1,18 @@
-"""Column types and helpers shared by every model module."""
+"""Column types, whole-column declarations, mixins and helpers shared by every model module."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer
+from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, Integer, text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
+
+from .. import clock
+from ..extensions import db
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint for big tables.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,6 +41,30 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+# Every `Mapped[datetime]` column is a UTCDateTime: the models declare their moments by annotation alone.
+db.Model.registry.update_type_annotation_map({datetime: UTCDateTime()})
+
+# Whole column declarations, used as `id: Mapped[IntPk]` or `decided_by_id: Mapped[StaffId | None]`.
+IntPk = Annotated[int, mapped_column(primary_key=True)]
+BigPk = Annotated[int, mapped_column(BigId, primary_key=True)]
+# The moment the row is written, unless it is given.
+Timestamp = Annotated[datetime, mapped_column(default=clock.now)]
+# The member of staff who did something (a foreign key to staff.id).
+StaffId = Annotated[int, mapped_column(ForeignKey("staff.id"))]
+
+
+class Decided:
+    """Mixin of a request that a member of staff decides once: when and by whom (unset while it waits)."""
+
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[StaffId | None]
+
+    @declared_attr
+    def decided_by(cls) -> Mapped["Staff | None"]:  # noqa: F821
+        # By name: the table may have other columns that refer to staff.
+        return relationship(foreign_keys=f"{cls.__name__}.decided_by_id")
+
+
 def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
     """A VARCHAR column holding the enum's values, guarded by a CHECK constraint on both engines.
 
@@ -49,6 +79,24 @@ def str_enum(enum_cls: type[StrEnum], name: str | None = None) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def partial_index(name: str, *columns: str, where: str, **kw) -> Index:
+    """An index of the rows that match `where` only, partial on PostgreSQL and SQLite alike."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where), **kw)
+
+
+def sets_key(source: str, key: str, make_key: Callable[[str | None], str], *, blank_as_null: bool = False):
+    """A validator: setting the attribute `source` also sets the search column `key` to make_key(value)
+    (to NULL rather than "" with blank_as_null)."""
+
+    @validates(source)
+    def set_key(self, _name, value):
+        made = make_key(value)
+        setattr(self, key, (made or None) if blank_as_null else made)
+        return value
+
+    return set_key
 
 
 class LabelledEnum(StrEnum):

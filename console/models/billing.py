@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, Channel, LabelledEnum, UTCDateTime, str_enum
+from .base import BigPk, Channel, Decided, IntPk, LabelledEnum, Timestamp, str_enum
 from .contract import PaymentMethod
 
 
@@ -32,15 +31,15 @@ class Bill(db.Model):
 
     __tablename__ = "bill"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
     # First day of the billing month (令和6年1月分 → 2024-01-01).
-    period: Mapped[date] = mapped_column(Date)
-    reading_date: Mapped[date] = mapped_column(Date)
-    usage_m3: Mapped[int] = mapped_column(Integer)
-    water_charge: Mapped[int] = mapped_column(Integer)
-    sewer_charge: Mapped[int] = mapped_column(Integer)
-    due_date: Mapped[date] = mapped_column(Date)
+    period: Mapped[date]
+    reading_date: Mapped[date]
+    usage_m3: Mapped[int]
+    water_charge: Mapped[int]
+    sewer_charge: Mapped[int]
+    due_date: Mapped[date]
     # Facts as they were when the bill was issued; the contract may have changed since.
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     notice_channel: Mapped[NoticeChannel] = mapped_column(str_enum(NoticeChannel))
@@ -48,7 +47,7 @@ class Bill(db.Model):
         str_enum(PaymentStatus), default=PaymentStatus.UNPAID
     )
     # The day the customer paid; the status turns to paid about 10 business days later (R11).
-    paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None]
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821
 
@@ -74,12 +73,12 @@ class PaymentChangeStatus(LabelledEnum):
     REFUSED = "refused", "お断り"
 
 
-class PaymentMethodChange(db.Model):
+class PaymentMethodChange(Decided, db.Model):
     """A request to switch between payment notice and e-payment (R16, Q41)."""
 
     __tablename__ = "payment_method_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     from_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
@@ -88,9 +87,7 @@ class PaymentMethodChange(db.Model):
     status: Mapped[PaymentChangeStatus] = mapped_column(
         str_enum(PaymentChangeStatus), default=PaymentChangeStatus.PENDING
     )
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_at: Mapped[Timestamp]
     note: Mapped[str | None] = mapped_column(Text)
 
     contract: Mapped["Contract"] = relationship()  # noqa: F821

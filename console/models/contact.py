@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+from .base import BigId, BigPk, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, str_enum
 
 
 class ContactChannel(LabelledEnum):
@@ -49,12 +48,12 @@ class ContactCategory(db.Model):
 
     __tablename__ = "contact_category"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     # Stable identifier other pages link with (?category=disaster), never shown to the customer.
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(60))
-    sort_order: Mapped[int] = mapped_column(Integer, default=100)
-    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sort_order: Mapped[int] = mapped_column(default=100)
+    retired_at: Mapped[datetime | None]
 
     questions: Mapped[list[ContactCategoryQuestion]] = relationship(
         back_populates="category", cascade="all, delete-orphan", order_by="ContactCategoryQuestion.number",
@@ -67,9 +66,9 @@ class ContactCategoryQuestion(db.Model):
 
     __tablename__ = "contact_category_question"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     category_id: Mapped[int] = mapped_column(ForeignKey("contact_category.id"))
-    number: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200))
 
     category: Mapped[ContactCategory] = relationship(back_populates="questions")
@@ -84,9 +83,9 @@ class Contact(db.Model):
 
     __tablename__ = "contact"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    id: Mapped[BigPk]
+    at: Mapped[Timestamp]
+    staff_id: Mapped[StaffId]
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     channel: Mapped[ContactChannel] = mapped_column(str_enum(ContactChannel))
@@ -96,16 +95,16 @@ class Contact(db.Model):
     # Digits only (normalise.phone_digits), as the lookup stores phones.
     caller_phone: Mapped[str | None] = mapped_column(String(20))
     memo: Mapped[str | None] = mapped_column(Text)
-    memo_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    memo_removed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(200))
     corrects_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
     outage_notice_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice.id"))
 
-    staff: Mapped["Staff"] = relationship(foreign_keys=[staff_id])  # noqa: F821
+    staff: Mapped["Staff"] = relationship()  # noqa: F821
     category: Mapped[ContactCategory] = relationship()
     contract: Mapped["Contract | None"] = relationship()  # noqa: F821
     account: Mapped["PortalAccount | None"] = relationship()  # noqa: F821
-    corrects: Mapped[Contact | None] = relationship(remote_side=[id])
+    corrects: Mapped[Contact | None] = relationship(remote_side="Contact.id")
 
     __table_args__ = (
         Index("ix_contact_contract_at", "contract_id", "at"),
@@ -114,8 +113,7 @@ class Contact(db.Model):
         Index("ix_contact_category_at", "category_id", "at"),
         Index("ix_contact_caller_phone", "caller_phone"),
         Index("ix_contact_corrects_id", "corrects_id"),
-        Index("ix_contact_unidentified_at", "at", postgresql_where=text("contract_id IS NULL AND account_id IS NULL"),
-              sqlite_where=text("contract_id IS NULL AND account_id IS NULL")),
+        partial_index("ix_contact_unidentified_at", "at", where="contract_id IS NULL AND account_id IS NULL"),
     )
 
 
@@ -126,9 +124,9 @@ class ContactDayCount(db.Model):
 
     __tablename__ = "contact_day_count"
 
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
     counts: Mapped[dict] = mapped_column(JSON)
-    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    counted_at: Mapped[Timestamp]
 
 
 class FollowUp(db.Model):
@@ -136,37 +134,35 @@ class FollowUp(db.Model):
 
     __tablename__ = "follow_up"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contact.id"), index=True)
     what: Mapped[str] = mapped_column(String(200))
-    due_date: Mapped[date] = mapped_column(Date)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    due_date: Mapped[date]
+    assignee_id: Mapped[StaffId | None]
     status: Mapped[FollowUpStatus] = mapped_column(str_enum(FollowUpStatus), default=FollowUpStatus.OPEN)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId]
+    taken_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[StaffId | None]
     # The contact that closed it: what was done, recorded like any other contact.
     closing_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contact.id"))
 
     contact: Mapped[Contact] = relationship(foreign_keys=[contact_id])
-    assignee: Mapped["Staff | None"] = relationship(foreign_keys=[assignee_id])  # noqa: F821
-    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
-    closed_by: Mapped["Staff | None"] = relationship(foreign_keys=[closed_by_id])  # noqa: F821
+    assignee: Mapped["Staff | None"] = relationship(foreign_keys="FollowUp.assignee_id")  # noqa: F821
+    created_by: Mapped["Staff"] = relationship(foreign_keys="FollowUp.created_by_id")  # noqa: F821
+    closed_by: Mapped["Staff | None"] = relationship(foreign_keys="FollowUp.closed_by_id")  # noqa: F821
     closing_contact: Mapped[Contact | None] = relationship(foreign_keys=[closing_contact_id])
 
     __table_args__ = (
         # "Take next": the oldest open one nobody holds, without scanning closed ones.
-        Index("ix_follow_up_desk_queue", "created_at", "id",
-              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
-              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
+        partial_index("ix_follow_up_desk_queue", "created_at", "id",
+                      where="status = 'open' AND assignee_id IS NULL"),
         # The desk's list and counts on home: by due date (overdue first).
-        Index("ix_follow_up_desk_due", "due_date", "created_at", "id",
-              postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
-              sqlite_where=text("status = 'open' AND assignee_id IS NULL")),
-        Index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        partial_index("ix_follow_up_desk_due", "due_date", "created_at", "id",
+                      where="status = 'open' AND assignee_id IS NULL"),
+        partial_index("ix_follow_up_open_assignee", "assignee_id", "due_date", "created_at", "id",
+                      where="status = 'open'"),
         Index("ix_follow_up_closed_at", "closed_at"),
         Index("ix_follow_up_created_at", "created_at"),
         Index("ix_follow_up_closing_contact_id", "closing_contact_id"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock, normalise
+from .. import normalise
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import Decided, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
 
 
 class HolderKind(LabelledEnum):
@@ -42,7 +42,7 @@ class Contract(db.Model):
 
     __tablename__ = "contract"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     customer_number: Mapped[str] = mapped_column(String(10), unique=True)
     settlement_number: Mapped[str] = mapped_column(String(10), unique=True)
     holder_name: Mapped[str] = mapped_column(String(200))
@@ -63,18 +63,18 @@ class Contract(db.Model):
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     bank_last4: Mapped[str | None] = mapped_column(String(4))
     meter_reading_day: Mapped[int] = mapped_column(SmallInteger)
-    start_date: Mapped[date] = mapped_column(Date)
-    stop_date: Mapped[date | None] = mapped_column(Date)
+    start_date: Mapped[date]
+    stop_date: Mapped[date | None]
     # The day the tap was opened (開栓); until then an accepted start has not begun.
-    opened_on: Mapped[date | None] = mapped_column(Date)
+    opened_on: Mapped[date | None]
     # Set when this contract restarts an earlier one at the same place (R14).
     previous_contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[Timestamp]
 
     holders: Mapped[list[HolderHistory]] = relationship(
         back_populates="contract", order_by="HolderHistory.effective_from", cascade="all, delete-orphan"
     )
-    previous_contract: Mapped[Contract | None] = relationship(remote_side=[id])
+    previous_contract: Mapped[Contract | None] = relationship(remote_side="Contract.id")
 
     __table_args__ = (
         Index("ix_contract_contract_phone_digits", "contract_phone_digits"),
@@ -86,28 +86,15 @@ class Contract(db.Model):
         Index("ix_contract_ward_code_id", "ward_code", "id"),
         Index("ix_contract_town_id", "town", "id", postgresql_ops={"town": "varchar_pattern_ops"}),
         Index("ix_contract_payment_method_id", "payment_method", "id"),
-        Index("ix_contract_stopped_id", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
-        Index("ix_contract_stopped_ward_id", "ward_code", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
-        Index("ix_contract_stopped_town_id", "town", "id", postgresql_where=text("stop_date IS NOT NULL"),
-              sqlite_where=text("stop_date IS NOT NULL")),
+        partial_index("ix_contract_stopped_id", "id", where="stop_date IS NOT NULL"),
+        partial_index("ix_contract_stopped_ward_id", "ward_code", "id", where="stop_date IS NOT NULL"),
+        partial_index("ix_contract_stopped_town_id", "town", "id", where="stop_date IS NOT NULL"),
     )
 
-    @validates("holder_name")
-    def _set_holder_name_key(self, _key, value):
-        self.holder_name_key = normalise.name_key(value)
-        return value
-
-    @validates("holder_kana")
-    def _set_holder_kana_key(self, _key, value):
-        self.holder_kana_key = normalise.name_key(value)
-        return value
-
-    @validates("contract_phone")
-    def _set_phone_digits(self, _key, value):
-        self.contract_phone_digits = normalise.phone_digits(value) or None
-        return value
+    _set_holder_name_key = sets_key("holder_name", "holder_name_key", normalise.name_key)
+    _set_holder_kana_key = sets_key("holder_kana", "holder_kana_key", normalise.name_key)
+    _set_phone_digits = sets_key("contract_phone", "contract_phone_digits", normalise.phone_digits,
+                                 blank_as_null=True)
 
     @property
     def usage_location(self) -> str:
@@ -132,15 +119,15 @@ class HolderHistory(db.Model):
 
     __tablename__ = "contract_holder"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_kana: Mapped[str] = mapped_column(String(200))
     holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
-    effective_from: Mapped[date] = mapped_column(Date)
-    effective_to: Mapped[date | None] = mapped_column(Date)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    recorded_at: Mapped[Timestamp]
 
     contract: Mapped[Contract] = relationship(back_populates="holders")
 
@@ -155,29 +142,26 @@ class ChangeStatus(LabelledEnum):
     RETURNED = "returned", "差戻し"
 
 
-class NameChange(db.Model):
+class NameChange(Decided, db.Model):
     """A request to change a contract's holder, made by one staff member, approved by another."""
 
     __tablename__ = "name_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     new_holder_name: Mapped[str] = mapped_column(String(200))
     new_holder_kana: Mapped[str] = mapped_column(String(200))
     new_holder_kind: Mapped[HolderKind] = mapped_column(str_enum(HolderKind))
-    effective_date: Mapped[date] = mapped_column(Date)
+    effective_date: Mapped[date]
     identity_check: Mapped[str] = mapped_column(String(100))
     documents_checked: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ChangeStatus] = mapped_column(str_enum(ChangeStatus), default=ChangeStatus.PENDING)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[StaffId]
+    requested_at: Mapped[Timestamp]
     decision_note: Mapped[str | None] = mapped_column(Text)
     # Pages show staff by name (issue 15), never by id.
-    requested_by: Mapped["Staff"] = relationship(foreign_keys=[requested_by_id])  # noqa: F821
-    decided_by: Mapped["Staff | None"] = relationship(foreign_keys=[decided_by_id])  # noqa: F821
+    requested_by: Mapped["Staff"] = relationship(foreign_keys="NameChange.requested_by_id")  # noqa: F821
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
 
     contract: Mapped[Contract] = relationship()
@@ -196,23 +180,23 @@ class Handover(db.Model):
 
     __tablename__ = "handover"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     old_company_name: Mapped[str] = mapped_column(String(200))
     old_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
     new_company_name: Mapped[str] = mapped_column(String(200))
     new_company_kana: Mapped[str] = mapped_column(String(200))
     new_account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"))
-    target_date: Mapped[date] = mapped_column(Date)
+    target_date: Mapped[date]
     status: Mapped[HandoverStatus] = mapped_column(
         str_enum(HandoverStatus), default=HandoverStatus.OPEN
     )
     note: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[StaffId]
+    created_at: Mapped[Timestamp]
+    closed_at: Mapped[datetime | None]
 
     items: Mapped[list[HandoverItem]] = relationship(back_populates="handover", cascade="all, delete-orphan")
-    created_by: Mapped["Staff"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    created_by: Mapped["Staff"] = relationship()  # noqa: F821
 
 
 class HandoverItem(db.Model):
@@ -220,12 +204,12 @@ class HandoverItem(db.Model):
 
     __tablename__ = "handover_item"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     name_change_id: Mapped[int | None] = mapped_column(ForeignKey("name_change.id"))
-    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None]
+    linked_at: Mapped[datetime | None]
 
     handover: Mapped[Handover] = relationship(back_populates="items")
     contract: Mapped[Contract] = relationship()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 
 
 class NoticeKind(LabelledEnum):
@@ -60,12 +60,12 @@ class OutageNotice(db.Model):
 
     __tablename__ = "outage_notice"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     status: Mapped[IncidentStatus] = mapped_column(
         str_enum(IncidentStatus), default=IncidentStatus.DRAFT
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId]
 
     versions: Mapped[list[OutageNoticeVersion]] = relationship(
         back_populates="notice", order_by="OutageNoticeVersion.version_no"
@@ -77,7 +77,7 @@ class OutageNoticeVersion(db.Model):
 
     __tablename__ = "outage_notice_version"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     notice_id: Mapped[int] = mapped_column(ForeignKey("outage_notice.id"), index=True)
     version_no: Mapped[int]
     version_type: Mapped[VersionType] = mapped_column(str_enum(VersionType))
@@ -87,12 +87,12 @@ class OutageNoticeVersion(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     guidance: Mapped[str | None] = mapped_column(Text)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expected_restoration_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    starts_at: Mapped[datetime]
+    expected_restoration_at: Mapped[datetime | None]
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_by_id: Mapped[StaffId | None]
 
     notice: Mapped[OutageNotice] = relationship(back_populates="versions")
     areas: Mapped[list[OutageArea]] = relationship(
@@ -107,7 +107,7 @@ class OutageArea(db.Model):
 
     __tablename__ = "outage_area"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     version_id: Mapped[int] = mapped_column(ForeignKey("outage_notice_version.id", ondelete="CASCADE"), index=True)
     ward_code: Mapped[str] = mapped_column(String(5))
     town: Mapped[str | None] = mapped_column(String(60))
@@ -140,7 +140,7 @@ class SupplyPoint(db.Model):
 
     __tablename__ = "supply_point"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kana: Mapped[str] = mapped_column(String(200))
@@ -150,8 +150,8 @@ class SupplyPoint(db.Model):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[datetime | None] = mapped_column(default=clock.now, onupdate=clock.now)
 
     statuses: Mapped[list[SupplyPointStatus]] = relationship(
         back_populates="supply_point", order_by="SupplyPointStatus.changed_at"
@@ -163,11 +163,11 @@ class SupplyPointStatus(db.Model):
 
     __tablename__ = "supply_point_status"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     supply_point_id: Mapped[int] = mapped_column(ForeignKey("supply_point.id"))
     status: Mapped[SupplyStatus] = mapped_column(str_enum(SupplyStatus))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    changed_at: Mapped[Timestamp]
+    changed_by_id: Mapped[StaffId | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     supply_point: Mapped[SupplyPoint] = relationship(back_populates="statuses")

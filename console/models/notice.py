@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 
 
 class ReissueStatus(LabelledEnum):
@@ -34,13 +33,13 @@ class PrintBatch(db.Model):
 
     __tablename__ = "print_batch"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     # Deterministic key (e.g. the cut-off date): a batch built twice is the same batch.
     batch_key: Mapped[str] = mapped_column(String(40), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId | None]
     created_by: Mapped["Staff | None"] = relationship()  # noqa: F821
-    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    built_at: Mapped[datetime | None]
 
 
 class ReissueRequest(db.Model):
@@ -48,7 +47,7 @@ class ReissueRequest(db.Model):
 
     __tablename__ = "reissue_request"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     send_to: Mapped[SendTo] = mapped_column(str_enum(SendTo))
     other_address: Mapped[str | None] = mapped_column(String(300))
@@ -59,10 +58,10 @@ class ReissueRequest(db.Model):
     )
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batch.id"), index=True)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_by_id: Mapped[StaffId]
     requested_by: Mapped["Staff"] = relationship()  # noqa: F821
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_at: Mapped[Timestamp]
+    mailed_at: Mapped[datetime | None]
 
     items: Mapped[list[ReissueItem]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="ReissueItem.period"
@@ -76,10 +75,10 @@ class ReissueItem(db.Model):
 
     __tablename__ = "reissue_item"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     request_id: Mapped[int] = mapped_column(ForeignKey("reissue_request.id", ondelete="CASCADE"), index=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id"), index=True)
-    period: Mapped[date] = mapped_column(Date)
+    period: Mapped[date]
 
     request: Mapped[ReissueRequest] = relationship(back_populates="items")
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+from .base import BigPk, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 
 
 class NotificationKind(LabelledEnum):
@@ -28,7 +27,7 @@ class Notification(db.Model):
 
     __tablename__ = "notification"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind))
     # Deterministic per cause (e.g. "start-accepted:42"): the same cause never makes a second mail.
     dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -36,8 +35,8 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     customer_number: Mapped[str | None] = mapped_column(String(10), index=True)
     outage_version_id: Mapped[int | None] = mapped_column(ForeignKey("outage_notice_version.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[Timestamp]
+    created_by_id: Mapped[StaffId | None]
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")
 
@@ -55,19 +54,19 @@ class Delivery(db.Model):
 
     __tablename__ = "delivery"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("portal_account.id"), index=True)
     address: Mapped[str] = mapped_column(String(254))
     status: Mapped[DeliveryStatus] = mapped_column(
         str_enum(DeliveryStatus), default=DeliveryStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     # A lease: a job that claimed the row sends it before claimed_until; after that another run may.
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(40))
 
     notification: Mapped[Notification] = relationship(back_populates="deliveries")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, str_enum
+from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, str_enum
 
 
 class ReportStatus(LabelledEnum):
@@ -30,7 +29,7 @@ class ReportRun(db.Model):
 
     __tablename__ = "report_run"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     report: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict] = mapped_column(JSON)
     # Hash of report + parameters: while one run with this key is queued or running, asking
@@ -38,11 +37,11 @@ class ReportRun(db.Model):
     run_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus), default=ReportStatus.QUEUED)
     scheduled: Mapped[bool] = mapped_column(default=False)
-    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[StaffId | None]
+    created_at: Mapped[Timestamp]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     rows_total: Mapped[int | None] = mapped_column(BigInteger)
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     sheet_count: Mapped[int | None]
@@ -53,13 +52,8 @@ class ReportRun(db.Model):
     requested_by: Mapped["Staff | None"] = relationship()  # noqa: F821
 
     __table_args__ = (
-        Index(
-            "uq_report_run_active_key",
-            "run_key",
-            unique=True,
-            postgresql_where=text("status IN ('queued', 'running')"),
-            sqlite_where=text("status IN ('queued', 'running')"),
-        ),
+        partial_index("uq_report_run_active_key", "run_key", unique=True,
+                      where="status IN ('queued', 'running')"),
         Index("ix_report_run_created", "created_at"),
         Index("ix_report_run_key_status", "run_key", "status"),
     )

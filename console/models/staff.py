@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
 from ..extensions import db
-from .base import BigId, LabelledEnum, UTCDateTime, str_enum
+from .base import BigPk, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
 
 
 class Role(LabelledEnum):
@@ -26,20 +25,20 @@ class Staff(db.Model):
 
     __tablename__ = "staff"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    locked_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[Timestamp]
     # The second factor (TOTP, RFC 6238; issue 16): the Base32 secret, and when the member proved it with a
     # code. A secret without that time is an enrolment in progress; neither means enrolment at the next
     # sign-in. The last time step accepted makes each code good once; wrong codes in a row are counted.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_enrolled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     second_factor_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
@@ -107,11 +106,11 @@ class StaffRecoveryCode(db.Model):
 
     __tablename__ = "staff_recovery_code"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[Timestamp]
 
     staff: Mapped[Staff] = relationship(back_populates="recovery_codes")
 
@@ -138,21 +137,21 @@ class StaffSession(db.Model):
 
     __tablename__ = "staff_session"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[BigPk]
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    started_at: Mapped[Timestamp]
+    last_seen_at: Mapped[Timestamp]
     client_addr: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(400))
     # The browser and device in words the member recognises (「Windows パソコンの Edge」), from the User-Agent.
     device: Mapped[str] = mapped_column(String(100))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[StaffId | None]
     end_reason: Mapped[SessionEndReason | None] = mapped_column(str_enum(SessionEndReason))
 
     staff: Mapped[Staff] = relationship(foreign_keys=[staff_id])
-    ended_by: Mapped[Staff | None] = relationship(foreign_keys=[ended_by_id])
+    ended_by: Mapped[Staff | None] = relationship(foreign_keys="StaffSession.ended_by_id")
 
     __table_args__ = (
         Index("ix_staff_session_staff_ended", "staff_id", "ended_at"),
