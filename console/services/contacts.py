@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import Integer, Select, and_, delete, func, literal, or_, select, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -43,6 +55,10 @@ DEFAULT_FOLLOW_UP_DAYS = 3
 # The retention job removes memos in slices, so no transaction holds millions of row locks.
 MEMO_REMOVAL_BATCH = 5000
 DESK_ASSIGNEE = "desk"
+
+# A contact as lists show it: the recorder's name and the category's name, in the contact's own statement;
+# neither the member's roles nor the category's FAQ questions (two more statements on every page).
+_NAMES = (joinedload(Contact.staff).lazyload(Staff.roles), joinedload(Contact.category).lazyload(ContactCategory.questions))
 
 
 @dataclass
@@ -285,7 +301,7 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
     promises: dict[int, list[FollowUp]] = {}
     closing: dict[int, FollowUp] = {}
     follow_ups = db.session.scalars(
-        select(FollowUp).options(joinedload(FollowUp.assignee))
+        select(FollowUp).options(joinedload(FollowUp.assignee).lazyload(Staff.roles))
         .where(or_(FollowUp.contact_id.in_(ids), FollowUp.closing_contact_id.in_(ids)))
     ).all()
     for f in follow_ups:
@@ -297,26 +313,31 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
                        closing.get(c.id)) for c in contacts]
 
 
-def newest(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> Select | None:
+def newest(on_account: bool, on_contracts: bool, older: Callable, limit: int) -> Select | None:
     """A customer's newest contacts (on the account, or on any of the contracts) as a statement of (id, at),
-    newest first, those `older(at, id)` lets through, at most `limit` (None: nobody to look for).
+    newest first, those `older(at, id)` lets through, at most `limit` (None: nobody to look for). The
+    statement takes the account's id and the contracts' ids as the parameters "account_id" and "contract_ids"
+    (the timeline builds it once and runs it for every customer).
 
     Each key gets its own newest-first index walk, limited, and the walks are merged: an OR over the
     account and a management company's 1,000 numbers, ordered by date, is otherwise planned as a walk of
     every contact in the city by date (342 ms for 250 numbers, 20 s for an OR with a subquery)."""
     parts = []
-    if account_id is not None:
-        parts.append(select(Contact.id, Contact.at).where(Contact.account_id == account_id, older(Contact.at, Contact.id))
+    if on_account:
+        parts.append(select(Contact.id, Contact.at)
+                     .where(Contact.account_id == bindparam("account_id"), older(Contact.at, Contact.id))
                      .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
-    if contract_ids and db.session.get_bind().dialect.name == "postgresql":
-        keys = func.unnest(literal(list(contract_ids), ARRAY(Integer))).table_valued("contract_id").render_derived("k")
+    if on_contracts and db.session.get_bind().dialect.name == "postgresql":
+        ids = bindparam("contract_ids", type_=ARRAY(Integer))
+        keys = func.unnest(ids).table_valued("contract_id").render_derived("k")
         per_key = (select(Contact.id, Contact.at)
                    .where(Contact.contract_id == keys.c.contract_id, older(Contact.at, Contact.id))
                    .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit).lateral("per_key"))
         parts.append(select(per_key.c.id, per_key.c.at).select_from(keys).join(per_key, true()))
-    elif contract_ids:
-        parts.append(select(Contact.id, Contact.at).where(Contact.contract_id.in_(contract_ids),
-                                                          older(Contact.at, Contact.id))
+    elif on_contracts:
+        parts.append(select(Contact.id, Contact.at)
+                     .where(Contact.contract_id.in_(bindparam("contract_ids", expanding=True)),
+                            older(Contact.at, Contact.id))
                      .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
     if not parts:
         return None
@@ -327,9 +348,12 @@ def newest(account_id: int | None, contract_ids: Sequence[int], older: Callable,
 
 
 def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> list[int]:
-    """The ids `newest` gives, newest first."""
-    statement = newest(account_id, contract_ids, older, limit)
-    return [] if statement is None else [row.id for row in db.session.execute(statement)]
+    """The ids `newest` gives for this account and these contracts, newest first."""
+    statement = newest(account_id is not None, bool(contract_ids), older, limit)
+    if statement is None:
+        return []
+    return [row.id for row in db.session.execute(statement, {"account_id": account_id,
+                                                             "contract_ids": list(contract_ids)})]
 
 
 def _page_key(contact: Contact) -> str:
@@ -366,7 +390,7 @@ def for_customer(actor: Staff, *, contract: Contract | None = None, account: Por
         linked = db.session.scalars(select(AccountLink.contract_id).where(AccountLink.account_id == account.id))
         ids = newest_ids(account.id, sorted(set(linked)), older, limit + 1)
     contacts = list(db.session.scalars(
-        select(Contact).options(joinedload(Contact.staff), joinedload(Contact.category))
+        select(Contact).options(*_NAMES)
         .where(Contact.id.in_(ids)).order_by(Contact.at.desc(), Contact.id.desc()))) if ids else []
     more = len(contacts) > limit
     contacts = contacts[:limit]
@@ -381,7 +405,7 @@ def for_customer(actor: Staff, *, contract: Contract | None = None, account: Por
 def unidentified(actor: Staff, *, limit: int = 100) -> list[ContactRow]:
     """Contacts taken before the caller was identified and not linked yet, newest first. Audited."""
     contacts = list(db.session.scalars(
-        select(Contact).options(joinedload(Contact.staff), joinedload(Contact.category))
+        select(Contact).options(*_NAMES)
         .where(Contact.contract_id.is_(None), Contact.account_id.is_(None))
         .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit)
     ))

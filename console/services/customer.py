@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import clock, normalise
 from ..extensions import db
@@ -269,7 +269,8 @@ def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> l
     since = clock.now() - timedelta(days=AUDIT_PANEL_DAYS)
     return list(
         db.session.scalars(select(AuditEvent).where(AuditEvent.at >= since, or_(*conditions))
-                           .options(selectinload(AuditEvent.staff))
+                           # The member's name in the same statement; not their roles.
+                           .options(joinedload(AuditEvent.staff).lazyload(Staff.roles))
                            .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
     )
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import lru_cache
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    bindparam,
     cast,
     literal,
     or_,
@@ -152,6 +154,50 @@ class Scope:
             since=datetime.combine(min(starts), time(), tzinfo=TOKYO) if starts else None,
         )
 
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        """What the scope has (an account, contracts, numbers, places, a start): the sources' statements
+        depend on this, and on nothing else of the scope; its values are parameters."""
+        return (self.account_id is not None, bool(self.contract_ids), bool(self.customer_numbers),
+                bool(self.places), self.since is not None)
+
+    @classmethod
+    def standing_for(cls, shape: tuple[bool, ...]) -> Scope:
+        """A scope of that shape whose values are placeholders: the sources build their statements from it
+        once, and a source that wrote a value into its statement instead of a parameter would show nothing."""
+        account, contracts, numbers, places, since = shape
+        return cls(0 if account else None, (0,) if contracts else (), ("",) if numbers else (),
+                   (("", ""),) if places else (), datetime.min.replace(tzinfo=UTC) if since else None)
+
+    def params(self, cursor: Cursor | None) -> dict:
+        """The values of the parameters the sources' statements name (P_* below)."""
+        return {
+            P_ACCOUNT: self.account_id,
+            P_ACCOUNT_KEY: None if self.account_id is None else str(self.account_id),
+            P_CONTRACTS: list(self.contract_ids),
+            P_NUMBERS: list(self.customer_numbers),
+            P_WARDS: sorted({ward for ward, _ in self.places}),
+            P_PLACES: [_place_key(ward, town) for ward, town in self.places],
+            P_SINCE: self.since,
+            P_CURSOR_AT: cursor.at if cursor else None,
+            P_CURSOR_ID: cursor.row_id if cursor else None,
+        }
+
+
+# The parameters a page's statements take (Scope.params): the statements are built once per shape of scope
+# and cursor (_plan) and run with the scope's values. Building the 13 sources' statements afresh, and SQLAlchemy
+# hashing them to find their compiled SQL, was most of a customer page's Python time.
+P_ACCOUNT, P_ACCOUNT_KEY = "account_id", "account_key"
+P_CONTRACTS, P_NUMBERS = "contract_ids", "customer_numbers"
+P_WARDS, P_PLACES, P_SINCE = "wards", "places", "since"
+P_CURSOR_AT, P_CURSOR_ID = "cursor_at", "cursor_id"
+_ARRAY_OF = {P_CONTRACTS: Integer, P_NUMBERS: String, P_WARDS: String, P_PLACES: String}
+
+
+def _place_key(ward_code, town):
+    """A usage location as one value (Python or SQL): the ward's code and the town."""
+    return ward_code + "|" + town
+
 
 @dataclass(frozen=True)
 class Window:
@@ -166,11 +212,12 @@ class Window:
         c = self.cursor
         if c is None:
             return true()
+        at, row_id = bindparam(P_CURSOR_AT), bindparam(P_CURSOR_ID)
         if self.source < c.source:
-            return at_column <= c.at
+            return at_column <= at
         if self.source > c.source:
-            return at_column < c.at
-        return or_(at_column < c.at, and_(at_column == c.at, id_column < c.row_id))
+            return at_column < at
+        return or_(at_column < at, and_(at_column == at, id_column < row_id))
 
     def page(self, query, at_column, id_column):
         """The query limited to this window, newest first."""
@@ -224,21 +271,20 @@ _DECIDED_BY = aliased(Staff, name="staff_decided_by")
 _RECORDED = aliased(AuditEvent, name="recorded")
 
 
-def _among(column, values: tuple):
-    """column IN values. On PostgreSQL as one array parameter (= ANY): an account's 1,000 numbers are one
-    value to bind, send and plan in each statement that names them, not 1,000 (13,000 parameters in the
-    timeline's keys statement took 300 ms to bind and send; the query itself ran in 11 ms)."""
+def _among(column, name: str):
+    """column IN the list parameter `name`. On PostgreSQL as one array parameter (= ANY): an account's 1,000
+    numbers are one value to bind, send and plan in each statement that names them, not 1,000 (13,000
+    parameters in the timeline's keys statement took 300 ms to bind and send; the query itself ran in 11 ms)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        element = Integer if values and isinstance(values[0], int) else String
-        return column == any_(literal(list(values), ARRAY(element)))
-    return column.in_(values)
+        return column == any_(bindparam(name, type_=ARRAY(_ARRAY_OF[name])))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def _of_contracts(model, scope: Scope, *staff: tuple) -> tuple[Select, Select]:
     """The model's rows on the scope's contracts, with the customer number and the names of the members of
     staff that `staff` joins ((alias, the model's column naming them) pairs); and their ids alone, the
     narrower query for the page's keys."""
-    on_contracts = _among(model.contract_id, scope.contract_ids)
+    on_contracts = _among(model.contract_id, P_CONTRACTS)
     query = (select(model, Contract.customer_number, *(alias.name for alias, _ in staff))
              .join(Contract, Contract.id == model.contract_id))
     for alias, column in staff:
@@ -272,7 +318,7 @@ def _handovers(scope: Scope, w: Window) -> Rows | list[Entry]:
         .join(Handover, Handover.id == HandoverItem.handover_id)
         .join(Contract, Contract.id == HandoverItem.contract_id)
         .outerjoin(by, by.id == Handover.created_by_id)
-        .where(_among(HandoverItem.contract_id, scope.contract_ids))
+        .where(_among(HandoverItem.contract_id, P_CONTRACTS))
     )
 
     def entry(source, item_id, handover, number, name):
@@ -289,9 +335,9 @@ def _of_account_or_contracts(model, scope: Scope):
     has neither."""
     terms = []
     if scope.account_id is not None:
-        terms.append(model.account_id == scope.account_id)
+        terms.append(model.account_id == bindparam(P_ACCOUNT))
     if scope.contract_ids:
-        terms.append(_among(model.contract_id, scope.contract_ids))
+        terms.append(_among(model.contract_id, P_CONTRACTS))
     return or_(*terms) if terms else None
 
 
@@ -362,14 +408,14 @@ def _audited(where) -> Rows:
 def _account_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is None:
         return []
-    return _audited(and_(AuditEvent.target_type == "portal_account", AuditEvent.target_id == str(scope.account_id),
+    return _audited(and_(AuditEvent.target_type == "portal_account", AuditEvent.target_id == bindparam(P_ACCOUNT_KEY),
                          AuditEvent.action.in_([a.value for a in ACCOUNT_ACTIONS])))
 
 
 def _contract_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
     if not scope.customer_numbers:
         return []
-    return _audited(and_(_among(AuditEvent.customer_number, scope.customer_numbers),
+    return _audited(and_(_among(AuditEvent.customer_number, P_NUMBERS),
                          AuditEvent.action.in_([a.value for a in CONTRACT_ACTIONS])))
 
 
@@ -426,7 +472,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
         .join(Contract, Contract.id == StopApplication.contract_id)
         .outerjoin(entry, on).outerjoin(taker, taker.id == entry.staff_id)
         .outerjoin(decider, decider.id == StopApplication.decided_by_id)
-        .where(_among(StopApplication.contract_id, scope.contract_ids))
+        .where(_among(StopApplication.contract_id, P_CONTRACTS))
     )
 
     def entry(source, app, number, taken_by, decided_by):
@@ -436,7 +482,7 @@ def _stop_applications(scope: Scope, w: Window) -> Rows | list[Entry]:
                      _applicant(app.channel, taken_by), number, *link)
 
     return Rows(query, StopApplication.received_at, StopApplication.id, entry,
-                base=select(StopApplication.id).where(_among(StopApplication.contract_id, scope.contract_ids)))
+                base=select(StopApplication.id).where(_among(StopApplication.contract_id, P_CONTRACTS)))
 
 
 def _payment_changes(scope: Scope, w: Window) -> Rows | list[Entry]:
@@ -470,9 +516,9 @@ def _reissues(scope: Scope, w: Window) -> Rows | list[Entry]:
 
 def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
     if scope.account_id is not None:
-        where = Delivery.account_id == scope.account_id
+        where = Delivery.account_id == bindparam(P_ACCOUNT)
     elif scope.customer_numbers:
-        where = _among(Notification.customer_number, scope.customer_numbers)
+        where = _among(Notification.customer_number, P_NUMBERS)
     else:
         return []
     by = _BY
@@ -495,7 +541,7 @@ def _mails(scope: Scope, w: Window) -> Rows | list[Entry]:
 def _contacts(scope: Scope, w: Window) -> Rows | list[Entry]:
     """応対履歴: the category and outcome only; the memo (personal data) opens on the contact's own,
     audited page."""
-    keys = contacts.newest(scope.account_id, scope.contract_ids, w.older, w.limit)
+    keys = contacts.newest(scope.account_id is not None, bool(scope.contract_ids), w.older, w.limit)
     if keys is None:
         return []
     by = _BY
@@ -518,13 +564,10 @@ def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
     those already mailed to this account show as mails instead."""
     if not scope.places:
         return []
-    towns_by_ward: dict[str, list[str]] = {}
-    for ward, town in scope.places:
-        towns_by_ward.setdefault(ward, []).append(town)
-    # One term per ward (at most 24), not per place: a company's 1,000 numbers stand at hundreds of places.
-    covering = or_(*(and_(OutageArea.ward_code == ward,
-                          or_(OutageArea.town.is_(None), _among(OutageArea.town, tuple(towns))))
-                     for ward, towns in towns_by_ward.items()))
+    # An area covers a place when it is the place's ward (a whole-ward area) or its ward and town: two list
+    # parameters, whatever the number of places (a company's 1,000 numbers stand at hundreds of them).
+    covering = and_(_among(OutageArea.ward_code, P_WARDS),
+                    or_(OutageArea.town.is_(None), _among(_place_key(OutageArea.ward_code, OutageArea.town), P_PLACES)))
     publisher = _BY
     query = (
         select(OutageNoticeVersion, publisher.name)
@@ -533,11 +576,11 @@ def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
                select(OutageArea.id).where(OutageArea.version_id == OutageNoticeVersion.id, covering).exists())
     )
     if scope.since is not None:
-        query = query.where(OutageNoticeVersion.published_at >= scope.since)
+        query = query.where(OutageNoticeVersion.published_at >= bindparam(P_SINCE))
     if scope.account_id is not None:
         mailed = (select(Delivery.id).join(Notification, Notification.id == Delivery.notification_id)
                   .where(Notification.outage_version_id == OutageNoticeVersion.id,
-                         Delivery.account_id == scope.account_id))
+                         Delivery.account_id == bindparam(P_ACCOUNT)))
         query = query.where(~mailed.exists())
 
     def entry(source, version, name):
@@ -576,6 +619,44 @@ def _keys(name: str, rows: Rows, window: Window):
     return select(windowed.c.at, literal(name).label("source"), windowed.c.id)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A page's statements for one shape of scope and cursor: the keys of every source that answered Rows,
+    and each such source's rows by id; the sources that read their own entries are asked on every page."""
+
+    keys: Select | None
+    rows: dict[str, tuple[Rows, Select]]
+    live: tuple[Source, ...]
+
+
+@lru_cache(maxsize=512)
+def _plan(shape: tuple[bool, ...], cursor_source: str | None, size: int, sources: tuple[Source, ...],
+          dialect: str) -> _Plan:
+    """The statements of a page, built once per shape (the sources see a scope standing for every scope of
+    that shape, and a cursor standing for every cursor in `cursor_source`) and kept: a page then only runs
+    them with its scope's values (Scope.params). `dialect` is part of the key: the lists are bound as one
+    array on PostgreSQL, expanded on SQLite."""
+    scope = Scope.standing_for(shape)
+    cursor = Cursor(datetime.min.replace(tzinfo=UTC), cursor_source, 0) if cursor_source else None
+    planned: dict[str, Rows] = {}
+    live: list[Source] = []
+    for source in sources:
+        answer = source.entries(scope, Window(source.name, cursor, size + 1))
+        if isinstance(answer, Rows):
+            planned[source.name] = answer
+        else:
+            live.append(source)
+    keys = None
+    if planned:
+        every = union_all(*(_keys(name, rows, Window(name, cursor, size + 1)) for name, rows in planned.items()))
+        newest = every.subquery()
+        keys = (select(newest.c.at, newest.c.source, newest.c.id)
+                .order_by(newest.c.at.desc(), newest.c.source.desc(), newest.c.id.desc()).limit(size + 1))
+    by_id = bindparam("ids", expanding=True)
+    return _Plan(keys, {name: (rows, rows.query.where(rows.id.in_(by_id))) for name, rows in planned.items()},
+                 tuple(live))
+
+
 def page(scope: Scope, cursor: Cursor | None = None, size: int = PAGE_SIZE,
          sources: list[Source] | None = None) -> TimelinePage:
     """One page of the scope's timeline, newest first, after `cursor` (None: the newest page).
@@ -583,26 +664,20 @@ def page(scope: Scope, cursor: Cursor | None = None, size: int = PAGE_SIZE,
     One statement reads the keys of every source's newest rows past the cursor (each at most size + 1)
     and keeps the page's size + 1 newest; then each source on the page reads those rows, and only those.
     A page costs 1 + (the sources on it) queries, whatever the history's length."""
-    sources = SOURCES if sources is None else sources
+    sources = tuple(SOURCES if sources is None else sources)
+    plan = _plan(scope.shape, cursor.source if cursor else None, size, sources,
+                 db.session.get_bind().dialect.name)
+    params = scope.params(cursor)
     merged: list[Entry] = []
-    planned: dict[str, Rows] = {}
-    for source in sources:
-        answer = source.entries(scope, Window(source.name, cursor, size + 1))
-        if isinstance(answer, Rows):
-            planned[source.name] = answer
-        else:
-            merged.extend(answer)
-    if planned:
-        every = union_all(*(_keys(name, rows, Window(name, cursor, size + 1)) for name, rows in planned.items()))
-        newest = every.subquery()
+    for source in plan.live:
+        merged.extend(source.entries(scope, Window(source.name, cursor, size + 1)))
+    if plan.keys is not None:
         wanted: dict[str, list[int]] = {}
-        for _at, name, row_id in db.session.execute(
-                select(newest.c.at, newest.c.source, newest.c.id)
-                .order_by(newest.c.at.desc(), newest.c.source.desc(), newest.c.id.desc()).limit(size + 1)):
+        for _at, name, row_id in db.session.execute(plan.keys, params):
             wanted.setdefault(name, []).append(row_id)
         for name, ids in wanted.items():
-            rows = planned[name]
-            merged.extend(rows.entry(name, *row) for row in db.session.execute(rows.query.where(rows.id.in_(ids))))
+            rows, by_id = plan.rows[name]
+            merged.extend(rows.entry(name, *row) for row in db.session.execute(by_id, {**params, "ids": ids}))
     merged.sort(key=lambda e: e.key, reverse=True)
     shown = merged[:size]
     more = len(merged) > size
