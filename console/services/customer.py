@@ -319,21 +319,24 @@ def identity_minutes_left(event: AuditEvent | None) -> int:
     return max(0, math.ceil(left / 60))
 
 
+def _still_valid(event: AuditEvent | None) -> bool:
+    return event is not None and identity_valid_until(event) > clock.now()
+
+
 def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
     """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
     event = latest_identity_confirmation(actor, account)
-    return event if event is not None and identity_valid_until(event) > clock.now() else None
+    return event if _still_valid(event) else None
 
 
 def require_identity(actor: Staff, account: PortalAccount, before: str) -> AuditEvent:
     """The recorded identity check that revealing the e-mail, unlocking and a password reset need (R6, R7).
 
     `before` says what waits for it ("ロックを解除する前に"); the refusal tells the operator to confirm first."""
-    event = recent_identity_confirmation(actor, account)
-    if event is not None:
-        return event
-    minutes = int(IDENTITY_VALID_FOR.total_seconds() // 60)
     last = latest_identity_confirmation(actor, account)
+    if _still_valid(last):
+        return last
+    minutes = int(IDENTITY_VALID_FOR.total_seconds() // 60)
     if last is None:
         raise DomainError(f"{before}、本人確認を行い記録してください（記録から{minutes}分間有効です）。", field="identity")
     at = last.at.astimezone(clock.TOKYO)
@@ -378,18 +381,19 @@ def view_account(actor: Staff, account_id: int, *, today: date, numbers_q: str |
     ended_total = _count(ended_query) if len(ended) == NUMBERS_PER_PAGE else len(ended)
     panels = _panels([lk.contract for lk in shown], account, today)
     numbers = [p.contract.customer_number for p in panels]
+    identity = latest_identity_confirmation(actor, account)  # one query: valid, expired, or none
     view = CustomerView(
         account=account,
         panels=panels,
         ended_links=ended,
         audit=_audit_rows(numbers, account),
-        identity=recent_identity_confirmation(actor, account),
+        identity=identity if _still_valid(identity) else None,
         next_step=registration_next_step(account),
         too_many_numbers=active_total > NUMBERS_PER_PAGE,
         numbers=NumberPage(q=q, page=page, matched=matched, total=total, ended_total=ended_total),
     )
     if view.identity is None:
-        view.identity_expired = latest_identity_confirmation(actor, account)
+        view.identity_expired = identity
     record(actor, "customer.view", target=account, customer_number=numbers[0] if numbers else None,
            detail={"numbers_shown": numbers} if total > 1 else None)
     return view

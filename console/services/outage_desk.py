@@ -13,8 +13,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from .. import clock
@@ -32,6 +33,7 @@ from ..models import (
     SupplyStatus,
 )
 from . import DomainError
+from .params import among, dialect
 from .permissions import CUSTOMER_DESK, requires
 from .supply_points import current_supply_points
 
@@ -184,26 +186,48 @@ def nearest_open_points(ward_codes: Iterable[str], *, limit: int | None = POINTS
 
 # ---------------------------------------------------------------- usage locations inside an active outage
 
+def place_params(places) -> dict:
+    """The parameters covers_places names, for these (ward, town) places."""
+    return {"wards": sorted({ward for ward, _ in places}), "places": [_place_key(ward, town) for ward, town in places]}
+
+
+def _place_key(ward_code, town):
+    """A usage location as one value, in Python or in SQL: the ward's code and the town."""
+    return ward_code + "|" + town
+
+
+def covers_places(area) -> ColumnElement[bool]:
+    """SQL: the outage area covers one of the places given as parameters (place_params), R19's match: the
+    whole ward, or that town of it. Two list parameters, whatever the number of places (a management
+    company's 1,000 numbers stand at hundreds of them)."""
+    return and_(among(area.ward_code, "wards", String),
+                or_(area.town.is_(None), among(_place_key(area.ward_code, area.town), "places", String)))
+
+
+@lru_cache(maxsize=4)
+def _active_versions(_dialect: str) -> Select:
+    """The latest published versions of active outages covering any of the places (built once)."""
+    latest = _latest_published()
+    area = aliased(OutageArea)
+    return (
+        select(OutageNoticeVersion)
+        .join(OutageNotice, OutageNotice.id == OutageNoticeVersion.notice_id)
+        .join(latest, and_(latest.c.notice_id == OutageNoticeVersion.notice_id,
+                           latest.c.version_no == OutageNoticeVersion.version_no))
+        .where(OutageNotice.status == IncidentStatus.PUBLISHED, OutageNoticeVersion.mode == NoticeMode.ACTUAL,
+               select(area.id).where(area.version_id == OutageNoticeVersion.id, covers_places(area)).exists())
+        .options(selectinload(OutageNoticeVersion.areas))
+        .order_by(OutageNoticeVersion.published_at.desc())
+    )
+
+
 def active_outages_at(places: Iterable[Place]) -> dict[Place, list[OutageNoticeVersion]]:
     """For each (ward, town), the latest published versions of active outages covering it (R19's match:
     the whole ward, or that town of it). Two queries however many places: the versions, and their areas."""
     places = {p for p in places if p[0]}
     if not places:
         return {}
-    latest = _latest_published()
-    area = aliased(OutageArea)
-    covering = or_(*(and_(area.ward_code == ward, or_(area.town.is_(None), area.town == town))
-                     for ward, town in sorted(places)))
-    versions = db.session.scalars(
-        select(OutageNoticeVersion)
-        .join(OutageNotice, OutageNotice.id == OutageNoticeVersion.notice_id)
-        .join(latest, and_(latest.c.notice_id == OutageNoticeVersion.notice_id,
-                           latest.c.version_no == OutageNoticeVersion.version_no))
-        .where(OutageNotice.status == IncidentStatus.PUBLISHED, OutageNoticeVersion.mode == NoticeMode.ACTUAL,
-               select(area.id).where(area.version_id == OutageNoticeVersion.id, covering).exists())
-        .options(selectinload(OutageNoticeVersion.areas))
-        .order_by(OutageNoticeVersion.published_at.desc())
-    ).all()
+    versions = db.session.scalars(_active_versions(dialect()), place_params(places)).all()
     out: dict[Place, list[OutageNoticeVersion]] = {}
     for ward, town in places:
         hits = [v for v in versions if any(a.ward_code == ward and a.town in (None, town) for a in v.areas)]

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    any_,
     bindparam,
     cast,
     literal,
@@ -33,7 +32,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -73,8 +71,9 @@ from ..models import (
     StopApplication,
     VersionType,
 )
-from . import DomainError, contacts
+from . import DomainError, contacts, outage_desk
 from .audit import record
+from .params import among, dialect
 from .permissions import CUSTOMER_DESK, requires
 
 PAGE_SIZE = 20
@@ -176,8 +175,7 @@ class Scope:
             P_ACCOUNT_KEY: None if self.account_id is None else str(self.account_id),
             P_CONTRACTS: list(self.contract_ids),
             P_NUMBERS: list(self.customer_numbers),
-            P_WARDS: sorted({ward for ward, _ in self.places}),
-            P_PLACES: [_place_key(ward, town) for ward, town in self.places],
+            **outage_desk.place_params(self.places),
             P_SINCE: self.since,
             P_CURSOR_AT: cursor.at if cursor else None,
             P_CURSOR_ID: cursor.row_id if cursor else None,
@@ -189,14 +187,9 @@ class Scope:
 # hashing them to find their compiled SQL, was most of a customer page's Python time.
 P_ACCOUNT, P_ACCOUNT_KEY = "account_id", "account_key"
 P_CONTRACTS, P_NUMBERS = "contract_ids", "customer_numbers"
-P_WARDS, P_PLACES, P_SINCE = "wards", "places", "since"
+P_SINCE = "since"
 P_CURSOR_AT, P_CURSOR_ID = "cursor_at", "cursor_id"
-_ARRAY_OF = {P_CONTRACTS: Integer, P_NUMBERS: String, P_WARDS: String, P_PLACES: String}
-
-
-def _place_key(ward_code, town):
-    """A usage location as one value (Python or SQL): the ward's code and the town."""
-    return ward_code + "|" + town
+_ARRAY_OF = {P_CONTRACTS: Integer, P_NUMBERS: String}
 
 
 @dataclass(frozen=True)
@@ -272,12 +265,8 @@ _RECORDED = aliased(AuditEvent, name="recorded")
 
 
 def _among(column, name: str):
-    """column IN the list parameter `name`. On PostgreSQL as one array parameter (= ANY): an account's 1,000
-    numbers are one value to bind, send and plan in each statement that names them, not 1,000 (13,000
-    parameters in the timeline's keys statement took 300 ms to bind and send; the query itself ran in 11 ms)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(_ARRAY_OF[name])))
-    return column.in_(bindparam(name, expanding=True))
+    """column IN the scope's list parameter `name`."""
+    return among(column, name, _ARRAY_OF[name])
 
 
 def _of_contracts(model, scope: Scope, *staff: tuple) -> tuple[Select, Select]:
@@ -564,10 +553,7 @@ def _outages(scope: Scope, w: Window) -> Rows | list[Entry]:
     those already mailed to this account show as mails instead."""
     if not scope.places:
         return []
-    # An area covers a place when it is the place's ward (a whole-ward area) or its ward and town: two list
-    # parameters, whatever the number of places (a company's 1,000 numbers stand at hundreds of them).
-    covering = and_(_among(OutageArea.ward_code, P_WARDS),
-                    or_(OutageArea.town.is_(None), _among(_place_key(OutageArea.ward_code, OutageArea.town), P_PLACES)))
+    covering = outage_desk.covers_places(OutageArea)
     publisher = _BY
     query = (
         select(OutageNoticeVersion, publisher.name)
@@ -665,8 +651,7 @@ def page(scope: Scope, cursor: Cursor | None = None, size: int = PAGE_SIZE,
     and keeps the page's size + 1 newest; then each source on the page reads those rows, and only those.
     A page costs 1 + (the sources on it) queries, whatever the history's length."""
     sources = tuple(SOURCES if sources is None else sources)
-    plan = _plan(scope.shape, cursor.source if cursor else None, size, sources,
-                 db.session.get_bind().dialect.name)
+    plan = _plan(scope.shape, cursor.source if cursor else None, size, sources, dialect())
     params = scope.params(cursor)
     merged: list[Entry] = []
     for source in plan.live:
