@@ -1,50 +1,51 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
-from .account import AccountLink, LinkSource, PortalAccount, RegistrationStatus, RegistrationStep
-from .application import ApplicationStatus, StartApplication, StopApplication
-from .audit import AuditAction, AuditEvent, AuditTarget
-from .base import Channel, LabelledEnum
-from .billing import Bill, NoticeChannel, PaymentChangeStatus, PaymentMethodChange, PaymentStatus
-from .contact import (
+from .account import AccountLink, PortalAccount
+from .application import StartApplication, StopApplication
+from .audit import AuditEvent
+from .base import LabelledEnum
+from .billing import Bill, PaymentMethodChange
+from .contact import Contact, ContactCategory, ContactCategoryQuestion, ContactDayCount, FollowUp
+from .contract import Contract, Handover, HandoverItem, HolderHistory, NameChange
+from .disaster import OutageArea, OutageNotice, OutageNoticeVersion, SupplyPoint, SupplyPointStatus
+from .notice import PrintBatch, ReissueItem, ReissueRequest
+from .notification import Delivery, Notification
+from .report import ReportRun
+from .staff import Staff, StaffRecoveryCode, StaffRole, StaffSession
+from .vocabulary import (
+    ApplicationStatus,
+    AuditAction,
+    AuditTarget,
     CallerRelation,
-    Contact,
-    ContactCategory,
-    ContactCategoryQuestion,
-    ContactChannel,
-    ContactDayCount,
-    ContactDirection,
-    FollowUp,
-    FollowUpStatus,
-)
-from .contract import (
     ChangeStatus,
-    Contract,
-    Handover,
-    HandoverItem,
+    Channel,
+    ContactChannel,
+    ContactDirection,
+    DeliveryStatus,
+    FollowUpStatus,
     HandoverStatus,
-    HolderHistory,
     HolderKind,
-    NameChange,
-    PaymentMethod,
-)
-from .disaster import (
     IncidentStatus,
+    LinkSource,
+    NoticeChannel,
     NoticeKind,
     NoticeMode,
-    OutageArea,
-    OutageNotice,
-    OutageNoticeVersion,
+    NotificationKind,
+    PaymentChangeStatus,
+    PaymentMethod,
+    PaymentStatus,
     Phenomenon,
-    SupplyPoint,
-    SupplyPointStatus,
+    RegistrationStatus,
+    RegistrationStep,
+    ReissueStatus,
+    ReportStatus,
+    Role,
+    SendTo,
+    SessionEndReason,
     SupplyPointType,
     SupplyStatus,
     VersionType,
 )
-from .notice import PrintBatch, ReissueItem, ReissueRequest, ReissueStatus, SendTo
-from .notification import Delivery, DeliveryStatus, Notification, NotificationKind
-from .report import ReportRun, ReportStatus
-from .staff import Role, SessionEndReason, Staff, StaffRecoveryCode, StaffRole, StaffSession
 
 __all__ = [
     "AccountLink", "ApplicationStatus", "AuditAction", "AuditEvent", "AuditTarget", "Bill", "ChangeStatus", "Channel", "Contract",

@@ -9,28 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import normalise
 from ..extensions import db
-from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
-
-
-class RegistrationStep(LabelledEnum):
-    """The last registration step the customer completed (R1, Q6), in order."""
-
-    EMAIL_VERIFIED = "email_verified", "メールアドレス認証済"
-    USER_INFO = "user_info", "利用者情報入力済"
-    CONTRACT_INFO = "contract_info", "契約情報入力済"
-    SMS_VERIFIED = "sms_verified", "SMS認証済（登録完了）"
-
+from .base import IntPk, StaffId, Timestamp, partial_index, sets_key, str_enum
+from .vocabulary import LinkSource, RegistrationStatus, RegistrationStep
 
 REGISTRATION_STEPS = list(RegistrationStep)
-
-
-class RegistrationStatus(LabelledEnum):
-    """Where the account stands: still registering, provisional (仮登録), full (本登録) or void."""
-
-    IN_PROGRESS = "in_progress", "登録手続中"
-    PROVISIONAL = "provisional", "仮登録"
-    FULL = "full", "本登録"
-    VOID = "void", "仮登録取消"  # a provisional registration whose start application was rejected (R17)
 
 
 class PortalAccount(db.Model):
@@ -92,15 +74,6 @@ class PortalAccount(db.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.name or ''}".strip()
-
-
-class LinkSource(LabelledEnum):
-    """How a customer number came to be linked to an account (R14: the console must say which)."""
-
-    PORTAL = "portal", "お客さまがマイページで登録"
-    PORTAL_RESTART = "portal_restart", "マイページでの中止・開始により自動で登録"  # Q31
-    STAFF = "staff", "お客さまセンターが代理で登録"
-    START_APPLICATION = "start_application", "使用開始申込の承認により登録"  # R17
 
 
 class AccountLink(db.Model):

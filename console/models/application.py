@@ -9,17 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import normalise
 from ..extensions import db
-from .base import Channel, Decided, IntPk, LabelledEnum, Timestamp, sets_key, str_enum
-from .contract import HolderKind, PaymentMethod
-
-
-class ApplicationStatus(LabelledEnum):
-    """An application is decided once (R18)."""
-
-    PENDING = "pending", "未処理"
-    ACCEPTED = "accepted", "承認済"
-    REJECTED = "rejected", "却下"
-    CANCELLED = "cancelled", "取下げ"
+from .base import Decided, IntPk, Timestamp, sets_key, str_enum
+from .vocabulary import ApplicationStatus, Channel, HolderKind, PaymentMethod
 
 
 class Application(Decided):

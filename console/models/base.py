@@ -129,13 +129,6 @@ class LabelledEnum(StrEnum):
         return [(m.value, m.label) for m in cls]
 
 
-class Channel(LabelledEnum):
-    """Where a request came from: the portal itself or a call to the customer centre."""
-
-    PORTAL = "portal", "マイページ"
-    PHONE = "phone", "電話"
-
-
 def render_migration_item(type_, obj, autogen_context):
     """Alembic autogenerate hook: write UTCDateTime as a plain timezone-aware DateTime."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -8,22 +8,8 @@ from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import BigPk, Channel, Decided, IntPk, LabelledEnum, Timestamp, str_enum
-from .contract import PaymentMethod
-
-
-class PaymentStatus(LabelledEnum):
-    """Whether a bill has been paid (shown as paid about 10 business days after payment, R11)."""
-
-    UNPAID = "unpaid", "未払"
-    PAID = "paid", "支払済"
-
-
-class NoticeChannel(LabelledEnum):
-    """How the usage notice for a reading was delivered (R9)."""
-
-    PAPER = "paper", "紙"
-    PORTAL = "portal", "マイページ"
+from .base import BigPk, Decided, IntPk, Timestamp, str_enum
+from .vocabulary import Channel, NoticeChannel, PaymentChangeStatus, PaymentMethod, PaymentStatus
 
 
 class Bill(db.Model):
@@ -63,14 +49,6 @@ class Bill(db.Model):
     def total(self) -> int:
         """Water plus sewer charge, in yen."""
         return self.water_charge + self.sewer_charge
-
-
-class PaymentChangeStatus(LabelledEnum):
-    """A payment-method change is pending until staff apply or refuse it."""
-
-    PENDING = "pending", "受付中"
-    APPLIED = "applied", "反映済"
-    REFUSED = "refused", "お断り"
 
 
 class PaymentMethodChange(Decided, db.Model):

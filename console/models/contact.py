@@ -8,39 +8,8 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import BigId, BigPk, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, str_enum
-
-
-class ContactChannel(LabelledEnum):
-    """How the customer reached the desk (or the desk them)."""
-
-    PHONE = "phone", "電話"
-    COUNTER = "counter", "窓口"
-    MAIL = "mail", "メール"
-    LETTER = "letter", "文書"
-
-
-class ContactDirection(LabelledEnum):
-    """Who started the contact."""
-
-    INBOUND = "inbound", "受信"
-    OUTBOUND = "outbound", "発信"
-
-
-class CallerRelation(LabelledEnum):
-    """The caller's relation to the contract holder."""
-
-    HOLDER = "holder", "本人"
-    FAMILY = "family", "家族"
-    MANAGER = "manager", "管理会社"
-    OTHER = "other", "その他"
-
-
-class FollowUpStatus(LabelledEnum):
-    """A promise is open until someone closes it with a contact that says what was done."""
-
-    OPEN = "open", "対応待ち"
-    CLOSED = "closed", "完了"
+from .base import BigId, BigPk, IntPk, StaffId, Timestamp, partial_index, str_enum
+from .vocabulary import CallerRelation, ContactChannel, ContactDirection, FollowUpStatus
 
 
 class ContactCategory(db.Model):

@@ -9,22 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import normalise
 from ..extensions import db
-from .base import Decided, IntPk, LabelledEnum, StaffId, Timestamp, partial_index, sets_key, str_enum
-
-
-class HolderKind(LabelledEnum):
-    """A contract holder is a person or a company (Q30)."""
-
-    PERSON = "person", "個人"
-    COMPANY = "company", "法人"
-
-
-class PaymentMethod(LabelledEnum):
-    """How a contract's bills are paid (Q2, Q39–Q43)."""
-
-    BANK_TRANSFER = "bank_transfer", "口座振替"  # 口座振替
-    PAYMENT_NOTICE = "payment_notice", "納入通知書"  # 納入通知書
-    E_PAYMENT = "e_payment", "電子決済（マイページ）"  # マイページ上での電子決済 (PayPay)
+from .base import Decided, IntPk, StaffId, Timestamp, partial_index, sets_key, str_enum
+from .vocabulary import ChangeStatus, HandoverStatus, HolderKind, PaymentMethod
 
 
 def usage_address_text(ward_name: str, town: str, address_line: str, building: str | None, room: str | None) -> str:
@@ -134,14 +120,6 @@ class HolderHistory(db.Model):
     __table_args__ = (UniqueConstraint("contract_id", "effective_from", name="uq_contract_holder_from"),)
 
 
-class ChangeStatus(LabelledEnum):
-    """Maker-checker states of a name change (R12)."""
-
-    PENDING = "pending", "承認待ち"
-    APPROVED = "approved", "承認済"
-    RETURNED = "returned", "差戻し"
-
-
 class NameChange(Decided, db.Model):
     """A request to change a contract's holder, made by one staff member, approved by another."""
 
@@ -165,14 +143,6 @@ class NameChange(Decided, db.Model):
     handover_id: Mapped[int | None] = mapped_column(ForeignKey("handover.id"), index=True)
 
     contract: Mapped[Contract] = relationship()
-
-
-class HandoverStatus(LabelledEnum):
-    """A handover case is open until every customer number has reached the new company."""
-
-    OPEN = "open", "手続き中"
-    DONE = "done", "完了"
-    CANCELLED = "cancelled", "取消"
 
 
 class Handover(db.Model):

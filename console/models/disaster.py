@@ -9,50 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
-from .base import IntPk, LabelledEnum, StaffId, Timestamp, str_enum
-
-
-class NoticeKind(LabelledEnum):
-    """Emergency (disaster, accident) or planned work."""
-
-    EMERGENCY = "emergency", "緊急（災害・事故）"
-    PLANNED = "planned", "計画（工事等）"
-
-
-class Phenomenon(LabelledEnum):
-    """What the customer experiences."""
-
-    OUTAGE = "outage", "断水"
-    TURBIDITY = "turbidity", "濁水"
-    LOW_PRESSURE = "low_pressure", "減圧"
-
-
-
-class NoticeMode(LabelledEnum):
-    """Exercise and test versions never mail customers (DESIGN, Disaster data)."""
-
-    ACTUAL = "actual", "実発令"
-    EXERCISE = "exercise", "訓練"
-    TEST = "test", "試験"
-
-
-
-class IncidentStatus(LabelledEnum):
-    """draft → published (and updated) → resolved or cancelled."""
-
-    DRAFT = "draft", "下書き"
-    PUBLISHED = "published", "発表中"
-    RESOLVED = "resolved", "解消済み"
-    CANCELLED = "cancelled", "取消済み"
-
-
-class VersionType(LabelledEnum):
-    """What a published version says about the ones before it (CAP msgType)."""
-
-    ALERT = "alert", "第1報"
-    UPDATE = "update", "続報"
-    RESOLVE = "resolve", "解消"
-    CANCEL = "cancel", "取消"
+from .base import IntPk, StaffId, Timestamp, str_enum
+from .vocabulary import (
+    IncidentStatus,
+    NoticeKind,
+    NoticeMode,
+    Phenomenon,
+    SupplyPointType,
+    SupplyStatus,
+    VersionType,
+)
 
 
 class OutageNotice(db.Model):
@@ -113,26 +79,6 @@ class OutageArea(db.Model):
     town: Mapped[str | None] = mapped_column(String(60))
 
     version: Mapped[OutageNoticeVersion] = relationship(back_populates="areas")
-
-
-class SupplyPointType(LabelledEnum):
-    """Kinds of emergency water supply point."""
-
-    PERMANENT = "permanent", "常設"
-    TEMPORARY_TANK = "temporary_tank", "仮設水槽"
-    TEMPORARY_TAP = "temporary_tap", "仮設給水栓"
-    WATER_TRUCK = "water_truck", "給水車"
-
-
-
-class SupplyStatus(LabelledEnum):
-    """Public status of a supply point (R20)."""
-
-    CLOSED = "closed", "閉鎖"
-    PREPARING = "preparing", "開設準備中"
-    OPEN = "open", "開設中"
-    SUSPENDED = "suspended", "一時休止"
-
 
 
 class SupplyPoint(db.Model):

@@ -8,24 +8,8 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import IntPk, LabelledEnum, StaffId, Timestamp, str_enum
-
-
-class ReissueStatus(LabelledEnum):
-    """requested → in print batch → mailed, or cancelled with a reason."""
-
-    REQUESTED = "requested", "受付"
-    IN_BATCH = "in_batch", "印刷中"
-    MAILED = "mailed", "発送済"
-    CANCELLED = "cancelled", "取消"
-
-
-
-class SendTo(LabelledEnum):
-    """Where the reissued notice is mailed."""
-
-    MAILING_ADDRESS = "mailing_address", "契約の送付先"
-    OTHER = "other", "指定の送付先"
+from .base import IntPk, StaffId, Timestamp, str_enum
+from .vocabulary import ReissueStatus, SendTo
 
 
 class PrintBatch(db.Model):

@@ -8,18 +8,8 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import BigPk, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
-
-
-class NotificationKind(LabelledEnum):
-    """What a mail is about."""
-
-    START_ACCEPTED = "start_accepted", "使用開始申込完了のお知らせ"
-    START_REJECTED = "start_rejected", "使用開始申込失敗のお知らせ"
-    PASSWORD_RESET = "password_reset", "パスワード再設定のご案内"
-    LINK_RELEASED = "link_released", "お客さま番号の登録解除のお知らせ"  # old management company (R13)
-    OUTAGE = "outage", "断水等のお知らせ"  # disaster notice (R19)
-    STAFF_LOCKED = "staff_locked", "職員アカウントのロックのお知らせ"  # to the member of staff (issue 16)
+from .base import BigPk, IntPk, StaffId, Timestamp, str_enum
+from .vocabulary import DeliveryStatus, NotificationKind
 
 
 class Notification(db.Model):
@@ -39,14 +29,6 @@ class Notification(db.Model):
     created_by_id: Mapped[StaffId | None]
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="notification")
-
-
-class DeliveryStatus(LabelledEnum):
-    """pending until the SMTP server accepted it (sent) or refused it for good (failed)."""
-
-    PENDING = "pending", "送信待ち"
-    SENT = "sent", "送信済"
-    FAILED = "failed", "送信失敗"
 
 
 class Delivery(db.Model):

@@ -8,18 +8,8 @@ from sqlalchemy import JSON, BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import IntPk, LabelledEnum, StaffId, Timestamp, partial_index, str_enum
-
-
-class ReportStatus(LabelledEnum):
-    """queued → running → done (file ready until it expires) or failed."""
-
-    QUEUED = "queued", "待機中"
-    RUNNING = "running", "作成中"
-    DONE = "done", "完了"
-    FAILED = "failed", "失敗"
-    EXPIRED = "expired", "期限切れ"
-
+from .base import IntPk, StaffId, Timestamp, partial_index, str_enum
+from .vocabulary import ReportStatus
 
 ACTIVE_STATUSES = (ReportStatus.QUEUED, ReportStatus.RUNNING)
 

@@ -8,16 +8,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import BigPk, IntPk, LabelledEnum, StaffId, Timestamp, str_enum
-
-
-class Role(LabelledEnum):
-    """Role identifiers of DESIGN.md, "Who uses it"."""
-
-    OPERATOR = "operator", "オペレーター"
-    SUPERVISOR = "supervisor", "スーパーバイザー"
-    DISASTER_COORDINATOR = "disaster_coordinator", "災害対策担当"
-    ADMIN = "admin", "管理者"
+from .base import BigPk, IntPk, StaffId, Timestamp, str_enum
+from .vocabulary import Role, SessionEndReason
 
 
 class Staff(db.Model):
@@ -113,21 +105,6 @@ class StaffRecoveryCode(db.Model):
     created_at: Mapped[Timestamp]
 
     staff: Mapped[Staff] = relationship(back_populates="recovery_codes")
-
-
-class SessionEndReason(LabelledEnum):
-    """Why a sign-in (StaffSession) ended; the label completes 「…のため終了」 on the pages."""
-
-    SIGNED_OUT = "signed_out", "ログアウト"
-    IDLE = "idle", "一定時間操作がなかった"
-    ENDED_BY_SELF = "ended_by_self", "本人が別の端末から終了した"
-    ENDED_BY_ADMIN = "ended_by_admin", "管理者が終了した"
-    PASSWORD_CHANGED = "password_changed", "パスワードが変更された"
-    PASSWORD_SET = "password_set", "管理者がパスワードを設定した"
-    ROLES_CHANGED = "roles_changed", "権限が変更された"
-    DISABLED = "disabled", "アカウントが無効にされた"
-    LOCKED = "locked", "アカウントがロックされた"
-    SECOND_FACTOR_RESET = "second_factor_reset", "二要素認証がリセットされた"
 
 
 class StaffSession(db.Model):

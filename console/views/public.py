@@ -19,10 +19,7 @@ from werkzeug.http import is_resource_modified
 
 from .. import clock
 from ..extensions import db
-from ..models import NoticeMode, OutageNoticeVersion, Phenomenon, SupplyPointType, VersionType
-from ..models.disaster import (
-    SupplyStatus,
-)
+from ..models import NoticeMode, OutageNoticeVersion, Phenomenon, SupplyPointType, SupplyStatus, VersionType
 from ..services import disaster_feeds as feeds
 from ..services import outage_mail, outage_notices
 from ..services.supply_points import current_supply_points
