@@ -91,3 +91,8 @@ def parse_month(text: str | None) -> date | None:
 def yen(amount: int | None) -> str:
     """1,234円."""
     return "" if amount is None else f"{amount:,}円"
+
+
+def number(count: int | None) -> str:
+    """1,234 (a count; "" for None)."""
+    return "" if count is None else f"{count:,}"

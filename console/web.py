@@ -107,6 +107,8 @@ def configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["jdate"] = formats.jdate
     app.jinja_env.filters["jdatetime"] = formats.jdatetime
     app.jinja_env.filters["wareki"] = formats.wareki_month
+    app.jinja_env.filters["yen"] = formats.yen
+    app.jinja_env.filters["number"] = formats.number
     app.jinja_env.loader = JapaneseAdminBaseLoader(app.jinja_env.loader)
 
 
