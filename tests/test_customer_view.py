@@ -332,3 +332,26 @@ def test_time_zone_of_withdrawal(database):
     text = customer._paper_notice_text(contract, None, link)
     assert "2026年12月分から" in text
     assert timedelta(0) <= clock.now() - account.created_at < timedelta(hours=1)
+
+
+def test_the_whole_page_runs_the_same_few_statements_for_any_account(client, login_as):
+    """The customer page, sign-in check, panels, contacts, timeline, outage banner and audit included, runs a
+    fixed number of statements for a company with 25 numbers as for a household with one; each page of the
+    desk pays them, so a new panel that adds a query per number (or a lazy load per row) fails here."""
+    login_as("operator")
+    today = clock.today()
+
+    def statements(numbers: int) -> int:
+        account = factories.account()
+        for i in range(numbers):
+            contract = factories.contract()
+            factories.link(account, contract, main=i == 0)
+            factories.bill(contract, customer.months_back(today, 1))
+        db.session.commit()
+        client.get(f"/customer/account/{account.id}")  # the sign-in record's once-a-minute write, out of the way
+        with factories.statements_run() as seen:
+            assert client.get(f"/customer/account/{account.id}").status_code == 200
+        return len(seen)
+
+    one, many = statements(1), statements(25)
+    assert one == many <= 22, (one, many)

@@ -325,6 +325,17 @@ def test_an_expired_identity_check_is_refused_with_what_to_do(client, login_as, 
         accounts.unlock_account(operator, locked, "本人から電話")
 
 
+def test_a_check_from_an_earlier_shift_is_not_named(client, login_as, locked):
+    """A confirmation older than a shift is neither valid nor worth naming: the page asks for a new one."""
+    operator = login_as("operator")
+    _identity_recorded(operator, locked, minutes_ago=13 * 60)
+    html = client.get(f"/customer/account/{locked.id}").get_data(as_text=True)
+    status = html.split('data-testid="identity-status"')[1][:200]
+    assert "本人確認を行い記録してください" in status and "30分を過ぎ" not in status
+    with pytest.raises(DomainError, match="本人確認を行い記録してください（記録から30分間有効です）"):
+        accounts.unlock_account(operator, locked, "本人から電話")
+
+
 # ------------------------------------------------------------------ the same masking on every page; decisions in reach
 
 def test_the_applicants_phone_and_e_mail_are_masked_and_revealed_with_a_reason(client, login_as):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -46,6 +47,7 @@ from . import DomainError
 from .audit import record
 from .calendar import add_business_days
 from .inputs import optional_text
+from .params import dialect
 from .permissions import ADMINS, CUSTOMER_DESK, requires
 
 PAGE_SIZE = 20
@@ -347,13 +349,29 @@ def newest(on_account: bool, on_contracts: bool, older: Callable, limit: int) ->
             .order_by(merged.c.at.desc(), merged.c.id.desc()).limit(limit))
 
 
-def newest_ids(account_id: int | None, contract_ids: Sequence[int], older: Callable, limit: int) -> list[int]:
-    """The ids `newest` gives for this account and these contracts, newest first."""
-    statement = newest(account_id is not None, bool(contract_ids), older, limit)
+@lru_cache(maxsize=64)
+def _newest_before(on_account: bool, on_contracts: bool, paged: bool, limit: int, _dialect: str) -> Select | None:
+    """`newest` for the contacts panel, built once per shape: the page's key is two more parameters,
+    "before_at" and "before_id" (none on the first page)."""
+    def older(at_column, id_column):
+        if not paged:
+            return true()
+        at = bindparam("before_at")
+        return or_(at_column < at, and_(at_column == at, id_column < bindparam("before_id")))
+
+    return newest(on_account, on_contracts, older, limit)
+
+
+def newest_ids(account_id: int | None, contract_ids: Sequence[int], before: tuple[datetime, int] | None,
+               limit: int) -> list[int]:
+    """The ids of the newest contacts on this account or these contracts older than `before` (the key
+    (at, id) of the previous page's last contact; None: the first page), newest first."""
+    statement = _newest_before(account_id is not None, bool(contract_ids), before is not None, limit, dialect())
     if statement is None:
         return []
-    return [row.id for row in db.session.execute(statement, {"account_id": account_id,
-                                                             "contract_ids": list(contract_ids)})]
+    params = {"account_id": account_id, "contract_ids": list(contract_ids),
+              "before_at": before[0] if before else None, "before_id": before[1] if before else None}
+    return [row.id for row in db.session.execute(statement, params)]
 
 
 def _page_key(contact: Contact) -> str:
@@ -378,17 +396,11 @@ def for_customer(actor: Staff, *, contract: Contract | None = None, account: Por
     if (contract is None) == (account is None):
         raise DomainError("契約かマイページ利用者のどちらか一方を指定してください。")
     key = _parse_page_key(before)
-
-    def older(at_column, id_column):
-        if key is None:
-            return true()
-        return or_(at_column < key[0], and_(at_column == key[0], id_column < key[1]))
-
     if contract is not None:
-        ids = newest_ids(None, [contract.id], older, limit + 1)
+        ids = newest_ids(None, [contract.id], key, limit + 1)
     else:  # the numbers the account holds or held
         linked = db.session.scalars(select(AccountLink.contract_id).where(AccountLink.account_id == account.id))
-        ids = newest_ids(account.id, sorted(set(linked)), older, limit + 1)
+        ids = newest_ids(account.id, sorted(set(linked)), key, limit + 1)
     contacts = list(db.session.scalars(
         select(Contact).options(*_NAMES)
         .where(Contact.id.in_(ids)).order_by(Contact.at.desc(), Contact.id.desc()))) if ids else []
