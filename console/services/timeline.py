@@ -238,7 +238,12 @@ class Rows:
 class Source:
     """A named source of entries (name: lower case and _, it is part of the cursor). entries(scope, window)
     answers Rows (read by the page, the usual way) or a list of Entry it read itself (at most
-    window.limit, older than window's cursor), or [] when the scope has nothing for it."""
+    window.limit, older than window's cursor), or [] when the scope has nothing for it.
+
+    Rows are built once per shape of scope (Scope.shape) and kept: their statements name the scope's values
+    as the parameters of Scope.params (P_*: `bindparam(P_ACCOUNT)`, `_among(column, P_CONTRACTS)`), never
+    the values themselves, and may test only what the shape says (is there an account, are there contracts).
+    A source that answers a list is asked again on every page."""
 
     name: str
     entries: Callable[[Scope, Window], Rows | list[Entry]]
