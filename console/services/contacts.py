@@ -329,7 +329,7 @@ def newest(on_account: bool, on_contracts: bool, older: Callable, limit: int) ->
         parts.append(select(Contact.id, Contact.at)
                      .where(Contact.account_id == bindparam("account_id"), older(Contact.at, Contact.id))
                      .order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
-    if on_contracts and db.session.get_bind().dialect.name == "postgresql":
+    if on_contracts and dialect() == "postgresql":
         ids = bindparam("contract_ids", type_=ARRAY(Integer))
         keys = func.unnest(ids).table_valued("contract_id").render_derived("k")
         per_key = (select(Contact.id, Contact.at)

@@ -15,7 +15,7 @@ from ..extensions import db
 
 def among(column, name: str, element: type[Integer] | type[String] = Integer) -> ColumnElement[bool]:
     """SQL: column is one of the values of the list parameter `name` (of `element`s)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect() == "postgresql":
         return column == any_(bindparam(name, type_=ARRAY(element)))
     return column.in_(bindparam(name, expanding=True))
 
