@@ -229,7 +229,7 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
     for link in db.session.scalars(
         select(AccountLink)
         .where(AccountLink.contract_id.in_(ids))
-        .options(selectinload(AccountLink.account))
+        .options(joinedload(AccountLink.account))  # in the same statement
         .order_by(AccountLink.linked_at.desc())
     ):
         links[link.contract_id].append(link)
