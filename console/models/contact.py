@@ -76,8 +76,9 @@ class Contact(db.Model):
     corrects: Mapped[Contact | None] = relationship(remote_side="Contact.id")
 
     __table_args__ = (
-        Index("ix_contact_contract_at", "contract_id", "at"),
-        Index("ix_contact_account_at", "account_id", "at"),
+        # A customer's newest contacts, walked per number and for the account, in order by index alone (0019).
+        Index("ix_contact_contract_at_id", "contract_id", "at", "id"),
+        Index("ix_contact_account_at_id", "account_id", "at", "id"),
         Index("ix_contact_at_category", "at", "category_id", postgresql_include=["id"]),  # figures: index-only
         Index("ix_contact_category_at", "category_id", "at"),
         Index("ix_contact_caller_phone", "caller_phone"),
