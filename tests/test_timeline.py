@@ -239,3 +239,25 @@ def test_the_whole_customer_page_costs_the_same_for_a_short_or_a_long_history(cl
     db.session.commit()
     # The timeline reads only the sources on its page: a long history of one kind makes it cheaper, never dearer.
     assert queries() <= few
+
+
+def test_a_page_built_for_one_customer_serves_the_next_with_its_own_values(history):
+    """A page's statements are built once per shape of scope and kept (timeline._plan): the next customer of the
+    same shape must see their own history, paged by their own cursor, and nothing of the first customer's."""
+    first = timeline.Scope.of(history["account"], [history["contract"]])
+    other_contract = factories.contract(start_date=date(2020, 4, 1), town="梅田一丁目")
+    other_account = factories.account()
+    factories.link(other_account, other_contract, main=True, linked_by_id=history["operator"].id, source="staff")
+    contacts.record_contact(history["operator"], contacts.ContactInput(category="charges", outcome="別のお客さま"),
+                            contract=other_contract)
+    db.session.flush()
+    second = timeline.Scope.of(other_account, [other_contract])
+    assert first.shape == second.shape
+
+    mine = _whole(first, size=3)
+    theirs = _whole(second, size=3)
+    assert {e.what for e in theirs} == {"お客さま番号の登録", "応対（電話・受信）",
+                                         "断水等のお知らせ（第1報・使用場所が対象地域）"}
+    assert [e.customer_number for e in theirs if e.customer_number] == [other_contract.customer_number]
+    assert not {(e.source, e.row_id) for e in theirs} & {(e.source, e.row_id) for e in mine}
+    assert _whole(first, size=3) == mine  # and the first customer's pages again, after the second's
