@@ -43,7 +43,7 @@ from . import DomainError
 from .audit import record
 from .calendar import add_business_days
 from .inputs import optional_text
-from .params import dialect, list_param, newest_of, walk, walk_each
+from .params import ACCOUNT_ID, CONTRACT_IDS, dialect, list_param, newest_of, walk, walk_each
 from .permissions import ADMINS, CUSTOMER_DESK, requires
 
 PAGE_SIZE = 20
@@ -314,7 +314,7 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
 def newest(on_account: bool, on_contracts: bool, older: Callable, limit: int) -> Select | None:
     """A customer's newest contacts (on the account, or on any of the contracts) as a statement of (id, at),
     newest first, those `older(at, id)` lets through, at most `limit` (None: nobody to look for). The
-    statement takes the account's id and the contracts' ids as the parameters "account_id" and "contract_ids"
+    statement takes the account's id and the contracts' ids as the parameters ACCOUNT_ID and CONTRACT_IDS
     (the timeline builds it once and runs it for every customer).
 
     Each key gets its own newest-first index walk, limited, and the walks are merged: an OR over the
@@ -323,10 +323,10 @@ def newest(on_account: bool, on_contracts: bool, older: Callable, limit: int) ->
     columns = (Contact.id, Contact.at)
     walks = []
     if on_account:
-        walks.append(walk(columns, Contact.at, Contact.id, Contact.account_id == bindparam("account_id"),
+        walks.append(walk(columns, Contact.at, Contact.id, Contact.account_id == bindparam(ACCOUNT_ID),
                           older(Contact.at, Contact.id), limit=limit))
     if on_contracts:
-        walks.append(walk_each(Contact.contract_id, list_param("contract_ids"), columns, Contact.at, Contact.id,
+        walks.append(walk_each(Contact.contract_id, list_param(CONTRACT_IDS), columns, Contact.at, Contact.id,
                                older(Contact.at, Contact.id), limit=limit))
     return newest_of(walks, limit) if walks else None
 
@@ -351,7 +351,7 @@ def newest_ids(account_id: int | None, contract_ids: Sequence[int], before: tupl
     statement = _newest_before(account_id is not None, bool(contract_ids), before is not None, limit, dialect())
     if statement is None:
         return []
-    params = {"account_id": account_id, "contract_ids": list(contract_ids),
+    params = {ACCOUNT_ID: account_id, CONTRACT_IDS: list(contract_ids),
               "before_at": before[0] if before else None, "before_id": before[1] if before else None}
     return [row.id for row in db.session.execute(statement, params)]
 

@@ -16,6 +16,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
 
+# The customer's keys, as every statement built once for many customers names them (the timeline's, the
+# contacts panel's): one name each, so a statement one module builds runs with the values another passes.
+ACCOUNT_ID, CONTRACT_IDS = "account_id", "contract_ids"
+
 
 def list_param(name: str, element: type[Integer] | type[String] = Integer):
     """A parameter that takes a list of `element`s: an array on PostgreSQL, an expanding list on SQLite."""

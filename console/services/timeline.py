@@ -73,7 +73,7 @@ from ..models import (
 )
 from . import DomainError, contacts, outage_desk
 from .audit import record
-from .params import among, dialect
+from .params import ACCOUNT_ID, CONTRACT_IDS, among, dialect
 from .permissions import CUSTOMER_DESK, requires
 
 PAGE_SIZE = 20
@@ -185,8 +185,8 @@ class Scope:
 # The parameters a page's statements take (Scope.params): the statements are built once per shape of scope
 # and cursor (_plan) and run with the scope's values. Building the 13 sources' statements afresh, and SQLAlchemy
 # hashing them to find their compiled SQL, was most of a customer page's Python time.
-P_ACCOUNT, P_ACCOUNT_KEY = "account_id", "account_key"
-P_CONTRACTS, P_NUMBERS = "contract_ids", "customer_numbers"
+P_ACCOUNT, P_CONTRACTS = ACCOUNT_ID, CONTRACT_IDS  # the names contacts.newest takes too
+P_ACCOUNT_KEY, P_NUMBERS = "account_key", "customer_numbers"
 P_SINCE = "since"
 P_CURSOR_AT, P_CURSOR_ID = "cursor_at", "cursor_id"
 _ARRAY_OF = {P_CONTRACTS: Integer, P_NUMBERS: String}
