@@ -135,6 +135,9 @@ def test_bill_list_filters_by_month_status_and_customer(client, login_as):
         assert message in client.get(f"/bills/?{bad}").get_data(as_text=True), bad
     wide = client.get("/bills/", query_string={"period": "２０２３－１１", "payment_status": "paid"}).get_data(as_text=True)
     assert other.customer_number in _numbers(wide)  # a month typed in full-width figures is the same month
+    for typed in ("令和5年11月", "R5.11", "２０２３年１１月分"):  # and in the era calendar, as staff write it
+        era = client.get("/bills/", query_string={"period": typed, "payment_status": "paid"}).get_data(as_text=True)
+        assert other.customer_number in _numbers(era) and contract.customer_number not in _numbers(era), typed
     kept = client.get("/bills/?period=2023-11&customer_number=123").get_data(as_text=True)
     assert 'value="2023-11"' in kept and 'value="123"' in kept  # the refused number stays to be corrected
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bill.list").order_by(AuditEvent.id))

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
 
-from .. import clock, normalise
+from .. import clock, formats, normalise
 from ..extensions import db
 from ..models import (
     AccountLink,
@@ -441,15 +441,14 @@ class BillPage:
 
 
 def parse_month(raw: str | None) -> date | None:
-    """"2024-03" → 2024-03-01; None when empty; a Japanese refusal when malformed."""
-    raw = normalise.nfkc(raw).strip() if raw else ""
-    if not raw:
+    """A month as staff write it (2024-03, ２０２４年３月, 令和6年3月, R6.3: formats.parse_month) → its first
+    day; None when empty; a Japanese refusal when it is not a month."""
+    if not normalise.nfkc(raw or "").strip():
         return None
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise DomainError("請求月は YYYY-MM の形で指定してください（例：2024-03）。") from None
+    month = formats.parse_month(raw)
+    if month is None:
+        raise DomainError("請求月は YYYY-MM（例：2024-03）か 令和6年3月 の形で指定してください。")
+    return month
 
 
 @requires(CUSTOMER_DESK)
