@@ -10,6 +10,7 @@ import pytest
 from lxml import html
 
 from console.models import Role
+from tests.conftest import csrf_token
 
 ROLES = [r.value for r in Role]
 LOOKUP_ROLES = {"operator", "supervisor"}
@@ -76,3 +77,36 @@ def test_home_has_the_focused_lookup_box_for_those_who_may_search(client, login_
     else:
         assert boxes == []
         assert doc.find(".//body").get("data-lookup-url") is None
+
+
+def test_every_menu_page_decides_access_by_roles_alone(app):
+    # views/chrome.py keeps each menu per set of roles: a page whose access depended on anything else
+    # would be shown or hidden by whoever opened a page first.
+    from console.views.base import RoleRequired
+
+    admin = app.extensions["admin"][0]
+    in_menu = [v for v in admin._views if v.is_visible()]
+    assert len(in_menu) > 15
+    for view in in_menu:
+        assert type(view).is_accessible is RoleRequired.is_accessible, view.endpoint
+
+
+def test_the_kept_menu_follows_the_roles_and_the_page(app, client, login_as):
+    def nav(path):
+        return _page(client, path).find(".//nav")
+
+    def active(doc):
+        return [re.sub(r"\s+", "", a.text_content()) for a in doc.xpath(".//*[contains(@class, 'active')]/a[1]")
+                + doc.xpath(".//a[@aria-current='page']")]
+
+    login_as("operator")
+    on_contracts = nav("/contracts/")
+    assert active(on_contracts) == ["お客さま", "契約一覧"]
+    assert not on_contracts.xpath(".//a[@href='/staff/']")
+    assert active(nav("/applications/")) == ["使用開始・中止申込", "使用開始・中止申込"]
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as("admin")
+    on_staff = nav("/staff/")
+    assert active(on_staff) == ["管理", "職員"]
+    assert on_staff.xpath(".//a[@href='/staff/']") and not on_staff.xpath(".//a[@href='/contracts/']")
+    assert _page(client, "/").find(".//body").get("data-lookup-url") is None

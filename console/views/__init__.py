@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, url_for
+from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
 from ..models import AuditEvent, PortalAccount, Staff
 from ..web import csp_nonce
-from . import auth, health, public
+from . import auth, chrome, health, public
 from .accounts import LockedAccountView
 from .applications import ApplicationView
 from .audit import AuditEventView
@@ -76,15 +76,8 @@ def configure_views(app: Flask) -> Admin:
     admin.add_view(AuditEventView(AuditEvent, db, name="監査ログ", endpoint="audit", url="/audit", category=ADMIN_CATEGORY))
     admin.add_view(StaffView(Staff, db, name="職員", endpoint="staff", url="/staff", category=ADMIN_CATEGORY))
     admin.add_view(OwnAccountView(name="サインイン中の端末", endpoint="me", url="/me"))
-    app.context_processor(lambda: {"lookup_url": lambda: _url_if_accessible(admin, "lookup")})
+    app.context_processor(chrome.template_helpers(admin))
     admin.add_view(ContactCategoryView(name="応対分類", endpoint="contact_categories", url="/contact-categories",
                                        category=ADMIN_CATEGORY))
     return admin
 
-
-def _url_if_accessible(admin: Admin, endpoint: str) -> str | None:
-    """The index URL of a view the signed-in member of staff may open, else None (the "/" key, home's box)."""
-    view = next((v for v in admin._views if v.endpoint == endpoint), None)
-    if view is None or not view.is_accessible():
-        return None
-    return url_for(f"{endpoint}.index")
