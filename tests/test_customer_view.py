@@ -20,6 +20,7 @@ from console.models import (
     RegistrationStatus,
     RegistrationStep,
 )
+from console.services import contacts as contacts_service
 from console.services import customer
 from console.services.calendar import (
     add_business_days,
@@ -355,3 +356,23 @@ def test_the_whole_page_runs_the_same_few_statements_for_any_account(client, log
 
     one, many = statements(1), statements(25)
     assert one == many <= 21, (one, many)
+
+
+def test_the_page_names_other_staff_without_reading_their_secrets(client, login_as):
+    """The audit panel, the contacts and their follow-ups name the members who acted: their names are read,
+    not their password hashes, second-factor secrets or roles (only the signed-in member's own sign-in
+    check reads theirs)."""
+    login_as("operator")
+    colleague = factories.staff("operator", name="応対花子")
+    contract = factories.contract()
+    contacts_service.record_contact(colleague, contacts_service.ContactInput(
+        category="login", memo="折り返し希望", follow_up_what="検針票を送る", follow_up_days="3",
+        follow_up_assignee=str(colleague.id)), contract=contract)
+    customer.view_contract(colleague, contract.id, today=clock.today())
+    db.session.commit()
+    with factories.statements_run() as seen:
+        page = client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
+    assert page.count("応対花子") >= 3  # the audit panel, the contact and its follow-up
+    secrets = [s for s in seen if "password_hash" in s or "totp_secret" in s]
+    assert len(secrets) == 1 and "staff_session" in secrets[0], secrets
+    assert not [s for s in seen if "staff_role" in s and "staff_session" not in s]

@@ -11,7 +11,7 @@ from .disaster import OutageArea, OutageNotice, OutageNoticeVersion, SupplyPoint
 from .notice import PrintBatch, ReissueItem, ReissueRequest
 from .notification import Delivery, Notification
 from .report import ReportRun
-from .staff import Staff, StaffRecoveryCode, StaffRole, StaffSession
+from .staff import Staff, StaffRecoveryCode, StaffRole, StaffSession, with_staff_name
 from .vocabulary import (
     ApplicationStatus,
     AuditAction,
@@ -58,5 +58,5 @@ __all__ = [
     "StaffRole", "StaffSession",
     "StartApplication", "StopApplication", "CallerRelation", "Contact", "ContactCategory", "ContactCategoryQuestion",
     "ContactChannel", "ContactDayCount", "ContactDirection", "FollowUp", "FollowUpStatus",
-    "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType",
+    "SupplyPoint", "SupplyPointStatus", "SupplyPointType", "SupplyStatus", "VersionType", "with_staff_name",
 ]

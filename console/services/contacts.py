@@ -38,6 +38,7 @@ from ..models import (
     OutageNotice,
     PortalAccount,
     Staff,
+    with_staff_name,
 )
 from . import DomainError
 from .audit import record
@@ -56,7 +57,7 @@ DESK_ASSIGNEE = "desk"
 
 # A contact as lists show it: the recorder's name and the category's name, in the contact's own statement;
 # neither the member's roles nor the category's FAQ questions (two more statements on every page).
-_NAMES = (joinedload(Contact.staff).lazyload(Staff.roles), joinedload(Contact.category).lazyload(ContactCategory.questions))
+_NAMES = (with_staff_name(Contact.staff), joinedload(Contact.category).lazyload(ContactCategory.questions))
 
 
 @dataclass
@@ -299,7 +300,7 @@ def _rows(contacts: list[Contact]) -> list[ContactRow]:
     promises: dict[int, list[FollowUp]] = {}
     closing: dict[int, FollowUp] = {}
     follow_ups = db.session.scalars(
-        select(FollowUp).options(joinedload(FollowUp.assignee).lazyload(Staff.roles))
+        select(FollowUp).options(with_staff_name(FollowUp.assignee))
         .where(or_(FollowUp.contact_id.in_(ids), FollowUp.closing_contact_id.in_(ids)))
     ).all()
     for f in follow_ups:

@@ -27,6 +27,7 @@ from ..models import (
     RegistrationStep,
     Staff,
     StartApplication,
+    with_staff_name,
 )
 from ..wards import ward_name
 from . import DomainError
@@ -279,11 +280,11 @@ def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> l
     since = clock.now() - timedelta(days=AUDIT_PANEL_DAYS)
     return list(
         db.session.scalars(select(AuditEvent).where(AuditEvent.at >= since, or_(*conditions))
-                           # What the panel shows, and the member's name in the same statement (not their
-                           # roles, nor each entry's detail: a company's view lists its twenty numbers there).
+                           # What the panel shows, and the member's name in the same statement (not each
+                           # entry's detail: a company's view lists its twenty numbers there).
                            .options(load_only(AuditEvent.at, AuditEvent.staff_id, AuditEvent.staff_email,
                                               AuditEvent.action, AuditEvent.customer_number, AuditEvent.reason),
-                                    joinedload(AuditEvent.staff).lazyload(Staff.roles))
+                                    with_staff_name(AuditEvent.staff))
                            .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
     )
 
