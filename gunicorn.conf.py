@@ -21,9 +21,8 @@ timeout = 60
 
 
 def post_worker_init(worker):
-    """Once the worker has loaded the console: move what it loaded (modules, the SQLAlchemy metadata and
-    mappers, Flask-Admin's views) out of the garbage collector's sight. Without it every full collection
-    walks them again: a customer page that made one took 250–340 ms instead of 50 (bench/customer_timeline.py)."""
-    import gc
+    """Once the worker has loaded the console: console.web.prepare_web_worker (the garbage collector kept
+    off what was loaded, and sized for a request)."""
+    from console.web import prepare_web_worker
 
-    gc.freeze()
+    prepare_web_worker()

@@ -26,11 +26,10 @@ def city_app(database: str, **overrides):
 
     os.environ.setdefault("CONSOLE_INSTANCE_PATH", "/tmp/console-bench-instance")
     from console import create_app
+    from console.web import prepare_web_worker
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(database), **overrides})
-    import gc
-
-    gc.freeze()  # as gunicorn.conf.py's post_worker_init does in each web worker
+    prepare_web_worker()  # as gunicorn.conf.py's post_worker_init does in each web worker
     return app
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from console import clock
+from console import ROOT, clock
 from console.config import ConfigError, instance_path, load_config
 from console.extensions import db
+from console.web import YOUNG_COLLECTION_THRESHOLD
 from tests import factories
 
 
@@ -153,3 +156,13 @@ def test_only_config_reads_the_environment():
     readers = [str(p.relative_to(console)) for p in console.rglob("*.py")
                if re.search(r"os\.environ|getenv", p.read_text(encoding="utf-8"))]
     assert readers == ["config.py"]
+
+
+def test_a_web_worker_keeps_what_it_loaded_out_of_the_collector_and_collects_a_request_young():
+    """gunicorn.conf.py's post_worker_init, run as gunicorn runs it (in a process of its own: it changes the
+    collector for the whole process)."""
+    code = ("import gc, runpy; import console; conf = runpy.run_path('gunicorn.conf.py'); "
+            "conf['post_worker_init'](None); print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(YOUNG_COLLECTION_THRESHOLD), "True"]
