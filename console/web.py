@@ -1,4 +1,5 @@
-"""The configure_* steps of create_app: database, i18n, sign-in, per-request hooks."""
+"""The configure_* steps of create_app: database, i18n, sign-in, per-request hooks; and a web worker's
+preparation once it has loaded the console (prepare_web_worker)."""
 
 from __future__ import annotations
 
