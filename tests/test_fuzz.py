@@ -43,6 +43,17 @@ BAD_IDS = st.sampled_from([None, None, 2**31, 2**63, 0])
 VALUES = st.one_of(NASTY, st.text(max_size=40))
 PARAMS = st.dictionaries(st.sampled_from(PARAMETERS), VALUES, max_size=6)
 
+# A query string longer than a request line may be never reaches the console: gunicorn answers 400 itself
+# past 4,094 bytes (limit_request_line), the development server past 65,536. The megabyte values go in forms;
+# in a query string they are cut to what could arrive (and percent-encoding them for nothing was half this
+# test's time).
+QUERY_VALUE_MAX = 4_000
+
+
+def _reachable_query(params: dict[str, str]) -> dict[str, str]:
+    return {name: value[:QUERY_VALUE_MAX] for name, value in params.items()}
+
+
 SKIPPED = {"auth.logout"}  # signing out would end the fuzzing session, not test input handling
 
 
@@ -94,7 +105,7 @@ def test_no_input_breaks_any_page_or_action(client, data):
             parts = urlsplit(url)
             url, params = parts.path, {**dict(parse_qsl(parts.query)), **params}
         if "GET" in rule.methods:
-            response = client.get(url, query_string=params)
+            response = client.get(url, query_string=_reachable_query(params))
             assert response.status_code < 500, (url, params, response.status_code)
         if "POST" in rule.methods:
             before = _writes()
@@ -112,7 +123,7 @@ def test_public_endpoints_survive_any_query(client, params, path):
     """Without signing in: the public pages and the sign-in page."""
     for rule in _rules(client.application):
         if rule.endpoint == path and "GET" in rule.methods and not rule.arguments:
-            response = client.get(rule.rule, query_string=params)
+            response = client.get(rule.rule, query_string=_reachable_query(params))
             assert response.status_code < 500, (rule.rule, params)
     response = client.post("/login", data={**params, "csrf_token": csrf_token(client, "/login")})
     assert response.status_code in (200, 302, 400, 429)
