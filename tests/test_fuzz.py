@@ -8,6 +8,7 @@ import os
 import re
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -82,6 +83,7 @@ DERANDOMIZE = os.environ.get("CI") == "true"
 
 # Each example sends a request to every URL rule (≈ 150 requests); shrinking would repeat that for minutes,
 # and the failing rule and input are named by the assertion anyway.
+@pytest.mark.fuzz
 @settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.generate], derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
@@ -116,6 +118,7 @@ def test_no_input_breaks_any_page_or_action(client, data):
                 assert _writes() == before, (url, params)
 
 
+@pytest.mark.fuzz
 @settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.generate], derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=PARAMS, path=st.sampled_from(sorted(PUBLIC_ENDPOINTS)))
