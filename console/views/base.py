@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Integer
 from sqlalchemy import inspect as sa_inspect
+from werkzeug.routing import BuildError
 
 from .. import transaction
 from ..boundary import REFUSED, has_control, id_in_range
@@ -186,6 +187,18 @@ def contract_form(contract_id: int, form_name: str, change: Callable[[Contract],
     if not done:
         customer_service.view_contract_form(current_user, contract, form_name)
     return contract, done, result
+
+
+def url_if_accessible(admin, endpoint: str) -> str | None:
+    """The URL of `endpoint` ("view.method") when the signed-in member may open that view and it exists in
+    this build, else None: a link shown only to those it leads somewhere for (home's tiles, the "/" key)."""
+    view = next((v for v in admin._views if v.endpoint == endpoint.split(".")[0]), None)
+    if view is None or not view.is_accessible():
+        return None
+    try:
+        return url_for(endpoint)
+    except BuildError:
+        return None
 
 
 def found_or_404(load: Callable[[], T]) -> T:

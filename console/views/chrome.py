@@ -20,6 +20,8 @@ from flask import request, url_for
 from flask_admin import Admin, BaseView
 from flask_login import current_user
 
+from . import base
+
 
 @dataclass(frozen=True)
 class MenuEntry:
@@ -62,15 +64,8 @@ def menu(admin: Admin, shown: BaseView | None) -> tuple[MenuEntry, ...]:
 
 
 def url_if_accessible(admin: Admin, endpoint: str) -> str | None:
-    """The index URL of a view the signed-in member may open, else None (the "/" key, home's lookup box)."""
-
-    def work() -> str | None:
-        view = next((v for v in admin._views if v.endpoint == endpoint), None)
-        if view is None or not view.is_accessible():
-            return None
-        return url_for(f"{endpoint}.index")
-
-    return _kept(admin, ("url", _roles(), endpoint), work)
+    """base.url_if_accessible for the signed-in member's roles, kept (the "/" key's lookup URL)."""
+    return _kept(admin, ("url", _roles(), endpoint), lambda: base.url_if_accessible(admin, endpoint))
 
 
 def static_url(admin: Admin, endpoint: str, **values: str) -> str:
@@ -82,7 +77,7 @@ def template_helpers(admin: Admin):
     """The context processor that gives templates console_menu(), lookup_url() and static_url()."""
     helpers = {
         "console_menu": lambda shown: menu(admin, shown),
-        "lookup_url": lambda: url_if_accessible(admin, "lookup"),
+        "lookup_url": lambda: url_if_accessible(admin, "lookup.index"),
         "static_url": lambda endpoint, **values: static_url(admin, endpoint, **values),
     }
     return lambda: helpers

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_admin import expose
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from ..models import Role
 from ..reports import dashboard
 from ..services import contacts as contacts_service
 from ..services import follow_ups
-from .base import ConsoleIndexView
+from .base import ConsoleIndexView, url_if_accessible
 
 
 class HomeView(ConsoleIndexView):
@@ -23,13 +21,7 @@ class HomeView(ConsoleIndexView):
 
     def _link(self, endpoint: str) -> str | None:
         # Link a count only to a list this staff member may open (and that exists in this build).
-        view = next((v for v in self.admin._views if v.endpoint == endpoint.split(".")[0]), None)
-        if view is None or not view.is_accessible():
-            return None
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            return None
+        return url_if_accessible(self.admin, endpoint)
 
     @expose("/")
     def index(self):
