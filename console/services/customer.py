@@ -7,9 +7,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Row, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
+from sqlalchemy import Row, String, bindparam, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from .. import clock, formats, normalise
 from ..extensions import db
@@ -27,13 +28,13 @@ from ..models import (
     RegistrationStep,
     Staff,
     StartApplication,
-    with_staff_name,
 )
 from ..wards import ward_name
 from . import DomainError
 from .audit import record
 from .calendar import expected_paid_date, paper_notices_resume, portal_shows
 from .inputs import within_column
+from .params import dialect, list_param, newest_of, walk, walk_each
 from .permissions import CUSTOMER_DESK, requires
 
 # How long an identity confirmation lets the operator disclose the e-mail address (R6).
@@ -175,7 +176,7 @@ class CustomerView:
     account: PortalAccount | None
     panels: list[ContractPanel]
     ended_links: list[AccountLink]
-    audit: list[AuditEvent]
+    audit: list[Row]  # _audit_rows'
     identity: AuditEvent | None
     next_step: str | None
     too_many_numbers: bool
@@ -268,25 +269,50 @@ def _panels(contracts: list[Contract], account: PortalAccount | None, today: dat
     return panels
 
 
-def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> list[AuditEvent]:
+def _audit_rows(customer_numbers: list[str], account: PortalAccount | None) -> list[Row]:
     """Who saw and changed this customer lately: the newest AUDIT_ROWS_SHOWN audit entries of the last
-    AUDIT_PANEL_DAYS days. The window lets PostgreSQL read only the newest monthly partitions (4 of 13),
-    instead of probing a year of them for a customer seen rarely; older entries are in the audit search."""
-    conditions = [AuditEvent.customer_number.in_(customer_numbers)] if customer_numbers else []
-    if account is not None:
-        conditions.append((AuditEvent.target_type == "portal_account") & (AuditEvent.target_id == str(account.id)))
-    if not conditions:
+    AUDIT_PANEL_DAYS days (AUDIT_SHOWN's columns). The window lets PostgreSQL read only the newest monthly
+    partitions (4 of 13), instead of probing a year of them for a customer seen rarely; older entries are in
+    the audit search."""
+    if not customer_numbers and account is None:
         return []
-    since = clock.now() - timedelta(days=AUDIT_PANEL_DAYS)
-    return list(
-        db.session.scalars(select(AuditEvent).where(AuditEvent.at >= since, or_(*conditions))
-                           # What the panel shows, and the member's name in the same statement (not each
-                           # entry's detail: a company's view lists its twenty numbers there).
-                           .options(load_only(AuditEvent.at, AuditEvent.staff_id, AuditEvent.staff_email,
-                                              AuditEvent.action, AuditEvent.customer_number, AuditEvent.reason),
-                                    with_staff_name(AuditEvent.staff))
-                           .order_by(AuditEvent.at.desc()).limit(AUDIT_ROWS_SHOWN))
-    )
+    return db.session.execute(_audit_panel(bool(customer_numbers), account is not None, dialect()), {
+        "since": clock.now() - timedelta(days=AUDIT_PANEL_DAYS),
+        AUDITED_NUMBERS: list(customer_numbers),
+        AUDITED_ACCOUNT: str(account.id) if account is not None else None,
+    }).all()
+
+
+AUDITED_NUMBERS, AUDITED_ACCOUNT = "customer_numbers", "account_target_id"
+# What the audit panel shows of an entry (not its detail: a company's view lists its twenty numbers there).
+AUDIT_SHOWN = (AuditEvent.id, AuditEvent.at, AuditEvent.staff_id, AuditEvent.staff_email, AuditEvent.action,
+               AuditEvent.customer_number, AuditEvent.reason)
+
+
+@lru_cache(maxsize=8)
+def _audit_panel(on_numbers: bool, on_account: bool, _dialect: str):
+    """_audit_rows' statement, built once per shape: the newest entries of each customer number and of the
+    account, one index walk each (params.walk_each), merged, with the name of the member who acted
+    (AuditEvent.actor_name's: the name, else the member's e-mail, else the copy kept in the entry).
+
+    An OR of the numbers and the account, ordered by date, left PostgreSQL to guess how many entries a
+    customer has: a guess under fifty was planned as a walk of the whole window by date (1.1 ms against
+    0.4 on 1,600 entries; the city writes 8.6 M a day), a guess statistics kept too low as reading and
+    sorting all 6,000 of a busy company's. A walk per key is the same plan whatever the customer, and so
+    also the plan to keep when a statement is planned once (web.plans_reused)."""
+    since = AuditEvent.at >= bindparam("since")
+    walks = []
+    if on_numbers:
+        walks.append(walk_each(AuditEvent.customer_number, list_param(AUDITED_NUMBERS, String), AUDIT_SHOWN,
+                               AuditEvent.at, AuditEvent.id, since, limit=AUDIT_ROWS_SHOWN))
+    if on_account:
+        walks.append(walk(AUDIT_SHOWN, AuditEvent.at, AuditEvent.id, AuditEvent.target_type == "portal_account",
+                          AuditEvent.target_id == bindparam(AUDITED_ACCOUNT), since, limit=AUDIT_ROWS_SHOWN))
+    newest = newest_of(walks, AUDIT_ROWS_SHOWN).subquery()
+    actor = func.coalesce(func.nullif(Staff.name, ""), Staff.email, newest.c.staff_email).label("actor_name")
+    return (select(newest.c.at, actor, newest.c.action, newest.c.customer_number, newest.c.reason)
+            .outerjoin(Staff, Staff.id == newest.c.staff_id)
+            .order_by(newest.c.at.desc(), newest.c.id.desc()))
 
 
 def latest_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:

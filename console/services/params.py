@@ -55,8 +55,8 @@ def walk_each(key_column, keys, columns, at_column, id_column, *conditions, limi
 
 
 def newest_of(walks: list[Select], limit: int) -> Select:
-    """The newest `limit` (id, at) of several walks of (id, at), newest first, each row once (a row two
-    walks find, e.g. on the account and on one of its numbers, counts once)."""
+    """The newest `limit` rows of several walks of the same columns, (id, at) first, newest first, each row
+    once (a row two walks find, e.g. on the account and on one of its numbers, counts once)."""
     merged = union_all(*(select(w.subquery()) for w in walks)).subquery()  # UNION ALL: no sort of its own
     id_, at = merged.c[0], merged.c[1]
-    return select(id_, at).distinct().order_by(at.desc(), id_.desc()).limit(limit)
+    return select(*merged.c).distinct().order_by(at.desc(), id_.desc()).limit(limit)
