@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from console.extensions import db
+from tests import factories
 
 pytestmark = pytest.mark.postgresql
 
@@ -43,3 +44,23 @@ def test_no_limit_outside_a_request(app, database, monkeypatch):
 def test_web_requests_get_the_default_limit(client, login_as):
     login_as("operator")  # the sign-in request's transaction is the test's: its SET LOCAL is visible here
     assert db.session.execute(text("SHOW statement_timeout")).scalar() == "5s"
+
+
+
+def test_a_customer_page_lets_postgresql_reuse_its_plans_and_the_lists_and_lookup_do_not(client, login_as):
+    """The customer pages' statements may be planned once and reused (web.plans_reused); the lists' and the
+    lookup's are planned for each request's own values. The setting is the request's transaction's alone."""
+    login_as("operator")
+    contract = factories.contract()
+    db.session.commit()
+    limit, reuse = "SET LOCAL statement_timeout = 5000", "SET LOCAL plan_cache_mode = auto"
+    expected = {"/contracts/": [limit], "/bills/": [limit], f"/lookup/?q={contract.customer_number}": [limit],
+                f"/customer/contract/{contract.id}": [f"{limit}; {reuse}"],
+                f"/customer/contract/{contract.id}/timeline": [f"{limit}; {reuse}"],
+                f"/customer/contract/{contract.id}/bills": [f"{limit}; {reuse}"]}
+    settings = {}
+    for url in expected:
+        with factories.statements_run() as sent:
+            assert client.get(url).status_code == 200, url
+        settings[url] = [s for s in sent if s.startswith("SET ")]
+    assert settings == expected

@@ -17,6 +17,7 @@ from ..services import customer as customer_service
 from ..services import links as links_service
 from ..services import lookup as lookup_service
 from ..services import timeline as timeline_service
+from ..web import plans_reused
 from .base import CUSTOMER_ROLES, ConsoleView, apply_change, found_or_404, row_id
 
 
@@ -125,16 +126,19 @@ class CustomerPageView(ConsoleView):
         return self._render(view, account_page=account_page)
 
     @expose("/account/<int:account_id>")
+    @plans_reused
     def account(self, account_id: int):
         return self._page(lambda actor, record_id, **keys: customer_service.view_account(
             actor, record_id, numbers_q=request.args.get("numbers_q"),
             numbers_page=request.args.get("numbers_page", 1, type=int), **keys), account_id, account_page=True)
 
     @expose("/contract/<int:contract_id>")
+    @plans_reused
     def contract(self, contract_id: int):
         return self._page(customer_service.view_contract, contract_id, account_page=False)
 
     @expose("/contract/<int:contract_id>/bills")
+    @plans_reused
     def bills(self, contract_id: int):
         """A contract's older bills, a year at a time."""
         try:
@@ -157,10 +161,12 @@ class CustomerPageView(ConsoleView):
         return self.render("customer/timeline.html", view=view, timeline=view.page, back_url=back, timeline_url=here)
 
     @expose("/account/<int:account_id>/timeline")
+    @plans_reused
     def account_timeline(self, account_id: int):
         return self._timeline(account_id=account_id)
 
     @expose("/contract/<int:contract_id>/timeline")
+    @plans_reused
     def contract_timeline(self, contract_id: int):
         return self._timeline(contract_id=contract_id)
 
