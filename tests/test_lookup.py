@@ -271,3 +271,22 @@ def test_exact_first_is_said_only_when_something_matched_exactly(client, login_a
     prefix = client.get("/lookup/", query_string={"q": "やまだ"}).get_data(as_text=True)
     assert "完全一致を先に表示" in exact
     assert "前方一致" in prefix and "完全一致を先に表示" not in prefix
+
+
+@pytest.mark.parametrize("typed", ["梅田", "梅　田", "ｳﾒﾀﾞ"])
+def test_a_two_character_town_that_finds_nobody_says_to_type_the_ward(operator, yamada, typed):
+    """An address needs MIN_PARTIAL characters: 梅田 alone is searched as a name's beginning only. When it
+    finds nobody and begins a town that has contracts, the message says how to type it as an address."""
+    result = lookup.search(operator, typed)
+    if typed == "ｳﾒﾀﾞ":  # no town begins with it: the plain message
+        assert result.message == "該当するお客さまは見つかりませんでした。入力内容をご確認ください。"
+        return
+    assert result.hits == []
+    assert result.message == ("該当するお客さまは見つかりませんでした。住所は3文字以上で探します。"
+                              "区名から入力してください（例: 北区梅田一丁目）。")
+    assert lookup.search(operator, "北区梅田").hits  # and that is found
+
+
+def test_a_two_character_name_that_finds_someone_gets_no_hint(operator, yamada):
+    result = lookup.search(operator, "山田")
+    assert result.hits and result.message is None

@@ -191,7 +191,8 @@ def search(actor: Staff, raw: str, *, phone_only: bool = False) -> LookupResult:
         result.hits = result.hits[:CAP]
         result.message = f"該当が{CAP}件を超えました。番号や氏名を追加して、条件を絞り込んでください。"
     elif not result.hits:
-        result.message = "該当するお客さまは見つかりませんでした。入力内容をご確認ください。"
+        hint = None if phone_only else _short_address_hint(query)
+        result.message = "該当するお客さまは見つかりませんでした。" + (hint or "入力内容をご確認ください。")
     _load_rows(result.hits)
     result.rows = _customer_rows(result.hits)
     record(
@@ -299,6 +300,21 @@ def _address_guidance(query: str) -> str | None:
         example = f"{ward or WARDS.get(ward_code, '北区')}{_CHOME_SUFFIX_RE.sub('', town)}{after_ward}"
         return f"{after_ward}だけでは探せません。町名を付けて入力してください（例: {example}）。"
     return None
+
+
+def _short_address_hint(query: str) -> str | None:
+    """What to type when a name or address of fewer than MIN_PARTIAL characters found nobody and is the
+    beginning of a town that has contracts (梅田): the ward and the town, which are searched as an address
+    (北区梅田一丁目); None otherwise. One read of the town index."""
+    text = normalise.compact(query)
+    if not MIN_LENGTH <= len(normalise.address_key(query)) < MIN_PARTIAL or _is_phone_like(text):
+        return None
+    row = db.session.execute(select(Contract.ward_code, Contract.town)
+                             .where(Contract.town.startswith(text, autoescape=True)).limit(1)).first()
+    if row is None or row.ward_code not in WARDS:
+        return None
+    return (f"住所は{MIN_PARTIAL}文字以上で探します。区名から入力してください"
+            f"（例: {WARDS[row.ward_code]}{row.town}）。")
 
 
 def _example_town(ward: str | None) -> tuple[str | None, str]:
