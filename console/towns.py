@@ -245,6 +245,22 @@ class TownSearch(NamedTuple):
     forms: list[str]
 
 
+_KANA_ONLY = re.compile(r"[ァ-ヶー]+")
+READING_MIN = 2
+
+
+def names_read_as(typed: str, ward_code: str | None = None) -> list[str] | None:
+    """The towns whose Japan Post reading begins with `typed` when it is READING_MIN kana or more (うめだ,
+    ｳﾒﾀﾞ → 梅田; じゅうそう → 十三元今里, 十三本町, 十三東), in the ward when one is given; None for
+    anything else, which is looked for as typed. Osaka's town names are often read in a way their kanji
+    do not tell (放出 はなてん, 十三 じゅうそう, 喜連 きれ). Two kana stand for 18 towns at most."""
+    kana = normalise.katakana(re.sub(r"\s+", "", normalise.nfkc(typed)))
+    if len(kana) < READING_MIN or not _KANA_ONLY.fullmatch(kana):
+        return None
+    codes = [ward_code] if ward_code else list(WARDS)
+    return sorted({t.name for code in codes for t in ward_towns(code) if t.kana.startswith(kana)})
+
+
 def search_forms(raw: str) -> TownSearch:
     """北区天神橋 → ward 27127, town 天神橋 (北区 alone: the ward, no town). 天神橋5丁目, 天神橋５, 天神橋五丁目 → the forms 天神橋五丁目,
     天神橋5丁目, 天神橋５丁目 (every way a contract may hold it); anything else is looked for as typed."""

@@ -155,3 +155,24 @@ def test_every_statement_is_planned_for_its_own_values(database):
     """A prepared statement's generic plan cannot use the values (a town's beginning scanned the whole index):
     the console's PostgreSQL connections plan each statement for its own (web.py)."""
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+
+
+@pytest.mark.parametrize("typed", ["じゅうそう", "ジュウソウ", "ｼﾞｭｳｿｳ", "じゅうそうひがし"])
+def test_a_town_typed_in_kana_finds_the_towns_read_so(client, login_as, typed):
+    """十三 reads じゅうそう, which its kanji do not tell: the reading (Japan Post's) stands for the towns read
+    so, each with its 丁目 as stored; a ward chosen narrows them."""
+    login_as("operator")
+    east = factories.contract(ward_code="27123", town="十三東一丁目").customer_number
+    main = factories.contract(ward_code="27123", town="十三本町2丁目").customer_number
+    other = factories.contract(ward_code="27123", town="三国本町一丁目").customer_number
+    found = set(_numbers(client.get("/contracts/", query_string={"town": typed}).get_data(as_text=True)))
+    assert found == ({east} if typed == "じゅうそうひがし" else {east, main})
+    assert other not in found
+    elsewhere = client.get("/contracts/", query_string={"town": typed, "ward": "27127"}).get_data(as_text=True)
+    assert _numbers(elsewhere) == []  # 北区 has no town read じゅうそう
+
+
+def test_one_kana_is_no_reading(client, login_as):
+    login_as("operator")
+    factories.contract(ward_code="27123", town="十三東一丁目")
+    assert _numbers(client.get("/contracts/", query_string={"town": "じ"}).get_data(as_text=True)) == []
