@@ -164,13 +164,13 @@ def audit_partitions_command(ahead):
 @click.option("--before", "before", required=True, help="YYYY-MM: months ending on or before its first day.")
 def audit_archive_command(before):
     """Detach the months before --before to the audit_archive schema (dump them, then drop them)."""
+    from .formats import parse_month
     from .services import audit_partitions
-    from .services.customer import parse_month
 
+    month = parse_month(before)
+    if month is None:
+        raise click.ClickException("--before には監査記録の月を YYYY-MM の形で指定してください（例：2025-01）。")
     try:
-        month = parse_month(before)
-        if month is None:
-            raise DomainError("--before に YYYY-MM の形で月を指定してください（例：2025-01）。")
         archived = audit_partitions.archive_before(None, month)
     except DomainError as refused:
         raise click.ClickException(refused.message) from None

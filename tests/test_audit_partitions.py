@@ -102,4 +102,4 @@ def test_the_commands(app, database):
     refused = runner.invoke(args=["audit", "archive", "--before", "2999-01"])
     assert refused.exit_code != 0 and "か月分をコンソールに保持します" in refused.output
     malformed = runner.invoke(args=["audit", "archive", "--before", "last year"])
-    assert malformed.exit_code != 0 and "YYYY-MM" in malformed.output
+    assert malformed.exit_code != 0 and "監査記録の月を YYYY-MM" in malformed.output and "請求月" not in malformed.output
