@@ -152,8 +152,9 @@ def test_identity_confirmation_expires_and_is_per_operator(database, customer_wi
     _, account = customer_with_history
     first, second = factories.staff("operator"), factories.staff("operator")
     confirmation = customer.confirm_identity(first, account, "registered_phone")
-    assert customer.recent_identity_confirmation(first, account) is not None
-    assert customer.recent_identity_confirmation(second, account) is None
+    assert customer.require_identity(first, account, "開示する前に").staff_id == first.id
+    with pytest.raises(customer.DomainError):
+        customer.require_identity(second, account, "開示する前に")
     with pytest.raises(customer.DomainError):
         customer.reveal(second, field_name="email", reason="確認", account=account)
     assert confirmation.at > clock.now() - customer.IDENTITY_VALID_FOR

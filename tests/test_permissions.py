@@ -99,7 +99,7 @@ SYSTEM = {
 BUILDING_BLOCKS = {
     "console.services.links.link_contract", "console.services.payment_methods.apply_payment_method_to_unpaid",
     "console.services.outage_mail.record_outage_mails",
-    "console.services.holders.may_decide", "console.services.customer.recent_identity_confirmation",
+    "console.services.holders.may_decide",
     "console.services.customer.latest_identity_confirmation", "console.services.customer.require_identity",
     "console.services.audit.record", "console.services.permissions.allowed",
     "console.services.staff_sessions.end_sessions",  # a password change, a lock, an admin, a second-factor reset

@@ -364,12 +364,6 @@ def _still_valid(event: AuditEvent | None) -> bool:
     return event is not None and identity_valid_until(event) > clock.now()
 
 
-def recent_identity_confirmation(actor: Staff, account: PortalAccount) -> AuditEvent | None:
-    """This operator's identity confirmation for this account within IDENTITY_VALID_FOR, if any."""
-    event = latest_identity_confirmation(actor, account)
-    return event if _still_valid(event) else None
-
-
 def require_identity(actor: Staff, account: PortalAccount, before: str) -> AuditEvent:
     """The recorded identity check that revealing the e-mail, unlocking and a password reset need (R6, R7).
 
