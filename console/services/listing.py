@@ -163,7 +163,7 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
         # beginning of one (天神橋 for its 丁目) is resolved to the whole names stored under it, and the
         # page is the newest of each name's own ordered page: no sort of every contract in those towns.
         # 天神橋5丁目 is also looked for as 天神橋五丁目 and 天神橋５丁目, however the contracts hold it.
-        # A town typed in kana (ほうでん, じゅうそう) stands for the towns read so, each as its beginning.
+        # A town typed in kana (はなてん, じゅうそう) stands for the towns read so, each as its beginning.
         forms = towns.search_forms(filters.town).forms
         read_as = towns.names_read_as(filters.town, filters.ward_code) or []
         if len(read_as) > MAX_TOWNS:
