@@ -241,7 +241,8 @@ def _parallel(conninfo: str, tasks: list[Callable]) -> None:
 
 
 def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
-    """Bills of contracts with low < id <= high."""
+    """Bills of contracts with low < id <= high: a month's once its meter has been read (by today), paid
+    only on a day that has come."""
     last = month_start(today)
     first = add_months(last, -(BILL_MONTHS - 1))
     water, sewer = generate.CHARGES_SQL
@@ -250,8 +251,10 @@ def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
         INSERT INTO bill (contract_id, period, reading_date, usage_m3, water_charge, sewer_charge, due_date,
                           payment_method, notice_channel, payment_status, paid_on)
         SELECT id, period, reading, u, {water}, {sewer}, reading + 30, payment_method, channel,
-               CASE WHEN period < %(recent)s OR (h %% 3) > 0 THEN 'paid' ELSE 'unpaid' END,
-               CASE WHEN period < %(recent)s OR (h %% 3) > 0 THEN reading + (10 + h %% 15)::int END
+               CASE WHEN (period < %(recent)s OR (h %% 3) > 0) AND reading + (10 + h %% 15)::int <= %(today)s
+                    THEN 'paid' ELSE 'unpaid' END,
+               CASE WHEN (period < %(recent)s OR (h %% 3) > 0) AND reading + (10 + h %% 15)::int <= %(today)s
+                    THEN reading + (10 + h %% 15)::int END
         FROM (
             SELECT c.id, c.payment_method, c.stop_date, (%(first)s::date + make_interval(months => g))::date AS period,
                    ((%(first)s::date + make_interval(months => g))::date + (c.meter_reading_day - 1)) AS reading,
@@ -264,9 +267,10 @@ def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
             CROSS JOIN generate_series(0, %(months)s - 1) AS g
             WHERE c.id > %(low)s AND c.id <= %(high)s
         ) AS b
-        WHERE stop_date IS NULL OR period <= stop_date
+        WHERE (stop_date IS NULL OR period <= stop_date) AND reading <= %(today)s
         """,
-        {"first": first, "recent": add_months(last, -1), "seed": seed, "months": BILL_MONTHS, "low": low, "high": high},
+        {"first": first, "recent": add_months(last, -1), "today": today, "seed": seed, "months": BILL_MONTHS,
+         "low": low, "high": high},
     )
 
 
