@@ -115,6 +115,45 @@ def test_the_audit_panel_shows_the_last_90_days(client, login_as, customer_with_
     assert f"直近{customer.AUDIT_PANEL_DAYS}日" in client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
 
 
+def test_the_audit_panel_merges_the_account_and_its_numbers(database, customer_with_history):
+    """An account's panel: the entries on the account and on each of its numbers, newest first, each entry
+    once though both walks find it, at most AUDIT_ROWS_SHOWN, each named by its member (the name; a member
+    without one by e-mail; a member no longer known by the e-mail kept in the entry; the system by none)."""
+    from datetime import timedelta
+
+    from console import clock
+
+    contract, account = customer_with_history
+    other = factories.contract()
+    named, unnamed = factories.staff("operator", name="閲覧 花子"), factories.staff("operator")
+    unnamed.name = ""
+    now = clock.now()
+
+    def entry(minutes_ago, action="customer.view", **where):
+        db.session.add(AuditEvent(at=now - timedelta(minutes=minutes_ago), action=action, **where))
+
+    entry(1, staff_id=named.id, staff_email=named.email, target_type="portal_account", target_id=str(account.id),
+          customer_number=contract.customer_number)  # found on the account and on its number: shown once
+    entry(2, staff_id=unnamed.id, staff_email=unnamed.email, customer_number=contract.customer_number)
+    entry(3, staff_email="retired@example.jp", target_type="portal_account", target_id=str(account.id))
+    entry(4, target_type="portal_account", target_id=str(account.id), action="account.unlock")
+    entry(5, staff_id=named.id, staff_email=named.email, customer_number=other.customer_number)  # not theirs
+    db.session.commit()
+    rows = customer._audit_rows([contract.customer_number], account)
+    assert [(r.actor_name, r.action, r.customer_number) for r in rows] == [
+        (named.name, "customer.view", contract.customer_number),
+        (unnamed.email, "customer.view", contract.customer_number),
+        ("retired@example.jp", "customer.view", None),
+        (None, "account.unlock", None),
+    ]
+    for minutes in range(6, 6 + customer.AUDIT_ROWS_SHOWN):
+        entry(minutes, customer_number=contract.customer_number)
+    db.session.commit()
+    rows = customer._audit_rows([contract.customer_number, other.customer_number], account)
+    assert len(rows) == customer.AUDIT_ROWS_SHOWN and rows == sorted(rows, key=lambda r: r.at, reverse=True)
+    assert rows[4].customer_number == other.customer_number
+
+
 def test_reveal_needs_a_reason_and_is_audited(client, login_as, customer_with_history):
     contract, account = customer_with_history
     operator = login_as("operator")
