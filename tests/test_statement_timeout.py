@@ -46,10 +46,10 @@ def test_web_requests_get_the_default_limit(client, login_as):
     assert db.session.execute(text("SHOW statement_timeout")).scalar() == "5s"
 
 
-
 def test_a_customer_page_lets_postgresql_reuse_its_plans_and_the_lists_and_lookup_do_not(client, login_as):
     """The customer pages' statements may be planned once and reused (web.plans_reused); the lists' and the
-    lookup's are planned for each request's own values. The setting is the request's transaction's alone."""
+    lookup's are planned for each request's own values. Each request says so itself, with SET LOCAL: the
+    setting ends with its transaction (here the test's, which holds every request's)."""
     login_as("operator")
     contract = factories.contract()
     db.session.commit()
