@@ -224,7 +224,9 @@ class Rows:
     their time and id columns, and how a row becomes an Entry. The page reads the keys (time, id) of every
     source in one statement, keeps the page's newest, and then reads the rows of only the sources on it.
     `keys`: a narrower statement of (id, at), already windowed, when the query is not the cheapest way
-    to them; `base`: a narrower query for the keys (the rows' own table and conditions, without joins)."""
+    to them; `base`: a narrower query for the keys (the rows' own table and conditions, without joins);
+    `by_id`: the query without the scope's conditions, to read the page's rows by their ids (which the keys
+    statement, scoped, found) when the scope's conditions would lead the plan away from the primary key."""
 
     query: Select
     at: ColumnElement
@@ -232,6 +234,7 @@ class Rows:
     entry: Callable[..., Entry]  # entry(source name, *row)
     keys: Select | None = None
     base: Select | None = None
+    by_id: Select | None = None
 
 
 @dataclass(frozen=True)
@@ -335,29 +338,30 @@ def _of_account_or_contracts(model, scope: Scope):
     return or_(*terms) if terms else None
 
 
-def _links_of(scope: Scope, by_column, *conditions) -> tuple[Select, Select] | None:
+def _links_of(scope: Scope, by_column, *conditions) -> tuple[Select, Select, Select] | None:
     """The links of the scope's account or contracts that meet `conditions`, with the customer number and the
-    name of the member of staff in `by_column`; and their ids alone, the narrower query for the page's keys.
-    None when the scope has neither an account nor contracts."""
+    name of the member of staff in `by_column`; their ids alone, the narrower query for the page's keys; and
+    the rows without the scope, read by id (Rows.by_id: with the account's OR its 1,000 numbers kept, a plan
+    made once read all 1,000 links and kept the page's 21, 1.05 ms against 0.28). None when the scope has
+    neither an account nor contracts."""
     on_scope = _of_account_or_contracts(AccountLink, scope)
     if on_scope is None:
         return None
     where = (on_scope, *conditions)
     by = _BY
-    query = (
+    rows = (
         select(AccountLink, Contract.customer_number, by.name)
         .join(Contract, Contract.id == AccountLink.contract_id)
         .outerjoin(by, by.id == by_column)
-        .where(*where)
     )
-    return query, select(AccountLink.id).where(*where)
+    return rows.where(*where), select(AccountLink.id).where(*where), rows
 
 
 def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
     links = _links_of(scope, AccountLink.linked_by_id)
     if links is None:
         return []
-    query, base = links
+    query, base, by_id = links
 
     def entry(source, link, number, name):
         who = name or (CUSTOMER if link.source in (LinkSource.PORTAL, LinkSource.PORTAL_RESTART) else SYSTEM)
@@ -365,21 +369,21 @@ def _links(scope: Scope, w: Window) -> Rows | list[Entry]:
                      f"{number}（{LinkSource.label_of(link.source)}）→ マイページ利用者 #{link.account_id}",
                      who, number, "customer.contract", (("contract_id", link.contract_id),))
 
-    return Rows(query, AccountLink.linked_at, AccountLink.id, entry, base=base)
+    return Rows(query, AccountLink.linked_at, AccountLink.id, entry, base=base, by_id=by_id)
 
 
 def _unlinks(scope: Scope, w: Window) -> Rows | list[Entry]:
     links = _links_of(scope, AccountLink.ended_by_id, AccountLink.ended_at.is_not(None))
     if links is None:
         return []
-    query, base = links
+    query, base, by_id = links
 
     def entry(source, link, number, name):
         return Entry(link.ended_at, source, link.id, "お客さま番号の登録解除",
                      f"{number}（マイページ利用者 #{link.account_id}）" + (f"：{link.end_reason}" if link.end_reason else ""),
                      name or CUSTOMER, number, "customer.contract", (("contract_id", link.contract_id),))
 
-    return Rows(query, AccountLink.ended_at, AccountLink.id, entry, base=base)
+    return Rows(query, AccountLink.ended_at, AccountLink.id, entry, base=base, by_id=by_id)
 
 
 # Audited changes that have no row of their own to show (an unlock leaves only the audit entry).
@@ -644,7 +648,8 @@ def _plan(shape: tuple[bool, ...], cursor_source: str | None, size: int, sources
         keys = (select(newest.c.at, newest.c.source, newest.c.id)
                 .order_by(newest.c.at.desc(), newest.c.source.desc(), newest.c.id.desc()).limit(size + 1))
     by_id = bindparam("ids", expanding=True)
-    return _Plan(keys, {name: (rows, rows.query.where(rows.id.in_(by_id))) for name, rows in planned.items()},
+    return _Plan(keys, {name: (rows, (rows.query if rows.by_id is None else rows.by_id).where(rows.id.in_(by_id)))
+                        for name, rows in planned.items()},
                  tuple(live))
 
 
