@@ -1,6 +1,7 @@
 """50 operators at once on gunicorn + PostgreSQL + Redis with city-scale data (issue 9).
 
-    .venv/bin/python bench/load_desk.py [--operators 50] [--seconds 120] [--warm-up 10] [--think 1.0] [--workers 5]
+    .venv/bin/python bench/load_desk.py [--operators 50] [--seconds 120] [--warm-up 10] [--think 1.0]
+                                        [--workers 5]
 
 Each operator signs in (a staff account of its own); once all have, they work for --seconds, each in a
 loop: a lookup typed the messy way, the customer view of a contract, now and then a company's account and
@@ -194,8 +195,9 @@ def main() -> None:
         elapsed = time.perf_counter() - clock["started"]
         total = sum(len(v) for kind, v in results.items() if kind != "sign-in page")
         workers = args.workers or f"{os.cpu_count() + 1} (default)"
-        print(f"{args.operators} operators signed in within {clock['started'] - args.warm_up - signing_in:.1f} s, "
-              f"warmed up {args.warm_up} s, then worked {args.seconds} s, think {args.think} s, gunicorn {workers} workers: "
+        signed_in = clock["started"] - args.warm_up - signing_in
+        print(f"{args.operators} operators signed in within {signed_in:.1f} s, warmed up {args.warm_up} s, "
+              f"then worked {args.seconds} s, think {args.think} s, gunicorn {workers} workers: "
               f"{total:,} requests, {total / elapsed:.0f} req/s, {len(errors)} errors")
         targets = {"lookup": 50, "customer view": 100, "customer view, company": 100}
         for kind, samples in sorted(results.items()):

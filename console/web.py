@@ -102,11 +102,11 @@ def plans_reused(view_func):
     For a page of one customer: its statements have one shape per panel and read the customer's own keys
     by equality, or newest first one index walk per key (services/params.py), so the plan is the same for
     any customer and planning it again each time was most of PostgreSQL's work (a contract page at city
-    scale: 2.3-2.5 ms of planning against 0.6 of execution; reused, 0.1 of planning). PostgreSQL still plans a statement for its values
-    five times, and keeps a plan for any values only if it costs no more. Not for lists or the lookup: a
-    prefix or a filter's value decides their plan (a town's beginning planned for any value scanned the
-    whole index). Before marking a page, bench/generic_plans.py shows each of its statements planned both
-    ways."""
+    scale: 2.3-2.5 ms of planning against 0.6 of execution; reused, 0.1 of planning). PostgreSQL still
+    plans a statement for its values five times, and keeps a plan for any values only if it costs no
+    more. Not for lists or the lookup: a prefix or a filter's value decides their plan (a town's beginning
+    planned for any value scanned the whole index). Before marking a page, bench/generic_plans.py shows
+    each of its statements planned both ways."""
     setattr(view_func, _PLANS_REUSED, True)
     return view_func
 

@@ -3,8 +3,9 @@ worked out once per set of roles and page instead of on every request.
 
 Flask-Admin's menu asks each of its entries whether the member may open it (a role check each) and
 whether it is the page shown, and the layout builds a dozen static-file URLs: on the lookup page that was
-a quarter of the request's Python function calls (12,200 of them; 9,100 with the frame kept). The answers depend on the member's roles, the page and where the
-console is mounted, nothing else, so each is kept under those keys for the life of the process.
+a quarter of the request's Python function calls (12,200 of them; 9,100 with the frame kept). The
+answers depend on the member's roles, the page and where the console is mounted, nothing else, so each
+is kept under those keys for the life of the process.
 Flask-Admin already keeps each menu entry's URL that way (MenuView._cached_url).
 
 That holds because every view in the menu decides access by its roles alone (views.base.RoleRequired);
