@@ -251,10 +251,7 @@ def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
         INSERT INTO bill (contract_id, period, reading_date, usage_m3, water_charge, sewer_charge, due_date,
                           payment_method, notice_channel, payment_status, paid_on)
         SELECT id, period, reading, u, {water}, {sewer}, reading + 30, payment_method, channel,
-               CASE WHEN (period < %(recent)s OR (h %% 3) > 0) AND reading + (10 + h %% 15)::int <= %(today)s
-                    THEN 'paid' ELSE 'unpaid' END,
-               CASE WHEN (period < %(recent)s OR (h %% 3) > 0) AND reading + (10 + h %% 15)::int <= %(today)s
-                    THEN reading + (10 + h %% 15)::int END
+               CASE WHEN p.paid_on IS NULL THEN 'unpaid' ELSE 'paid' END, p.paid_on
         FROM (
             SELECT c.id, c.payment_method, c.stop_date, (%(first)s::date + make_interval(months => g))::date AS period,
                    ((%(first)s::date + make_interval(months => g))::date + (c.meter_reading_day - 1)) AS reading,
@@ -267,6 +264,11 @@ def _bills(conn, seed: int, today: date, low: int, high: int) -> None:
             CROSS JOIN generate_series(0, %(months)s - 1) AS g
             WHERE c.id > %(low)s AND c.id <= %(high)s
         ) AS b
+        -- Older months are paid; of last month's and this month's, two in three, each once its day has come.
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN (period < %(recent)s OR (h %% 3) > 0) AND reading + (10 + h %% 15)::int <= %(today)s
+                        THEN reading + (10 + h %% 15)::int END AS paid_on
+        ) AS p
         WHERE (stop_date IS NULL OR period <= stop_date) AND reading <= %(today)s
         """,
         {"first": first, "recent": add_months(last, -1), "today": today, "seed": seed, "months": BILL_MONTHS,
