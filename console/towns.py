@@ -176,7 +176,7 @@ def candidates(ward_code: str, typed: str, limit: int = 5) -> list[str]:
     # Names that contain what was typed, or that it contains (梅 → 梅田, 天神橋筋 → 天神橋).
     found += [n for n in names if base and (base in n or n in base) and n not in found]
     kana = normalise.katakana(base)
-    if kana and re.fullmatch(r"[ァ-ヶー]+", kana):
+    if _KANA_ONLY.fullmatch(kana):
         readings = {t.kana: t.name for t in towns}
         found += [readings[k] for k in difflib.get_close_matches(kana, list(readings), n=limit, cutoff=0.6)
                   if readings[k] not in found]
@@ -249,13 +249,19 @@ _KANA_ONLY = re.compile(r"[ァ-ヶー]+")
 READING_MIN = 2
 
 
+def reading(typed: str) -> str | None:
+    """What was typed as a reading in katakana, when it is kana alone (じゅうそう, ｼﾞｭｳｿｳ → ジュウソウ); else None."""
+    kana = normalise.katakana(re.sub(r"\s+", "", normalise.nfkc(typed)))
+    return kana if _KANA_ONLY.fullmatch(kana) else None
+
+
 def names_read_as(typed: str, ward_code: str | None = None) -> list[str] | None:
     """The towns whose Japan Post reading begins with `typed` when it is READING_MIN kana or more (うめだ,
     ｳﾒﾀﾞ → 梅田; じゅうそう → 十三元今里, 十三本町, 十三東), in the ward when one is given; None for
     anything else, which is looked for as typed. Osaka's town names are often read in a way their kanji
     do not tell (放出 はなてん, 十三 じゅうそう, 喜連 きれ). Two kana stand for 18 towns at most."""
-    kana = normalise.katakana(re.sub(r"\s+", "", normalise.nfkc(typed)))
-    if len(kana) < READING_MIN or not _KANA_ONLY.fullmatch(kana):
+    kana = reading(typed)
+    if kana is None or len(kana) < READING_MIN:
         return None
     codes = [ward_code] if ward_code else list(WARDS)
     return sorted({t.name for code in codes for t in ward_towns(code) if t.kana.startswith(kana)})

@@ -175,4 +175,6 @@ def test_a_town_typed_in_kana_finds_the_towns_read_so(client, login_as, typed):
 def test_one_kana_is_no_reading(client, login_as):
     login_as("operator")
     factories.contract(ward_code="27123", town="十三東一丁目")
-    assert _numbers(client.get("/contracts/", query_string={"town": "じ"}).get_data(as_text=True)) == []
+    html = client.get("/contracts/", query_string={"town": "じ"}).get_data(as_text=True)
+    assert _numbers(html) == []
+    assert "町名の読みは2文字以上で入力してください" in html and 'value="じ"' in html  # said, and kept to correct

@@ -135,6 +135,10 @@ class ContractFilter:
         if town and len(town) > 60:
             raise DomainError("町名が長すぎます。")
         if town:
+            kana = towns.reading(town)
+            if kana is not None and len(kana) < towns.READING_MIN:  # one kana stands for no town
+                raise DomainError(f"町名の読みは{towns.READING_MIN}文字以上で入力してください"
+                                  "（例: じゅうそう、てんじんばし）。")
             # 北区天神橋: the ward typed with the town narrows by that ward, as if it had been chosen.
             typed = towns.search_forms(town)
             if typed.ward_code is not None and ward is not None and typed.ward_code != ward:
@@ -164,12 +168,9 @@ def list_contracts(actor: Staff, filters: ContractFilter, *, after: str | None =
         # page is the newest of each name's own ordered page: no sort of every contract in those towns.
         # 天神橋5丁目 is also looked for as 天神橋五丁目 and 天神橋５丁目, however the contracts hold it.
         # A town typed in kana (はなてん, じゅうそう) stands for the towns read so, each as its beginning.
-        forms = towns.search_forms(filters.town).forms
         read_as = towns.names_read_as(filters.town, filters.ward_code) or []
-        if len(read_as) > MAX_TOWNS:
-            raise DomainError(f"「{filters.town}」と読む町名が多すぎます（{MAX_TOWNS}を超えます）。"
-                              "読みをもう少し入力するか、区で絞り込んでください。")
-        names = sorted({name for form in dict.fromkeys(forms + read_as) for name in _towns_beginning(form)})
+        forms = towns.search_forms(filters.town).forms + read_as
+        names = sorted({name for form in dict.fromkeys(forms) for name in _towns_beginning(form)})
         if len(names) > MAX_TOWNS:
             raise DomainError(f"「{filters.town}」で始まる町名が多すぎます（{MAX_TOWNS}を超えます）。"
                               "町名をもう少し詳しく入力するか、区で絞り込んでください。")
