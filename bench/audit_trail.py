@@ -135,10 +135,10 @@ def _busy_customer(db, now) -> str:
 def _panel(db, reused: bool, numbers, account):
     """services/customer._audit_rows in a transaction of its own; reused: as a plans_reused page runs it."""
     from console.services.customer import _audit_rows
-
+    from console.web import PLANS_REUSED_SETTING
 
     if reused:
-        db.session.execute(text("SET LOCAL plan_cache_mode = auto"))
+        db.session.execute(text(PLANS_REUSED_SETTING))
     rows = _audit_rows(numbers, account)
     db.session.rollback()
     return rows

@@ -6,7 +6,7 @@ For every page path given (/customer/contract/777777, /customer/account/2/timeli
 opened once as the bench operator, its SELECT statements are captured with their parameters, and each is
 PREPAREd on a connection of its own and run by `EXPLAIN ANALYZE EXECUTE` under plan_cache_mode
 force_custom_plan (planned for its values, as every console statement is by default) and
-force_generic_plan (one plan for any values: what a page marked web.plans_reused may keep), best of
+force_generic_plan (one plan for any values: what a page marked web.plans_reused runs with), best of
 three. Prints planning and execution time of each, the page's totals, and flags a statement whose
 generic plan runs over twice as long and 0.5 ms longer, with the first lines of both plans: before a page
 is marked plans_reused, none of its statements should be flagged, for the customers it serves.

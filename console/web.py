@@ -87,26 +87,32 @@ def _web_statement_settings(_session, _transaction, connection) -> None:
     if limit_ms > 0:
         settings.append(f"SET LOCAL statement_timeout = {limit_ms}")
     if getattr(current_app.view_functions.get(request.endpoint), _PLANS_REUSED, False):
-        settings.append("SET LOCAL plan_cache_mode = auto")
+        settings.append(PLANS_REUSED_SETTING)
     if settings:
         connection.exec_driver_sql("; ".join(settings))  # one round trip
 
 
 _PLANS_REUSED = "console_plans_reused"
+# Not `auto`: PostgreSQL's own choice kept planning the contract timeline's keys statement for its values
+# (the generic plan's estimate for `= ANY($1)` assumes ten keys and costs 946 against 295), at 2.4-2.7 ms
+# of planning and up to 3.8 of execution where the generic plan ran in 0.13 + 0.58 (city scale).
+PLANS_REUSED_SETTING = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 def plans_reused(view_func):
-    """Mark a page whose statements PostgreSQL may plan once and reuse (plan_cache_mode auto for the request;
+    """Mark a page whose statements PostgreSQL plans once and reuses (PLANS_REUSED_SETTING for the request;
     every other page keeps force_custom_plan, _custom_plans).
 
     For a page of one customer: its statements have one shape per panel and read the customer's own keys
     by equality, or newest first one index walk per key (services/params.py), so the plan is the same for
     any customer and planning it again each time was most of PostgreSQL's work (a contract page at city
-    scale: 2.3-2.5 ms of planning against 0.6 of execution; reused, 0.1 of planning). PostgreSQL still
-    plans a statement for its values five times, and keeps a plan for any values only if it costs no
-    more. Not for lists or the lookup: a prefix or a filter's value decides their plan (a town's beginning
-    planned for any value scanned the whole index). Before marking a page, bench/generic_plans.py shows
-    each of its statements planned both ways."""
+    scale: 2.3-2.5 ms of planning against 0.6 of execution; reused, 0.1 of planning). psycopg prepares a
+    statement on its fifth run on a connection, and from then on it runs with the plan made for any
+    values: nothing checks at run time that this plan suits the values. Not for the lists: a filter's
+    value decides their plan (a town's beginning planned for any value scanned the whole index). The
+    lookup is marked because the values that decide its plans, its patterns, are written into their
+    statements (params.planned_for). Before marking a page, bench/generic_plans.py shows each of its
+    statements planned both ways, for the customers it serves; none may be flagged."""
     setattr(view_func, _PLANS_REUSED, True)
     return view_func
 

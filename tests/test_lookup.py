@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -290,3 +292,30 @@ def test_a_two_character_town_that_finds_nobody_says_to_type_the_ward(operator, 
 def test_a_two_character_name_that_finds_someone_gets_no_hint(operator, yamada):
     result = lookup.search(operator, "山田")
     assert result.hits and result.message is None
+
+
+def test_quotes_and_like_characters_are_searched_as_typed(operator):
+    """The lookup writes its patterns into its statements (params.planned_for): a quote or a backslash is
+    text, % and _ match only themselves, and SQL typed into the box is a name that finds nobody."""
+    contract = factories.contract(holder_name="O'Neil 100%_商会", holder_kana="オニール", town="中之島一丁目",
+                                  address_line="1-1")
+    db.session.commit()
+    for typed in ("o'neil", "O'Neil 100%_", "o'neil 100%_商会"):
+        assert _found(lookup.search(operator, typed), "contract", contract.id), typed
+    for typed in ("o'neil 1000", "o'neil 100xy", "o'neil 100%a", "o\\'neil"):
+        assert not lookup.search(operator, typed).hits, typed
+    result = lookup.search(operator, "'; DELETE FROM contract; --")
+    assert result.hits == [] and result.message.startswith("該当するお客さまは見つかりませんでした。")
+    assert db.session.get(type(contract), contract.id) is not None
+
+
+def test_the_lookups_patterns_are_written_into_their_statements(operator, yamada):
+    """The lookup's plans are reused (web.plans_reused): a pattern or a limit bound as a parameter would be
+    planned for any value (a read of the whole index, a tenth of the table); written into the statement,
+    each is planned for itself."""
+    with factories.statements_run() as sent:
+        assert lookup.search(operator, "やまだ").hits
+        assert lookup.search(operator, "梅田").message  # the town hint's pattern too
+    patterns = [s for s in sent if " LIKE " in s]
+    assert len(patterns) >= 6
+    assert all(re.search(r" LIKE '[^']+%'.* LIMIT \d+\b", s, re.S) for s in patterns), patterns

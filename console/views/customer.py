@@ -27,6 +27,7 @@ class LookupView(ConsoleView):
     required_roles = CUSTOMER_ROLES
 
     @expose("/")
+    @plans_reused  # its patterns are written into their statements (services/lookup.py)
     def index(self):
         phone = request.args.get("phone")
         query = request.args.get("q", "")
