@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from .. import normalise
 from ..extensions import db
@@ -349,7 +349,7 @@ def main_links_for_accounts(account_ids: list[int]) -> dict[int, AccountLink]:
     rows = db.session.scalars(
         select(AccountLink).where(
             AccountLink.account_id.in_(account_ids), AccountLink.is_main.is_(True), AccountLink.ended_at.is_(None)
-        ).options(selectinload(AccountLink.contract))
+        ).options(joinedload(AccountLink.contract))  # one statement: a link has one contract
     )
     return {link.account_id: link for link in rows}
 
