@@ -43,6 +43,7 @@ from bench.common import (  # noqa: E402
     provision_bench_second_factor,
     sign_in_code,
     summary,
+    unused_sign_in_step,
 )
 
 FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
@@ -61,13 +62,14 @@ def _prepare(database: str, operators: int) -> dict:
     from console.services.staff import create_staff, find_staff
 
     with app.app_context():
-        emails = []
+        emails, last_steps = [], []
         for i in range(operators):
             email = f"load-operator-{i:02d}@bench.example.jp"
             member = find_staff(email) or create_staff(None, email, f"負荷{i:02d}", ["operator"], BENCH_PASSWORD,
                                                        totp_secret=BENCH_TOTP_SECRET)
             provision_bench_second_factor(member)
             emails.append(email)
+            last_steps.append(member.totp_last_step)
         db.session.commit()
         rows = db.session.execute(text(
             "SELECT id, customer_number, contract_phone, holder_kana FROM contract TABLESAMPLE SYSTEM (1) "
@@ -81,8 +83,8 @@ def _prepare(database: str, operators: int) -> dict:
         max_bill = db.session.scalar(text("SELECT max(id) FROM bill"))
     queries = ([r.contract_phone.translate(FULL_WIDTH) for r in rows] + [r.customer_number.lower() for r in rows]
                + [e.upper() for e in emails_seen] + [r.holder_kana.split(" ")[0] for r in rows[:200]])
-    return {"staff": emails, "queries": queries, "contracts": [r.id for r in rows], "companies": companies,
-            "max_contract": max_contract, "max_bill": max_bill}
+    return {"staff": emails, "step": unused_sign_in_step(*last_steps), "queries": queries,
+            "contracts": [r.id for r in rows], "companies": companies, "max_contract": max_contract, "max_bill": max_bill}
 
 
 class Operator(threading.Thread):
@@ -120,7 +122,7 @@ class Operator(threading.Thread):
             assert response.url.endswith("/login/code"), f"password refused for {self.email}"
             page = response.read().decode()
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        body = urllib.parse.urlencode({"code": sign_in_code(), "csrf_token": token}).encode()
+        body = urllib.parse.urlencode({"code": sign_in_code(self.data["step"]), "csrf_token": token}).encode()
         with self.opener.open(self.base + "/login/code", data=body, timeout=30) as response:
             assert "/login" not in response.url, f"sign-in failed for {self.email}"
 
