@@ -84,7 +84,8 @@ def _prepare(database: str, operators: int) -> dict:
     queries = ([r.contract_phone.translate(FULL_WIDTH) for r in rows] + [r.customer_number.lower() for r in rows]
                + [e.upper() for e in emails_seen] + [r.holder_kana.split(" ")[0] for r in rows[:200]])
     return {"staff": emails, "step": unused_sign_in_step(*last_steps), "queries": queries,
-            "contracts": [r.id for r in rows], "companies": companies, "max_contract": max_contract, "max_bill": max_bill}
+            "contracts": [r.id for r in rows], "companies": companies, "max_contract": max_contract,
+            "max_bill": max_bill}
 
 
 class Operator(threading.Thread):

@@ -54,7 +54,8 @@ def test_the_customer_pages_and_the_lookup_reuse_their_plans_and_the_lists_do_no
     contract = factories.contract()
     db.session.commit()
     limit, reuse = "SET LOCAL statement_timeout = 5000", "SET LOCAL plan_cache_mode = force_generic_plan"
-    expected = {"/contracts/": [limit], "/bills/": [limit], f"/lookup/?q={contract.customer_number}": [f"{limit}; {reuse}"],
+    expected = {"/contracts/": [limit], "/bills/": [limit],
+                f"/lookup/?q={contract.customer_number}": [f"{limit}; {reuse}"],
                 f"/customer/contract/{contract.id}": [f"{limit}; {reuse}"],
                 f"/customer/contract/{contract.id}/timeline": [f"{limit}; {reuse}"],
                 f"/customer/contract/{contract.id}/bills": [f"{limit}; {reuse}"]}
