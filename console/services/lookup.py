@@ -117,8 +117,12 @@ class LookupResult:
         return any(row.rank == HOW_RANK["exact"] for row in self.rows)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like(column, text: str, *, anywhere: bool = False):
+    """SQL: column begins with text (or holds it anywhere), text matched as typed (% and _ only match
+    themselves). The pattern is written into the statement (params.planned_for): the lookup's plans are
+    reused (web.plans_reused), and a pattern planned for any pattern reads the whole index."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(planned_for(f"%{escaped}%" if anywhere else f"{escaped}%"), escape="\\")
 
 
 def _how(value: str, key: str) -> str:
@@ -141,15 +145,12 @@ class _Collector:
 
     def run(self, kind: str, model, column, field_name: str, key: str, *, exact_only=False, partial=True) -> None:
         """Exact, prefix or partial matches of key in one indexed column."""
-        # The lookup's plans are reused (web.plans_reused): a key found by equality is planned once; a
-        # pattern, and the limit (a plan for any limit guesses a tenth of the table), are written into the
-        # statement, so that its plan reads the index from where the pattern begins, and stops.
+        # A key found by equality is planned once (web.plans_reused); a pattern (_like) and the limit (a
+        # plan for any limit guesses a tenth of the table) are written into the statement.
         if exact_only:
             condition = column == key
-        elif partial and len(key) >= MIN_PARTIAL:
-            condition = column.like(planned_for(f"%{_escape_like(key)}%"), escape="\\")
         else:
-            condition = column.like(planned_for(f"{_escape_like(key)}%"), escape="\\")
+            condition = _like(column, key, anywhere=partial and len(key) >= MIN_PARTIAL)
         rows = db.session.execute(select(model.id, column).where(condition).limit(planned_for(CAP + 1))).all()
         if len(rows) > CAP:
             self.overflow = True
@@ -314,7 +315,7 @@ def _short_address_hint(query: str) -> str | None:
     if not MIN_LENGTH <= len(normalise.address_key(query)) < MIN_PARTIAL or _is_phone_like(text):
         return None
     row = db.session.execute(select(Contract.ward_code, Contract.town)
-                             .where(Contract.town.like(planned_for(f"{_escape_like(text)}%"), escape="\\"))
+                             .where(_like(Contract.town, text))
                              .limit(planned_for(1))).first()
     if row is None or row.ward_code not in WARDS:
         return None
