@@ -10,6 +10,13 @@ kind over the working time, requests per second and every error. The desk's stea
 apart from fifty password checks at once (each is made slow on purpose), which no real shift has: the
 operators start their loops at random within one think time, and what they do in the first --warm-up
 seconds (new workers compiling templates and opening connections) is left out of the figures.
+
+Over the working time it also reads what the machine spent (Linux /proc): the CPU time of the web workers
+and of PostgreSQL per request, how busy the cores were and how much the hypervisor took (steal). On a
+machine that is busy all through, the percentiles are a queue's: the per-request CPU then says how many
+requests a second these cores can serve at all, and what a desk's peak needs. It also samples what
+PostgreSQL's busy sessions waited for (pg_stat_activity every 50 ms): on a machine with idle cores, long
+tails with "IO DataFileRead" or "IO WALSync" high are the disk's (pages not in memory, commits' flushes).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,11 +88,105 @@ def _prepare(database: str, operators: int) -> dict:
             "HAVING count(*) >= 100 LIMIT 50")).all()
         max_contract = db.session.scalar(text("SELECT max(id) FROM contract"))
         max_bill = db.session.scalar(text("SELECT max(id) FROM bill"))
+        data_directory = db.session.scalar(text("SHOW data_directory"))
     queries = ([r.contract_phone.translate(FULL_WIDTH) for r in rows] + [r.customer_number.lower() for r in rows]
                + [e.upper() for e in emails_seen] + [r.holder_kana.split(" ")[0] for r in rows[:200]])
     return {"staff": emails, "step": unused_sign_in_step(*last_steps), "queries": queries,
             "contracts": [r.id for r in rows], "companies": companies, "max_contract": max_contract,
-            "max_bill": max_bill}
+            "max_bill": max_bill, "postmaster": _postmaster_pid(data_directory),
+            "url": database_url(database).replace("+psycopg", "")}
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")  # Linux: this bench reads /proc
+
+
+def _process_tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its descendants, those that ended included (a parent that reaped them
+    counts their time as its children's): gunicorn's master and its workers, PostgreSQL's postmaster and
+    its backends. 0 where /proc cannot tell."""
+    children: dict[int, list[int]] = defaultdict(list)
+    own: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we read
+        pid, ppid = int(entry), int(fields[1])
+        children[ppid].append(pid)
+        # utime, stime, then the reaped children's cutime and cstime
+        own[pid] = sum(int(v) for v in fields[11:15]) / _TICKS
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += own.get(pid, 0.0)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def _postmaster_pid(data_directory: str) -> int | None:
+    """The PostgreSQL server's own process (it runs on this machine here), from its data directory."""
+    try:
+        with open(Path(data_directory) / "postmaster.pid") as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None
+
+
+def _machine_ticks() -> tuple[int, int, int]:
+    """All CPU ticks, the idle ones (iowait included) and the stolen ones, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return sum(values[:8]), values[3] + values[4], values[7]
+
+
+class Spent:
+    """What the machine spent between two readings: web workers, PostgreSQL, all cores, steal; and, in
+    between, what the console's PostgreSQL sessions were waiting for when they were busy (sampled)."""
+
+    SAMPLE_EVERY = 0.05  # seconds
+
+    def __init__(self, web: int, database: int | None, url: str):
+        self.web, self.database, self.url = web, database, url
+        self.readings: list[tuple] = []
+        self.waits: Counter = Counter()
+        self.samples = 0
+
+    def read(self) -> None:
+        self.readings.append((_process_tree_cpu(self.web),
+                              _process_tree_cpu(self.database) if self.database else 0.0, *_machine_ticks()))
+        if len(self.readings) == 1:
+            threading.Thread(target=self._sample_waits, daemon=True).start()
+
+    def _sample_waits(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while len(self.readings) < 2:
+                self.waits.update(connection.execute(
+                    "SELECT coalesce(wait_event_type || ' ' || wait_event, 'on CPU') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
+                ).fetchall())
+                self.samples += 1
+                time.sleep(self.SAMPLE_EVERY)
+
+    def report(self, requests: int) -> str:
+        if len(self.readings) < 2 or not requests:
+            return "  CPU: not read"
+        (web0, db0, all0, idle0, steal0), (web1, db1, all1, idle1, steal1) = self.readings[:2]
+        ticks = max(1, all1 - all0)
+        web_ms, db_ms = (web1 - web0) * 1000 / requests, (db1 - db0) * 1000 / requests
+        cores = os.cpu_count() or 1
+        busy, steal = 100 * (ticks - (idle1 - idle0)) / ticks, 100 * (steal1 - steal0) / ticks
+        ceiling = f"{cores * 1000 / (web_ms + db_ms):.0f}" if web_ms + db_ms else "?"
+        waits = ", ".join(f"{what} {count / max(1, self.samples):.2f}"
+                          for (what,), count in self.waits.most_common(5))
+        return (f"  CPU per request: web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms; {cores} cores "
+                f"{busy:.0f} % busy (steal {steal:.0f} %); at this mix, with no load generator beside them, "
+                f"these cores serve at most ≈ {ceiling} req/s\n"
+                f"  PostgreSQL sessions at work, on average, by what they waited for: {waits or 'none seen'}")
 
 
 class Operator(threading.Thread):
@@ -181,9 +282,16 @@ def main() -> None:
         results, errors = defaultdict(list), []
         clock: dict = {"started": float("inf")}  # until then, only the sign-ins count
 
+        spent, readings = Spent(server.pid, data["postmaster"], data["url"]), []
+
         def start_work() -> None:  # run once, when the last operator has signed in
             clock["started"] = time.perf_counter() + args.warm_up
             clock["deadline"] = clock["started"] + args.seconds
+            # The machine is read when the figures start counting and when the work ends.
+            readings.extend(threading.Timer(at - time.perf_counter(), spent.read)
+                            for at in (clock["started"], clock["deadline"]))
+            for reading in readings:
+                reading.start()
 
         clock["signed_in"] = threading.Barrier(args.operators, action=start_work, timeout=300)
         operators = [Operator(base, email, data, clock, args.think, results, errors, random.Random(i))
@@ -193,6 +301,8 @@ def main() -> None:
             operator.start()
         for operator in operators:
             operator.join()
+        for reading in readings:
+            reading.join()
         if clock["started"] == float("inf"):
             raise SystemExit("the operators could not all sign in (see the error above)")
         elapsed = time.perf_counter() - clock["started"]
@@ -205,6 +315,7 @@ def main() -> None:
         targets = {"lookup": 50, "customer view": 100, "customer view, company": 100}
         for kind, samples in sorted(results.items()):
             print("  " + summary(kind, samples, targets.get(kind)))
+        print(spent.report(total))
         for error in errors[:20]:
             print("  error:", error)
     finally:
