@@ -304,14 +304,19 @@ def test_a_big_account_shows_its_numbers_twenty_at_a_time(client, login_as):
 
 
 def test_older_bills_a_year_at_a_time(client, login_as):
-    contract = factories.contract()
+    contract, recent = factories.contract(), factories.contract()
     today = clock.today()
     for back in range(30):
         factories.bill(contract, customer.months_back(today, back))
+    for back in range(12):
+        factories.bill(recent, customer.months_back(today, back))
     db.session.commit()
     login_as("operator")
     html = client.get(f"/customer/contract/{contract.id}").get_data(as_text=True)
-    assert len(re.findall(r"(令和\d+年\d+月)</td>", html)) == 12
+    assert len(re.findall(r"(令和\d+年\d+月)</td>", html)) == 12 and 'data-testid="older-bills"' in html
+    # Twelve months and no more: nothing older to offer.
+    html = client.get(f"/customer/contract/{recent.id}").get_data(as_text=True)
+    assert len(re.findall(r"(令和\d+年\d+月)</td>", html)) == 12 and 'data-testid="older-bills"' not in html
     first = client.get(f"/customer/contract/{contract.id}/bills").get_data(as_text=True)
     months = re.findall(r"(令和\d+年\d+月)</td>", first)
     assert months[0] == wareki_month(customer.months_back(today, 12)) and len(months) == 12
