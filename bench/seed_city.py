@@ -46,7 +46,8 @@ def main() -> None:
         upgrade()
         migrated = time.perf_counter()
         result = load(args.seed, echo=print, scale=args.scale)
-    print(f"migrate: {migrated - started:.1f} s; load incl. indexes, VACUUM and ANALYZE: {result['timings']['total']:.1f} s; "
+    print(f"migrate: {migrated - started:.1f} s; "
+          f"load incl. indexes, VACUUM and ANALYZE: {result['timings']['total']:.1f} s; "
           f"wall time: {time.perf_counter() - started:.1f} s (target ≤ 600 s at scale 1.0)")
 
 
