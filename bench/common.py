@@ -20,6 +20,11 @@ def database_url(name: str) -> str:
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def libpq_url(name: str) -> str:
+    """database_url without SQLAlchemy's driver name: what psycopg.connect takes."""
+    return make_url(database_url(name)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def city_app(database: str, **overrides):
     """An app on the city database (instance files under /tmp so the repository stays clean)."""
     import os

@@ -25,7 +25,7 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from bench.common import bench_staff, city_app, database_url, signed_in_client  # noqa: E402
+from bench.common import bench_staff, city_app, libpq_url, signed_in_client  # noqa: E402
 
 MODES = ("force_custom_plan", "force_generic_plan")
 
@@ -81,8 +81,7 @@ def main() -> None:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             captured.append((statement, parameters))
 
-    url = database_url(args.database).replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+    with psycopg.connect(libpq_url(args.database), autocommit=True, prepare_threshold=None) as conn:
         for path in args.paths:
             client.get(path)  # the page's caches warm, as in a worker that has served it before
             captured.clear()

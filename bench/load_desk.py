@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402
     BENCH_TOTP_SECRET,
     city_app,
     database_url,
+    libpq_url,
     provision_bench_second_factor,
     sign_in_code,
     summary,
@@ -94,7 +95,7 @@ def _prepare(database: str, operators: int) -> dict:
     return {"staff": emails, "step": unused_sign_in_step(*last_steps), "queries": queries,
             "contracts": [r.id for r in rows], "companies": companies, "max_contract": max_contract,
             "max_bill": max_bill, "postmaster": _postmaster_pid(data_directory),
-            "url": database_url(database).replace("+psycopg", "")}
+            "url": libpq_url(database)}
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")  # Linux: this bench reads /proc
