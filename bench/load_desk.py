@@ -101,10 +101,10 @@ def _prepare(database: str, operators: int) -> dict:
 _TICKS = os.sysconf("SC_CLK_TCK")  # Linux: this bench reads /proc
 
 
-def _process_tree_cpu(root: int) -> float:
-    """CPU seconds of a process and its descendants, those that ended included (a parent that reaped them
-    counts their time as its children's): gunicorn's master and its workers, PostgreSQL's postmaster and
-    its backends. 0 where /proc cannot tell."""
+def _process_trees_cpu(*roots: int | None) -> list[float | None]:
+    """CPU seconds of each root process and its descendants, those that ended included (a parent that
+    reaped them counts their time as its children's): gunicorn's master and its workers, PostgreSQL's
+    postmaster and its backends. None for a root not given. One pass over /proc for all of them."""
     children: dict[int, list[int]] = defaultdict(list)
     own: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -119,12 +119,16 @@ def _process_tree_cpu(root: int) -> float:
         children[ppid].append(pid)
         # utime, stime, then the reaped children's cutime and cstime
         own[pid] = sum(int(v) for v in fields[11:15]) / _TICKS
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += own.get(pid, 0.0)
-        stack.extend(children.get(pid, ()))
-    return total
+
+    def tree(root: int) -> float:
+        total, stack = 0.0, [root]
+        while stack:
+            pid = stack.pop()
+            total += own.get(pid, 0.0)
+            stack.extend(children.get(pid, ()))
+        return total
+
+    return [None if root is None else tree(root) for root in roots]
 
 
 def _postmaster_pid(data_directory: str) -> int | None:
@@ -151,13 +155,12 @@ class Spent:
 
     def __init__(self, web: int, database: int | None, url: str):
         self.web, self.database, self.url = web, database, url
-        self.readings: list[tuple] = []
+        self.readings: list[tuple] = []  # (web CPU s, PostgreSQL CPU s or None, ticks: all, idle, steal)
         self.waits: Counter = Counter()
         self.samples = 0
 
     def read(self) -> None:
-        self.readings.append((_process_tree_cpu(self.web),
-                              _process_tree_cpu(self.database) if self.database else 0.0, *_machine_ticks()))
+        self.readings.append((*_process_trees_cpu(self.web, self.database), *_machine_ticks()))
         if len(self.readings) == 1:
             threading.Thread(target=self._sample_waits, daemon=True).start()
 
@@ -178,13 +181,17 @@ class Spent:
             return "  CPU: not read"
         (web0, db0, all0, idle0, steal0), (web1, db1, all1, idle1, steal1) = self.readings[:2]
         ticks = max(1, all1 - all0)
-        web_ms, db_ms = (web1 - web0) * 1000 / requests, (db1 - db0) * 1000 / requests
+        web_ms = (web1 - web0) * 1000 / requests
+        # PostgreSQL's own CPU is read where its server runs on this machine; elsewhere it is left out.
+        db_ms = (db1 - db0) * 1000 / requests if db0 is not None else None
         cores = os.cpu_count() or 1
         busy, steal = 100 * (ticks - (idle1 - idle0)) / ticks, 100 * (steal1 - steal0) / ticks
-        ceiling = f"{cores * 1000 / (web_ms + db_ms):.0f}" if web_ms + db_ms else "?"
+        spent_ms = web_ms + (db_ms or 0.0)
+        ceiling = f"{cores * 1000 / spent_ms:.0f}" if spent_ms else "?"
         waits = ", ".join(f"{what} {count / max(1, self.samples):.2f}"
                           for (what,), count in self.waits.most_common(5))
-        return (f"  CPU per request: web {web_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms; {cores} cores "
+        return (f"  CPU per request: web {web_ms:.1f} ms, PostgreSQL "
+                f"{'not read (not on this machine)' if db_ms is None else f'{db_ms:.1f} ms'}; {cores} cores "
                 f"{busy:.0f} % busy (steal {steal:.0f} %); at this mix, with no load generator beside them, "
                 f"these cores serve at most ≈ {ceiling} req/s\n"
                 f"  PostgreSQL sessions at work, on average, by what they waited for: {waits or 'none seen'}")
